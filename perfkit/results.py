@@ -1,0 +1,250 @@
+"""The versioned results format: one JSON document per run; records, atomic write, load, upgrade, pandas."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import tempfile
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from perfkit.errors import ResultsError
+from perfkit.stats import Stats
+
+# The format version: bumped on purpose when the document's shape changes, independent of the package version.
+SCHEMA_VERSION = 1
+FORMAT_NAME = "perfkit-results"
+
+Scalar = str | int | float | bool | None
+
+
+@dataclass(frozen=True, slots=True)
+class Environment:
+    """Where and on what data a run was measured; comparisons across different ones are flagged."""
+
+    server_version: str
+    server_settings: Mapping[str, str]
+    machine: Mapping[str, str]
+    python_version: str
+    perfkit_version: str
+    git_commit: str | None
+    scale: float | None
+    seed: int | None
+    profile: str | None
+    data_fingerprint: str | None
+    embedded: bool
+    started_at: str
+
+    def comparable_key(self) -> dict[str, Any]:
+        """The fields that must match for two runs to be compared without a warning."""
+        return {
+            "server_version": self.server_version,
+            "server_settings": dict(self.server_settings),
+            "scale": self.scale,
+            "seed": self.seed,
+            "profile": self.profile,
+            "data_fingerprint": self.data_fingerprint,
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class Benchmark:
+    """One measured thing: a scenario's query (name) run one way (variant) with fixed parameters."""
+
+    scenario: str
+    name: str
+    variant: str
+    params: Mapping[str, Scalar]
+    samples_ms: tuple[float, ...]
+    stats: Stats | None
+    counters: Mapping[str, float]
+    plan: Mapping[str, Any] | None = None
+    notes: tuple[str, ...] = ()
+    version: str = ""
+
+    @property
+    def key(self) -> str:
+        """Identity of the benchmark across runs: scenario/name/variant[params]."""
+        p = ",".join(f"{k}={self.params[k]}" for k in sorted(self.params))
+        return f"{self.scenario}/{self.name}/{self.variant}[{p}]"
+
+
+def benchmark_version(*parts: object) -> str:
+    """A short hash of what defines a benchmark (its SQL and parameters), to recognise stale baselines."""
+    h = hashlib.sha256()
+    for p in parts:
+        h.update(json.dumps(p, sort_keys=True, default=str).encode())
+        h.update(b"\0")
+    return h.hexdigest()[:12]
+
+
+@dataclass(frozen=True, slots=True)
+class RunResults:
+    """A whole run: environment plus benchmarks (and scenario tables that are not timings)."""
+
+    environment: Environment
+    benchmarks: tuple[Benchmark, ...]
+    tables: Mapping[str, tuple[Mapping[str, Scalar], ...]] = field(default_factory=dict)
+    schema_version: int = SCHEMA_VERSION
+
+
+# -- writing ----------------------------------------------------------------------------------------
+
+
+def to_dict(results: RunResults) -> dict[str, Any]:
+    """The JSON document for a run."""
+    return {
+        "format": FORMAT_NAME,
+        "schema_version": SCHEMA_VERSION,
+        "environment": _plain(asdict(results.environment)),
+        "benchmarks": [_benchmark_dict(b) for b in results.benchmarks],
+        "tables": {k: [dict(r) for r in rows] for k, rows in results.tables.items()},
+    }
+
+
+def _benchmark_dict(b: Benchmark) -> dict[str, Any]:
+    return {
+        "scenario": b.scenario,
+        "name": b.name,
+        "variant": b.variant,
+        "params": dict(b.params),
+        "version": b.version,
+        "samples_ms": list(b.samples_ms),
+        "stats": None if b.stats is None else asdict(b.stats),
+        "counters": dict(b.counters),
+        "plan": None if b.plan is None else _plain(b.plan),
+        "notes": list(b.notes),
+    }
+
+
+def _plain(obj: Any) -> Any:
+    if isinstance(obj, Mapping):
+        return {str(k): _plain(v) for k, v in obj.items()}
+    if isinstance(obj, list | tuple):
+        return [_plain(v) for v in obj]
+    return obj
+
+
+def write(results: RunResults, path: str | os.PathLike[str]) -> Path:
+    """Write the run atomically (temp file in the same folder, then rename)."""
+    target = Path(path)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=".results-", suffix=".json", dir=target.parent)
+    try:
+        with os.fdopen(fd, "w") as fh:
+            json.dump(to_dict(results), fh, indent=1, allow_nan=False)
+            fh.write("\n")
+        Path(tmp).replace(target)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    return target
+
+
+# -- reading ----------------------------------------------------------------------------------------
+
+# Upgraders from version N to N+1, applied in order (none yet: version 1 is the first format).
+_UPGRADES: dict[int, Callable[[dict[str, Any]], dict[str, Any]]] = {}
+
+
+def upgrade(doc: dict[str, Any]) -> dict[str, Any]:
+    """Bring an older document to SCHEMA_VERSION step by step; refuse newer or unknown versions."""
+    version = doc.get("schema_version")
+    if not isinstance(version, int) or isinstance(version, bool):
+        raise ResultsError("not a perfkit results file: no integer schema_version")
+    if version > SCHEMA_VERSION:
+        raise ResultsError(
+            f"results format version {version} is newer than this perfkit understands "
+            f"(up to {SCHEMA_VERSION}); upgrade perfkit to read it"
+        )
+    while version < SCHEMA_VERSION:
+        step = _UPGRADES.get(version)
+        if step is None:
+            raise ResultsError(f"results format version {version} is unknown and cannot be upgraded")
+        doc = step(doc)
+        version = int(doc["schema_version"])
+    return doc
+
+
+def from_dict(doc: Mapping[str, Any]) -> RunResults:
+    """Records from a JSON document (upgraded first)."""
+    d = upgrade(dict(doc))
+    try:
+        env = Environment(**d["environment"])
+        benches = tuple(
+            Benchmark(
+                scenario=b["scenario"],
+                name=b["name"],
+                variant=b["variant"],
+                params=dict(b["params"]),
+                samples_ms=tuple(float(x) for x in b["samples_ms"]),
+                stats=None if b["stats"] is None else Stats(**b["stats"]),
+                counters={k: float(v) for k, v in b["counters"].items()},
+                plan=b.get("plan"),
+                notes=tuple(b.get("notes", ())),
+                version=b.get("version", ""),
+            )
+            for b in d["benchmarks"]
+        )
+        tables = {k: tuple(dict(r) for r in rows) for k, rows in d.get("tables", {}).items()}
+    except (KeyError, TypeError, ValueError) as exc:
+        raise ResultsError(f"results file is malformed: {type(exc).__name__}: {exc}") from None
+    return RunResults(environment=env, benchmarks=benches, tables=tables)
+
+
+def load(path: str | os.PathLike[str]) -> RunResults:
+    """Read a results file, with one-line errors for missing, truncated or foreign files."""
+    p = Path(path)
+    try:
+        text = p.read_text()
+    except FileNotFoundError:
+        raise ResultsError(f"results file not found: {p}") from None
+    except OSError as exc:
+        raise ResultsError(f"cannot read {p}: {exc.strerror}") from None
+    try:
+        doc = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise ResultsError(f"{p} is not valid JSON (truncated or corrupt?): {exc.msg} at line {exc.lineno}") from None
+    if not isinstance(doc, dict):
+        raise ResultsError(f"{p} is not a perfkit results file")
+    try:
+        return from_dict(doc)
+    except ResultsError as exc:
+        raise ResultsError(f"{p}: {exc}") from None
+
+
+# -- pandas ----------------------------------------------------------------------------------------
+
+
+def benchmarks_frame(results: RunResults | Iterable[Benchmark]) -> pd.DataFrame:
+    """One row per benchmark: identity, parameters (param_*), statistics and counters."""
+    benches = results.benchmarks if isinstance(results, RunResults) else tuple(results)
+    rows: list[dict[str, Any]] = []
+    for b in benches:
+        row: dict[str, Any] = {"scenario": b.scenario, "name": b.name, "variant": b.variant, "key": b.key}
+        row.update({f"param_{k}": v for k, v in b.params.items()})
+        if b.stats is not None:
+            row.update({k: getattr(b.stats, k) for k in Stats.__slots__})
+        row.update(b.counters)
+        rows.append(row)
+    return pd.DataFrame(rows)
+
+
+def samples_frame(results: RunResults) -> pd.DataFrame:
+    """One row per timing sample (long format), for distributions."""
+    rows = [
+        {"scenario": b.scenario, "name": b.name, "variant": b.variant, "key": b.key, "sample": i, "ms": s}
+        for b in results.benchmarks
+        for i, s in enumerate(b.samples_ms)
+    ]
+    return pd.DataFrame(rows, columns=["scenario", "name", "variant", "key", "sample", "ms"])
+
+
+def table_frame(results: RunResults, name: str) -> pd.DataFrame:
+    """A scenario's non-timing table (e.g. the pagination drift table) as a DataFrame."""
+    return pd.DataFrame([dict(r) for r in results.tables.get(name, ())])

@@ -1,0 +1,3 @@
+"""pytest configuration: fixtures come from tests/fix_*.py."""
+
+pytest_plugins = ["tests.fix_server"]

@@ -1,0 +1,72 @@
+"""The embedded server: start, status, stop, restart, stale pid recovery, and missing binaries."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path
+
+import psycopg
+import pytest
+
+from perfkit.errors import ServerError
+from perfkit.server import EmbeddedServer, find_binaries
+
+
+@pytest.fixture
+def private_server() -> Iterator[EmbeddedServer]:
+    """A second, short-lived cluster (the session one must not be stopped by these tests)."""
+    base = Path(tempfile.mkdtemp(prefix="perfkit-srv-"))
+    base.chmod(0o711)
+    srv = EmbeddedServer(base / "cluster")
+    try:
+        yield srv
+    finally:
+        srv.destroy()
+        shutil.rmtree(base, ignore_errors=True)
+
+
+def test_start_query_stop_restart(private_server: EmbeddedServer) -> None:
+    srv = private_server
+    assert not srv.status().running
+    info = srv.start()
+    with psycopg.connect(info.conninfo()) as conn:
+        assert conn.execute("SELECT 1").fetchone() == (1,)
+        preload = conn.execute("SHOW shared_preload_libraries").fetchone()
+        assert preload is not None and "pg_stat_statements" in preload[0]
+    st = srv.status()
+    assert st.running and st.port == info.port and st.pid is not None
+    if os.geteuid() == 0:
+        assert st.run_as != "root"
+    assert srv.start().port == info.port  # already running: a no-op
+    assert srv.stop() is True
+    assert not srv.status().running
+    assert srv.stop() is False
+    assert srv.start().port > 0
+
+
+def test_password_not_in_repr(private_server: EmbeddedServer) -> None:
+    info = private_server.start()
+    assert info.password not in repr(info)
+
+
+def test_stale_pid_file_is_recovered(private_server: EmbeddedServer) -> None:
+    srv = private_server
+    srv.start()
+    srv.stop()
+    # a crash leaves postmaster.pid behind with the pid of a process that no longer exists
+    (srv.pgdata / "postmaster.pid").write_text("999999\n" + str(srv.pgdata) + "\n")
+    assert not srv.status().running
+    info = srv.start()
+    with psycopg.connect(info.conninfo()) as conn:
+        assert conn.execute("SELECT 1").fetchone() == (1,)
+
+
+def test_missing_binaries_give_install_hint(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    monkeypatch.setenv("PATH", str(tmp_path))
+    monkeypatch.delenv("PERFKIT_PG_BINDIR", raising=False)
+    monkeypatch.setattr("perfkit.server.Path.glob", lambda self, pattern: iter(()))
+    with pytest.raises(ServerError, match="apt-get install postgresql"):
+        find_binaries()
