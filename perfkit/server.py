@@ -12,7 +12,6 @@ import secrets
 import shutil
 import socket
 import subprocess
-import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -79,10 +78,7 @@ class ServerInfo:
 
     def conninfo(self, dbname: str = "postgres") -> str:
         """A libpq connection string over TCP to 127.0.0.1."""
-        return (
-            f"host=127.0.0.1 port={self.port} user={self.user} "
-            f"password={self.password} dbname={dbname}"
-        )
+        return f"host=127.0.0.1 port={self.port} user={self.user} password={self.password} dbname={dbname}"
 
 
 def _has_tools(d: Path) -> bool:
@@ -90,9 +86,7 @@ def _has_tools(d: Path) -> bool:
 
 
 def _version_of(bindir: Path) -> str:
-    out = subprocess.run(
-        [str(bindir / "postgres"), "--version"], capture_output=True, text=True, check=False
-    ).stdout
+    out = subprocess.run([str(bindir / "postgres"), "--version"], capture_output=True, text=True, check=False).stdout
     m = re.search(r"(\d+)(?:\.(\d+))?", out)
     if not m:
         raise ServerError(f"cannot read the server version from {bindir / 'postgres'}")
@@ -134,7 +128,7 @@ def default_base_dir() -> Path:
         return Path(env).expanduser().absolute()
     if os.geteuid() == 0:
         # root's home is private (0700), and the server must run as an unprivileged user who can reach it.
-        return Path("/var/tmp/perfkit-root/cluster")
+        return Path("/var/tmp/perfkit-root/cluster")  # noqa: S108
     cache = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
     return Path(cache) / "perfkit" / "cluster"
 
@@ -156,9 +150,7 @@ def _server_account() -> pwd.struct_passwd | None:
     )
 
 
-def _run(
-    cmd: list[str], account: pwd.struct_passwd | None, timeout: float = 120
-) -> subprocess.CompletedProcess[str]:
+def _run(cmd: list[str], account: pwd.struct_passwd | None, timeout: float = 120) -> subprocess.CompletedProcess[str]:
     kwargs: dict[str, object] = {}
     env = {k: v for k, v in os.environ.items() if not k.startswith("PG")}
     env["LC_ALL"] = "C.UTF-8"
@@ -166,7 +158,7 @@ def _run(
         kwargs = {"user": account.pw_uid, "group": account.pw_gid, "extra_groups": []}
         env["HOME"] = account.pw_dir
     try:
-        return subprocess.run(
+        res: subprocess.CompletedProcess[str] = subprocess.run(
             cmd,
             capture_output=True,
             text=True,
@@ -176,6 +168,7 @@ def _run(
             cwd="/",
             **kwargs,  # type: ignore[call-overload]
         )
+        return res
     except subprocess.TimeoutExpired as exc:
         raise ServerError(f"{Path(cmd[0]).name} did not finish within {timeout:.0f} s") from exc
 
@@ -321,12 +314,15 @@ class EmbeddedServer:
             res = _run(
                 [
                     self.binaries.tool("initdb"),
-                    "-D", str(self.pgdata),
-                    "-U", SUPERUSER,
+                    "-D",
+                    str(self.pgdata),
+                    "-U",
+                    SUPERUSER,
                     f"--pwfile={pwfile}",
                     "--auth-local=trust",
                     "--auth-host=scram-sha-256",
-                    "-E", "UTF8",
+                    "-E",
+                    "UTF8",
                     "--locale=C.UTF-8",
                     "--no-sync",
                 ],
@@ -373,10 +369,16 @@ class EmbeddedServer:
             res = _run(
                 [
                     self.binaries.tool("pg_ctl"),
-                    "start", "-w", "-t", str(int(timeout)),
-                    "-D", str(self.pgdata),
-                    "-l", str(self.log_path),
-                    "-o", " ".join(opts),
+                    "start",
+                    "-w",
+                    "-t",
+                    str(int(timeout)),
+                    "-D",
+                    str(self.pgdata),
+                    "-l",
+                    str(self.log_path),
+                    "-o",
+                    " ".join(opts),
                 ],
                 self.account,
                 timeout=timeout + 10,
@@ -386,8 +388,7 @@ class EmbeddedServer:
                 raise ServerError(
                     f"the embedded server did not start (see {self.log_path}): {tail or res.stderr.strip()}"
                 )
-            self._write_state({"port": port, "version": self.binaries.version,
-                               "bindir": str(self.binaries.bindir)})
+            self._write_state({"port": port, "version": self.binaries.version, "bindir": str(self.binaries.bindir)})
             return self.info()
 
     def info(self) -> ServerInfo:
@@ -405,8 +406,17 @@ class EmbeddedServer:
                 (self.pgdata / "postmaster.pid").unlink(missing_ok=True)
                 return False
             res = _run(
-                [self.binaries.tool("pg_ctl"), "stop", "-w", "-m", "fast", "-t", str(int(timeout)),
-                 "-D", str(self.pgdata)],
+                [
+                    self.binaries.tool("pg_ctl"),
+                    "stop",
+                    "-w",
+                    "-m",
+                    "fast",
+                    "-t",
+                    str(int(timeout)),
+                    "-D",
+                    str(self.pgdata),
+                ],
                 self.account,
                 timeout=timeout + 10,
             )

@@ -52,8 +52,7 @@ def _make_db(admin_conninfo: str, name: str) -> Target:
         conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
     params = psycopg.conninfo.conninfo_to_dict(admin_conninfo)
     params["dbname"] = name
-    return Target(psycopg.conninfo.make_conninfo(**{k: str(v) for k, v in params.items()}),
-                  embedded=False, dbname=name)
+    return Target(psycopg.conninfo.make_conninfo(**{k: str(v) for k, v in params.items()}), embedded=False, dbname=name)
 
 
 def _drop_db(admin_conninfo: str, name: str) -> None:

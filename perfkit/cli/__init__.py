@@ -1,0 +1,22 @@
+"""The command line: parse arguments, call one library function, render its result. No logic lives here."""
+
+from __future__ import annotations
+
+import click
+
+from perfkit.cli._common import PerfkitGroup
+from perfkit.cli.server import server
+
+
+@click.group(cls=PerfkitGroup, context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(package_name="perfkit")
+def cli() -> None:
+    """perfkit: how PostgreSQL query patterns really perform, on realistic data."""
+
+
+cli.add_command(server)
+
+
+def main() -> None:
+    """Entry point of the `perfkit` console script."""
+    cli(prog_name="perfkit")

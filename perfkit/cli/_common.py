@@ -1,0 +1,49 @@
+"""Shared pieces of the command line: consoles, common options, one-line error exit."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Any, NoReturn
+
+import click
+from rich.console import Console
+
+from perfkit.errors import PerfkitError
+
+console = Console(highlight=False)
+err_console = Console(stderr=True, highlight=False)
+
+
+def fail(message: str, code: int = 1) -> NoReturn:
+    """Print a one-line error and exit."""
+    err_console.print(f"[bold red]error:[/] {message}", markup=True, soft_wrap=True)
+    sys.exit(code)
+
+
+class PerfkitGroup(click.Group):
+    """A click group that turns PerfkitError and Ctrl-C into one-line messages."""
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except PerfkitError as exc:
+            fail(str(exc))
+        except KeyboardInterrupt:
+            err_console.print("interrupted")
+            sys.exit(130)
+
+
+data_dir_option = click.option(
+    "--data-dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    envvar="PERFKIT_DATA_DIR",
+    help="Folder of the embedded cluster (default: a per-user cache folder).",
+)
+
+dsn_option = click.option(
+    "--dsn",
+    envvar="PERFKIT_DSN",
+    default=None,
+    help="Use this existing server/database (libpq DSN or URI) instead of the embedded one.",
+)

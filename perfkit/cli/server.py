@@ -1,0 +1,44 @@
+"""`perfkit server start|stop|status`: manage the embedded PostgreSQL."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from perfkit.cli._common import console, data_dir_option
+from perfkit.server import EmbeddedServer
+
+
+@click.group()
+def server() -> None:
+    """Manage the embedded PostgreSQL server."""
+
+
+@server.command("start")
+@data_dir_option
+def server_start(data_dir: Path | None) -> None:
+    """Start the embedded server (initialising it on first use)."""
+    srv = EmbeddedServer(data_dir)
+    info = srv.start()
+    console.print(f"embedded PostgreSQL {srv.binaries.version} running on 127.0.0.1:{info.port} (data: {srv.base_dir})")
+
+
+@server.command("stop")
+@data_dir_option
+def server_stop(data_dir: Path | None) -> None:
+    """Stop the embedded server."""
+    console.print("stopped" if EmbeddedServer(data_dir).stop() else "not running")
+
+
+@server.command("status")
+@data_dir_option
+def server_status(data_dir: Path | None) -> None:
+    """Say whether the embedded server runs, where, and as whom."""
+    st = EmbeddedServer(data_dir).status()
+    if st.running:
+        console.print(
+            f"running: PostgreSQL {st.version}, pid {st.pid}, 127.0.0.1:{st.port}, as {st.run_as}, data {st.base_dir}"
+        )
+    else:
+        console.print(f"not running (data {st.base_dir})")
