@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import sys
+
 import click
 
-from perfkit.cli._common import PerfkitGroup
+from perfkit.cli._common import PerfkitGroup, err_console
+from perfkit.cli.run import run_cmd
 from perfkit.cli.server import server
 
 
@@ -15,8 +18,21 @@ def cli() -> None:
 
 
 cli.add_command(server)
+cli.add_command(run_cmd)
 
 
-def main() -> None:
-    """Entry point of the `perfkit` console script."""
-    cli(prog_name="perfkit")
+def main(argv: list[str] | None = None) -> None:
+    """Entry point of the `perfkit` console script: usage errors are one line, exit code 2."""
+    try:
+        rc = cli.main(args=argv, prog_name="perfkit", standalone_mode=False)
+    except click.UsageError as exc:
+        hint = f" (see '{exc.ctx.command_path} --help')" if exc.ctx is not None else ""
+        err_console.print(f"[bold red]error:[/] {exc.format_message()}{hint}", soft_wrap=True)
+        sys.exit(2)
+    except click.ClickException as exc:
+        err_console.print(f"[bold red]error:[/] {exc.format_message()}", soft_wrap=True)
+        sys.exit(exc.exit_code)
+    except click.exceptions.Abort:
+        err_console.print("interrupted")
+        sys.exit(130)
+    sys.exit(rc if isinstance(rc, int) else 0)

@@ -47,3 +47,21 @@ dsn_option = click.option(
     default=None,
     help="Use this existing server/database (libpq DSN or URI) instead of the embedded one.",
 )
+
+
+class PositiveFloat(click.ParamType):
+    """A number > 0 (scales)."""
+
+    name = "number"
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> float:
+        try:
+            f = float(value)
+        except (TypeError, ValueError):
+            self.fail(f"{value!r} is not a number", param, ctx)
+        if not f > 0 or f != f or f == float("inf"):
+            self.fail(f"{value!r} must be a positive number", param, ctx)
+        return f
+
+
+positive_scale = PositiveFloat()

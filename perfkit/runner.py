@@ -1,0 +1,118 @@
+"""`perfkit run`, the main job: server, schema and seeded data ensured, the comparisons run, results written."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+
+from perfkit import environment, schema
+from perfkit.db import Target, connect, resolve_target
+from perfkit.errors import ConfigError
+from perfkit.results import Benchmark, RunResults, Scalar, write
+from perfkit.scenarios import indexes, loading, pagination
+from perfkit.seed import SeedInfo, ensure_seeded
+
+SCENARIOS = ("loading", "pagination", "indexes")
+
+Say = Callable[[str], None]
+SeedProgress = Callable[[str, int, int], None]
+
+
+@dataclass(frozen=True, slots=True)
+class RunConfig:
+    """What `perfkit run` does: data (scale, seed, profile), scenarios, where to write, and timing effort."""
+
+    scale: float = 1.0
+    seed: int = 42
+    profile: str = "default"
+    scenarios: Sequence[str] = SCENARIOS
+    out: Path | None = None
+    dsn: str | None = None
+    data_dir: Path | None = None
+    quick: bool = False
+    report: bool = True
+    loading: loading.LoadingConfig = field(default_factory=loading.LoadingConfig)
+    pagination: pagination.PaginationConfig = field(default_factory=pagination.PaginationConfig)
+    indexes: indexes.IndexConfig = field(default_factory=indexes.IndexConfig)
+
+
+@dataclass(frozen=True, slots=True)
+class RunOutcome:
+    """The run's results and where they were written."""
+
+    results: RunResults
+    results_path: Path
+    report_path: Path | None
+    seed: SeedInfo
+
+
+def default_out_dir(now: datetime | None = None) -> Path:
+    """perfkit-out/run-YYYYmmdd-HHMMSS in the current folder."""
+    stamp = (now or datetime.now()).strftime("%Y%m%d-%H%M%S")
+    return Path("perfkit-out") / f"run-{stamp}"
+
+
+def validate(config: RunConfig) -> None:
+    """Reject bad options before any work starts."""
+    if not config.scale > 0:
+        raise ConfigError(f"scale must be a positive number, got {config.scale}")
+    unknown = [s for s in config.scenarios if s not in SCENARIOS]
+    if unknown:
+        raise ConfigError(f"unknown scenario {unknown[0]!r}; choose from {', '.join(SCENARIOS)}")
+    if not config.scenarios:
+        raise ConfigError("no scenario selected")
+
+
+def run(
+    config: RunConfig,
+    *,
+    say: Say | None = None,
+    seed_progress: SeedProgress | None = None,
+    target: Target | None = None,
+) -> RunOutcome:
+    """Ensure server, schema and data; run the selected scenarios; write results.json (and report.html)."""
+    validate(config)
+    tell: Say = say or (lambda _msg: None)
+    out = config.out or default_out_dir()
+    if target is None:
+        tell("starting the embedded server" if not (config.dsn) else "connecting")
+        target = resolve_target(config.dsn, config.data_dir)
+    with connect(target) as conn:
+        applied = schema.migrate(conn)
+        if applied:
+            tell(f"schema: applied {len(applied)} migration(s)")
+    info = ensure_seeded(
+        target, scale=config.scale, seed=config.seed, profile=config.profile, progress=seed_progress, say=tell
+    )
+    benches: list[Benchmark] = []
+    tables: dict[str, tuple[dict[str, Scalar], ...]] = {}
+    with connect(target) as conn:
+        env = environment.capture(
+            conn,
+            embedded=target.embedded,
+            scale=info.scale,
+            seed=info.seed,
+            profile=info.profile,
+            data_fingerprint=info.fingerprint,
+        )
+        if "loading" in config.scenarios:
+            tell("loading strategies: N+1 vs one statement vs batched")
+            benches += loading.run(conn, config.loading)
+        if "pagination" in config.scenarios:
+            tell("pagination: OFFSET vs keyset by depth")
+            benches += pagination.run(conn, config.pagination)
+        if "indexes" in config.scenarios:
+            tell("index strategies: none vs single vs composite")
+            ibenches, sizes = indexes.run(conn, config.indexes)
+            benches += ibenches
+            tables["index_sizes"] = tuple(sizes)
+    results = RunResults(environment=env, benchmarks=tuple(benches), tables=tables)
+    results_path = write(results, out / "results.json")
+    report_path: Path | None = None
+    if config.report:
+        from perfkit.report import render_html
+
+        report_path = render_html([results], out / "report.html")
+    return RunOutcome(results=results, results_path=results_path, report_path=report_path, seed=info)
