@@ -1,0 +1,67 @@
+"""Bad input at the command line: one-line errors, non-zero exits, never a traceback or a password."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import psycopg
+import pytest
+
+
+def perfkit(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+    """Run the CLI as a user would, in a subprocess."""
+    return subprocess.run(
+        [sys.executable, "-m", "perfkit", *args], capture_output=True, text=True, timeout=120, env=env, check=False
+    )
+
+
+def assert_one_line_error(res: subprocess.CompletedProcess[str], code: int | None = None) -> None:
+    assert res.returncode != 0
+    if code is not None:
+        assert res.returncode == code
+    assert "Traceback" not in res.stderr + res.stdout
+    lines = [ln for ln in res.stderr.splitlines() if ln.strip()]
+    assert len(lines) == 1, res.stderr
+    assert lines[0].startswith("error:")
+
+
+def test_unknown_command() -> None:
+    assert_one_line_error(perfkit("frobnicate"), 2)
+
+
+def test_unknown_option() -> None:
+    assert_one_line_error(perfkit("run", "--no-such-option"), 2)
+
+
+@pytest.mark.parametrize("scale", ["0", "-1", "abc", "nan", "inf"])
+def test_bad_scale(scale: str) -> None:
+    res = perfkit("run", "--scale", scale, "--dsn", "host=127.0.0.1 port=1 dbname=x")
+    assert_one_line_error(res, 2)
+    assert "scale" in res.stderr
+
+
+def test_unreachable_dsn_names_no_password() -> None:
+    res = perfkit("run", "--scale", "0.01", "--dsn", "host=127.0.0.1 port=1 user=u password=sekrit1 dbname=x")
+    assert_one_line_error(res, 1)
+    assert "sekrit1" not in res.stderr + res.stdout
+    assert "cannot connect" in res.stderr
+
+
+def test_wrong_password_names_no_password(admin_conninfo: str) -> None:
+    params = psycopg.conninfo.conninfo_to_dict(admin_conninfo)
+    if "password" not in params:
+        pytest.fail("the test server must use password authentication over TCP")
+    params["password"] = "wrong-Pa55word"
+    dsn = psycopg.conninfo.make_conninfo(**{k: str(v) for k, v in params.items()})
+    res = perfkit("run", "--scale", "0.01", "--dsn", dsn)
+    assert_one_line_error(res, 1)
+    assert "wrong-Pa55word" not in res.stderr + res.stdout
+    assert "password authentication failed" in res.stderr
+
+
+def test_help_lists_commands() -> None:
+    res = perfkit("--help")
+    assert res.returncode == 0
+    for cmd in ("run", "server"):
+        assert cmd in res.stdout

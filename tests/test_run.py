@@ -1,0 +1,77 @@
+"""`perfkit run` end to end on a small real database: results, statement counts, pages, plans, report."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from perfkit.db import Target
+from perfkit.results import load
+from perfkit.runner import RunOutcome, run
+from tests.fix_run import quick_config
+
+
+def by_key(outcome: RunOutcome, scenario: str) -> dict[tuple[str, str], dict[str, float]]:
+    return {
+        (b.variant, ",".join(f"{k}={v}" for k, v in sorted(b.params.items()))): dict(b.counters)
+        for b in outcome.results.benchmarks
+        if b.scenario == scenario
+    }
+
+
+def test_results_file_is_versioned_and_complete(small_run: RunOutcome) -> None:
+    doc = json.loads(small_run.results_path.read_text())
+    assert doc["schema_version"] == 1
+    env = doc["environment"]
+    assert env["server_version"].startswith("15") or env["server_version"][:2].isdigit()
+    assert env["scale"] == 0.01
+    assert env["seed"] == 7
+    assert env["data_fingerprint"]
+    assert "work_mem" in env["server_settings"]
+    assert {b["scenario"] for b in doc["benchmarks"]} == {"loading", "pagination", "indexes"}
+    for b in doc["benchmarks"]:
+        assert len(b["samples_ms"]) >= 3
+        assert b["stats"]["median_ms"] > 0
+    reloaded = load(small_run.results_path)
+    assert len(reloaded.benchmarks) == len(small_run.results.benchmarks)
+
+
+def test_loading_statement_counts(small_run: RunOutcome) -> None:
+    counters = by_key(small_run, "loading")
+    for n in (1, 5, 20):
+        key = f"n={n},take=5"
+        assert counters[("n_plus_one", key)]["statements"] == 1 + n
+        assert counters[("join", key)]["statements"] == 1
+        assert counters[("batched", key)]["statements"] == 2
+        # all strategies loaded the same posts
+        assert counters[("n_plus_one", key)]["posts"] == counters[("join", key)]["posts"]
+
+
+def test_pagination_offset_reads_more_rows_than_keyset(small_run: RunOutcome) -> None:
+    counters = by_key(small_run, "pagination")
+    depths = sorted({int(k.split(",")[0].split("=")[1]) for (_v, k) in counters})
+    deepest = depths[-1]
+    key = f"depth={deepest},page_size=10"
+    assert counters[("offset", key)]["rows_read"] >= deepest + 10
+    assert counters[("keyset", key)]["rows_read"] <= 10 + 1
+    assert counters[("offset", key)]["rows_returned"] == counters[("keyset", key)]["rows_returned"] == 10
+
+
+def test_indexes_plans_use_the_index_set(small_run: RunOutcome) -> None:
+    plans = {b.variant: b.plan for b in small_run.results.benchmarks if b.scenario == "indexes"}
+    assert set(plans) == {"none", "single", "composite"}
+    assert plans["none"] is not None and plans["none"]["indexes"] == []
+    assert plans["composite"] is not None and "pk_ix_posts_author_status" in plans["composite"]["indexes"]
+
+
+def test_report_written(small_run: RunOutcome) -> None:
+    assert small_run.report_path is not None
+    html = small_run.report_path.read_text()
+    assert "<html" in html.lower()
+    assert "data:image" in html
+
+
+def test_second_run_reuses_seed_and_leaves_schema(small_run: RunOutcome, run_db: Target, tmp_path: Path) -> None:
+    again = run(quick_config(tmp_path, scenarios=("indexes",)), target=run_db)
+    assert again.seed.fingerprint == small_run.seed.fingerprint
+    assert again.results.environment.data_fingerprint == small_run.results.environment.data_fingerprint
