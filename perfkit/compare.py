@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any, Literal
 
 from perfkit._significance import significance, stats_of
@@ -20,7 +22,7 @@ from perfkit._thresholds import (
     resolve_checks,
 )
 from perfkit.errors import CompareError, EnvironmentMismatch
-from perfkit.results import Benchmark, Environment, RunResults
+from perfkit.results import Benchmark, Environment, RunResults, load
 
 __all__ = [
     "DEFAULT_SPECS",
@@ -36,6 +38,7 @@ __all__ = [
     "TimeCheck",
     "Verdict",
     "compare",
+    "compare_files",
     "config_specs",
     "environment_differences",
     "parse_check",
@@ -328,3 +331,16 @@ def _plan_detail(bp: PlanShape, cp: PlanShape) -> str:
 
 def _ci(lo: float, hi: float) -> str:
     return f"[{lo:.3g}, {hi:.3g}] ms"
+
+
+def compare_files(
+    baseline: str | os.PathLike[str],
+    current: str | os.PathLike[str],
+    specs: Sequence[str] = (),
+    *,
+    allow_env_mismatch: bool = False,
+    pyproject: Path = Path("pyproject.toml"),
+) -> Comparison:
+    """Load two results files and compare them with the given specs (else pyproject.toml's, else the defaults)."""
+    checks = resolve_checks(specs, pyproject=pyproject)
+    return compare(load(baseline), load(current), checks, allow_env_mismatch=allow_env_mismatch)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import click
 
 from perfkit.cli._common import PerfkitGroup
+from perfkit.cli.compare import baseline, compare_cmd, export_cmd
 from perfkit.cli.server import server
 
 
@@ -15,6 +16,9 @@ def cli() -> None:
 
 
 cli.add_command(server)
+cli.add_command(compare_cmd)
+cli.add_command(baseline)
+cli.add_command(export_cmd)
 
 
 def main() -> None:
