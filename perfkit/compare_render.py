@@ -94,7 +94,8 @@ def comparison_table(cmp: Comparison) -> RenderableType:
         for i, r in enumerate(b.results):
             base, cur, change = _cells(r)
             verdict = Text(verdict_text(r), style=_STYLE.get(r.verdict, ""))
-            table.add_row(b.key if i == 0 else "", r.metric, base, cur, change, verdict)
+            cells = (b.key if i == 0 else "", r.metric, base, cur, change)
+            table.add_row(*(Text(c) for c in cells), verdict)
         table.add_section()
     parts.append(table)
     for key, bp, cp in _changed_plans(cmp):

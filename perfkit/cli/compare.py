@@ -8,7 +8,9 @@ from contextlib import contextmanager
 from pathlib import Path
 
 import click
+from rich.markup import escape
 from rich.table import Table
+from rich.text import Text
 
 from perfkit import results as _results
 from perfkit.baseline import DEFAULT_ROOT, latest_results, list_baselines, resolve_baseline, save_baseline
@@ -37,7 +39,7 @@ def _usage_errors() -> Iterator[None]:
     try:
         yield
     except (ConfigError, ResultsError, CompareError) as exc:
-        fail(str(exc), USAGE_EXIT)
+        fail(escape(str(exc)), USAGE_EXIT)
 
 
 @click.command("compare")
@@ -79,7 +81,7 @@ def compare_cmd(
         console.print(comparison_table(cmp))
     else:
         for w in cmp.warnings:
-            err_console.print(f"[bold red]warning:[/] {w}", soft_wrap=True)
+            err_console.print(f"[bold red]warning:[/] {escape(w)}", soft_wrap=True)
         click.echo(to_markdown(cmp) if fmt == "markdown" else to_json(cmp), nl=False)
     if summary is not None:
         with summary.open("a") as fh:
@@ -122,8 +124,9 @@ def baseline_list(root: Path) -> None:
     for col in ("machine", "name", "saved", "run started", "commit", "benchmarks"):
         table.add_column(col)
     for i in infos:
-        count = str(i.benchmarks) if i.error is None else f"[red]unreadable: {i.error}[/]"
-        table.add_row(i.machine, i.name, i.saved_at, i.started_at or "-", (i.git_commit or "-")[:12], count)
+        count = Text(str(i.benchmarks)) if i.error is None else Text(f"unreadable: {i.error}", style="red")
+        cells = (i.machine, i.name, i.saved_at, i.started_at or "-", (i.git_commit or "-")[:12])
+        table.add_row(*(Text(c) for c in cells), count)
     console.print(table)
 
 
