@@ -88,7 +88,8 @@ def comparison_table(cmp: Comparison) -> RenderableType:
     """Warnings, the verdict table, changed plans in full, and a one-line summary."""
     parts: list[RenderableType] = [Text(w, style="bold white on red") for w in cmp.warnings]
     table = Table(title="perfkit compare", show_lines=False)
-    for col in ("benchmark", "metric", "baseline", "current", "change", "verdict"):
+    table.add_column("benchmark", overflow="fold")
+    for col in ("metric", "baseline", "current", "change", "verdict"):
         table.add_column(col, justify="right" if col in ("baseline", "current", "change") else "left")
     for b in cmp.benchmarks:
         for i, r in enumerate(b.results):
