@@ -44,12 +44,12 @@ def format_change(r: CheckResult) -> str:
     return f"{r.change:+,.0f}" if float(r.change).is_integer() else f"{r.change:+,.2f}"
 
 
-def _cells(r: CheckResult) -> tuple[str, str, str]:
-    """Baseline, current and change cells; plan rows show the plans themselves."""
+def _cells(r: CheckResult, *, compact: bool = False) -> tuple[str, str, str]:
+    """Baseline, current and change cells; plan rows show the plans themselves (compact: only changed ones)."""
     if r.metric == "plan":
         base = r.baseline_plan.describe() if r.baseline_plan else "-"
         if r.verdict == "ok":
-            return base, "(same)", "-"
+            return ("same", "same", "-") if compact else (base, "(same)", "-")
         cur = r.current_plan.describe() if r.current_plan else "-"
         return base, cur, r.detail or "-"
     return format_value(r, r.baseline), format_value(r, r.current), format_change(r)
@@ -89,13 +89,16 @@ def comparison_table(cmp: Comparison) -> RenderableType:
     parts: list[RenderableType] = [Text(w, style="bold white on red") for w in cmp.warnings]
     table = Table(title="perfkit compare", show_lines=False)
     table.add_column("benchmark", overflow="fold")
-    for col in ("metric", "baseline", "current", "change", "verdict"):
-        table.add_column(col, justify="right" if col in ("baseline", "current", "change") else "left")
+    table.add_column("metric", overflow="fold")
+    for col in ("baseline", "current", "change"):
+        table.add_column(col, justify="right", overflow="fold")
+    table.add_column("verdict")
     for b in cmp.benchmarks:
         for i, r in enumerate(b.results):
-            base, cur, change = _cells(r)
+            base, cur, change = _cells(r, compact=True)
             verdict = Text(verdict_text(r), style=_STYLE.get(r.verdict, ""))
-            cells = (b.key if i == 0 else "", r.metric, base, cur, change)
+            head, _, tail = b.key.rpartition("/")
+            cells = (f"{head}/\n{tail}" if i == 0 else "", r.metric, base, cur, change)
             table.add_row(*(Text(c) for c in cells), verdict)
         table.add_section()
     parts.append(table)
