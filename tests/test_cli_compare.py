@@ -1,4 +1,4 @@
-"""`perfkit compare`, `baseline`, `export` at the command line: exit 0 within limits, 1 on regression, 2 on bad input."""
+"""`perfkit compare`, `baseline`, `export` on the command line: exit 0 within limits, 1 on regression, 2 bad input."""
 
 from __future__ import annotations
 
