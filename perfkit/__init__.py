@@ -4,8 +4,11 @@ from __future__ import annotations
 
 from importlib.metadata import PackageNotFoundError, version
 
+from perfkit.baseline import latest_baseline, list_baselines, save_baseline
+from perfkit.compare import Comparison, compare_files, parse_check
 from perfkit.db import Target, connect, resolve_target
 from perfkit.errors import PerfkitError
+from perfkit.export import to_pytest_benchmark
 from perfkit.results import Benchmark, Environment, RunResults, benchmarks_frame, load
 from perfkit.server import EmbeddedServer
 from perfkit.stats import Stats, summarize
@@ -17,6 +20,7 @@ except PackageNotFoundError:  # running from a source tree without installation
 
 __all__ = [
     "Benchmark",
+    "Comparison",
     "EmbeddedServer",
     "Environment",
     "PerfkitError",
@@ -25,8 +29,14 @@ __all__ = [
     "Target",
     "__version__",
     "benchmarks_frame",
+    "compare_files",
     "connect",
+    "latest_baseline",
+    "list_baselines",
     "load",
+    "parse_check",
     "resolve_target",
+    "save_baseline",
     "summarize",
+    "to_pytest_benchmark",
 ]

@@ -41,3 +41,15 @@ class InvalidCursor(PerfkitError):
 
 class CursorDidNotAdvance(PerfkitError):
     """A keyset walk returned the same page again: the cursor lost precision or the key is not unique."""
+
+
+class ThresholdError(ConfigError):
+    """A `metric:limit` threshold spec (from --fail or pyproject.toml) does not parse."""
+
+
+class CompareError(PerfkitError):
+    """Two runs cannot be compared: no benchmark in common, or different environments."""
+
+
+class EnvironmentMismatch(CompareError):
+    """The two runs were measured on different servers, settings or data."""

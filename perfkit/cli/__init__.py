@@ -8,6 +8,7 @@ import click
 
 from perfkit.cli._common import PerfkitGroup, err_console
 from perfkit.cli.run import run_cmd
+from perfkit.cli.compare import baseline, compare_cmd, export_cmd
 from perfkit.cli.server import server
 
 
@@ -19,6 +20,9 @@ def cli() -> None:
 
 cli.add_command(server)
 cli.add_command(run_cmd)
+cli.add_command(compare_cmd)
+cli.add_command(baseline)
+cli.add_command(export_cmd)
 
 
 def main(argv: list[str] | None = None) -> None:

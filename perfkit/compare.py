@@ -1,0 +1,346 @@
+"""Compare two runs: match benchmarks by key, apply threshold checks, judge wall time with statistics."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Literal
+
+from perfkit._significance import significance, stats_of
+from perfkit._thresholds import (
+    DEFAULT_SPECS,
+    Check,
+    CounterCheck,
+    Limit,
+    PlanCheck,
+    TimeCheck,
+    config_specs,
+    parse_check,
+    parse_checks,
+    resolve_checks,
+)
+from perfkit.errors import CompareError, EnvironmentMismatch
+from perfkit.results import Benchmark, Environment, RunResults, load
+
+__all__ = [
+    "DEFAULT_SPECS",
+    "BenchmarkComparison",
+    "Check",
+    "CheckResult",
+    "Comparison",
+    "CounterCheck",
+    "Limit",
+    "PlanCheck",
+    "PlanShape",
+    "StaleBenchmark",
+    "TimeCheck",
+    "Verdict",
+    "compare",
+    "compare_files",
+    "config_specs",
+    "environment_differences",
+    "parse_check",
+    "parse_checks",
+    "resolve_checks",
+]
+
+Verdict = Literal["ok", "regression", "improvement", "not significant", "changed", "missing"]
+FAILING: frozenset[str] = frozenset({"regression", "changed"})
+
+
+@dataclass(frozen=True, slots=True)
+class PlanShape:
+    """What plan:changed looks at: node types in tree order and the indexes used."""
+
+    node_types: tuple[str, ...]
+    indexes: tuple[str, ...]
+    seq_scans: tuple[str, ...]
+
+    @classmethod
+    def from_plan(cls, plan: Mapping[str, Any]) -> PlanShape:
+        return cls(
+            node_types=tuple(str(x) for x in plan.get("node_types") or ()),
+            indexes=tuple(sorted({str(x) for x in plan.get("indexes") or ()})),
+            seq_scans=tuple(sorted({str(x) for x in plan.get("seq_scans") or ()})),
+        )
+
+    def describe(self) -> str:
+        idx = ", ".join(self.indexes) if self.indexes else "no index"
+        return f"{' > '.join(self.node_types) or '?'} [{idx}]"
+
+
+@dataclass(frozen=True, slots=True)
+class CheckResult:
+    """One check applied to one benchmark. change: a fraction for time and relative limits, else an absolute delta."""
+
+    spec: str
+    metric: str
+    baseline: float | None
+    current: float | None
+    change: float | None
+    relative: bool
+    verdict: Verdict
+    detail: str = ""
+    baseline_plan: PlanShape | None = None
+    current_plan: PlanShape | None = None
+
+    @property
+    def failed(self) -> bool:
+        return self.verdict in FAILING
+
+
+@dataclass(frozen=True, slots=True)
+class BenchmarkComparison:
+    """A benchmark present (with the same version) in both runs, and what every check said about it."""
+
+    key: str
+    scenario: str
+    name: str
+    variant: str
+    results: tuple[CheckResult, ...]
+
+    @property
+    def failed(self) -> bool:
+        return any(r.failed for r in self.results)
+
+
+@dataclass(frozen=True, slots=True)
+class StaleBenchmark:
+    """Same key, different benchmark version (its SQL or parameters changed): not compared."""
+
+    key: str
+    baseline_version: str
+    current_version: str
+
+
+@dataclass(frozen=True, slots=True)
+class Comparison:
+    """The outcome of `compare`: verdicts per matched benchmark, plus what could not be compared and why."""
+
+    checks: tuple[str, ...]
+    benchmarks: tuple[BenchmarkComparison, ...]
+    stale: tuple[StaleBenchmark, ...]
+    only_baseline: tuple[str, ...]
+    only_current: tuple[str, ...]
+    environment_differences: tuple[str, ...]
+    warnings: tuple[str, ...]
+
+    @property
+    def failures(self) -> tuple[tuple[str, CheckResult], ...]:
+        """(benchmark key, failing check result) pairs."""
+        return tuple((b.key, r) for b in self.benchmarks for r in b.results if r.failed)
+
+    @property
+    def failed(self) -> bool:
+        return bool(self.failures)
+
+
+def environment_differences(baseline: Environment, current: Environment) -> tuple[str, ...]:
+    """Human-readable differences in the fields that must match (settings listed one by one)."""
+    a, b = baseline.comparable_key(), current.comparable_key()
+    out: list[str] = []
+    for field, va in a.items():
+        vb = b[field]
+        if field == "server_settings":
+            for k in sorted(set(va) | set(vb)):
+                if va.get(k) != vb.get(k):
+                    out.append(f"server_settings.{k}: {va.get(k, '(unset)')} -> {vb.get(k, '(unset)')}")
+        elif va != vb:
+            out.append(f"{field}: {va} -> {vb}")
+    return tuple(out)
+
+
+def compare(
+    baseline: RunResults,
+    current: RunResults,
+    checks: Sequence[Check] | None = None,
+    *,
+    allow_env_mismatch: bool = False,
+) -> Comparison:
+    """Match benchmarks by key and apply checks (default DEFAULT_SPECS); refuse other environments unless allowed."""
+    applied = parse_checks(DEFAULT_SPECS) if checks is None else tuple(checks)
+    diffs = environment_differences(baseline.environment, current.environment)
+    warnings: list[str] = []
+    if diffs:
+        listed = "; ".join(diffs)
+        if not allow_env_mismatch:
+            raise EnvironmentMismatch(
+                f"the runs were measured in different environments ({listed}); "
+                "re-run on matching ones or pass --allow-env-mismatch"
+            )
+        warnings.append(f"ENVIRONMENTS DIFFER, differences may not be caused by the code: {listed}")
+
+    base_by_key = {b.key: b for b in baseline.benchmarks}
+    cur_by_key = {b.key: b for b in current.benchmarks}
+    common = [k for k in base_by_key if k in cur_by_key]
+    if not common:
+        raise CompareError("the two results have no benchmark in common (different scenarios or parameters?)")
+
+    compared: list[BenchmarkComparison] = []
+    stale: list[StaleBenchmark] = []
+    for key in common:
+        b, c = base_by_key[key], cur_by_key[key]
+        if b.version and c.version and b.version != c.version:
+            stale.append(StaleBenchmark(key=key, baseline_version=b.version, current_version=c.version))
+            continue
+        results = tuple(r for check in applied if (r := _apply(check, b, c)) is not None)
+        compared.append(
+            BenchmarkComparison(key=key, scenario=c.scenario, name=c.name, variant=c.variant, results=results)
+        )
+    if not compared:
+        raise CompareError(
+            f"all {len(stale)} benchmark(s) in common are stale (their SQL or parameters changed); save a new baseline"
+        )
+    if stale:
+        warnings.append(f"{len(stale)} stale benchmark(s) not compared: their SQL or parameters changed")
+    return Comparison(
+        checks=tuple(c.spec for c in applied),
+        benchmarks=tuple(compared),
+        stale=tuple(stale),
+        only_baseline=tuple(k for k in base_by_key if k not in cur_by_key),
+        only_current=tuple(k for k in cur_by_key if k not in base_by_key),
+        environment_differences=diffs,
+        warnings=tuple(warnings),
+    )
+
+
+def _apply(check: Check, b: Benchmark, c: Benchmark) -> CheckResult | None:
+    if isinstance(check, TimeCheck):
+        return _time(check, b, c)
+    if isinstance(check, CounterCheck):
+        return _counter(check, b, c)
+    return _plan(check, b, c)
+
+
+def _time(check: TimeCheck, b: Benchmark, c: Benchmark) -> CheckResult | None:
+    if not b.samples_ms or not c.samples_ms:
+        return None
+    bs, cs = stats_of(b.samples_ms, b.stats), stats_of(c.samples_ms, c.stats)
+    attr = "median_ms" if check.stat == "median" else "mean_ms"
+    base_v, cur_v = float(getattr(bs, attr)), float(getattr(cs, attr))
+    sig = significance(b.samples_ms, bs, c.samples_ms, cs)
+    change = (cur_v - base_v) / base_v if base_v else 0.0
+    detail = f"p={sig.p_value:.3g}, median CI {_ci(bs.ci_low_ms, bs.ci_high_ms)} vs {_ci(cs.ci_low_ms, cs.ci_high_ms)}"
+    verdict: Verdict
+    if check.limit.exceeded(base_v, cur_v):
+        verdict = "regression" if sig.significant and sig.direction > 0 else "not significant"
+    elif sig.significant and sig.direction < 0 and cur_v < base_v:
+        verdict = "improvement"
+    else:
+        verdict = "ok"
+    return CheckResult(
+        spec=check.spec,
+        metric=check.metric,
+        baseline=base_v,
+        current=cur_v,
+        change=change,
+        relative=True,
+        verdict=verdict,
+        detail=detail,
+    )
+
+
+def _counter_value(bench: Benchmark, names: tuple[str, ...]) -> float | None:
+    """Sum of the named counters; read from the plan summary when the counters lack them. None if any is absent."""
+    total = 0.0
+    for n in names:
+        if n in bench.counters:
+            total += float(bench.counters[n])
+        elif bench.plan is not None and isinstance(bench.plan.get(n), int | float):
+            total += float(bench.plan[n])
+        else:
+            return None
+    return total
+
+
+def _counter(check: CounterCheck, b: Benchmark, c: Benchmark) -> CheckResult | None:
+    base_v, cur_v = _counter_value(b, check.counters), _counter_value(c, check.counters)
+    if base_v is None and cur_v is None:
+        return None
+    verdict: Verdict
+    detail = ""
+    change: float | None = None
+    relative = False
+    if base_v is None or cur_v is None:
+        verdict = "missing"
+        detail = f"not in the {'baseline' if base_v is None else 'current run'}"
+    else:
+        if check.limit.exceeded(base_v, cur_v):
+            verdict = "regression"
+        elif cur_v < base_v:
+            verdict = "improvement"
+        else:
+            verdict = "ok"
+        relative = check.limit.relative and base_v != 0
+        change = (cur_v - base_v) / abs(base_v) if relative else cur_v - base_v
+    return CheckResult(
+        spec=check.spec,
+        metric=check.metric,
+        baseline=base_v,
+        current=cur_v,
+        change=change,
+        relative=relative,
+        verdict=verdict,
+        detail=detail,
+    )
+
+
+def _plan(check: PlanCheck, b: Benchmark, c: Benchmark) -> CheckResult | None:
+    if b.plan is None and c.plan is None:
+        return None
+    bp = None if b.plan is None else PlanShape.from_plan(b.plan)
+    cp = None if c.plan is None else PlanShape.from_plan(c.plan)
+    verdict: Verdict
+    if bp is None or cp is None:
+        verdict = "missing"
+        detail = f"no plan in the {'baseline' if bp is None else 'current run'}"
+    elif bp.node_types != cp.node_types or bp.indexes != cp.indexes:
+        verdict = "changed"
+        detail = _plan_detail(bp, cp)
+    else:
+        verdict = "ok"
+        detail = ""
+    return CheckResult(
+        spec=check.spec,
+        metric=check.metric,
+        baseline=None,
+        current=None,
+        change=None,
+        relative=False,
+        verdict=verdict,
+        detail=detail,
+        baseline_plan=bp,
+        current_plan=cp,
+    )
+
+
+def _plan_detail(bp: PlanShape, cp: PlanShape) -> str:
+    parts: list[str] = []
+    lost = sorted(set(bp.indexes) - set(cp.indexes))
+    gained = sorted(set(cp.indexes) - set(bp.indexes))
+    if lost:
+        parts.append("lost index " + ", ".join(lost))
+    if gained:
+        parts.append("new index " + ", ".join(gained))
+    if bp.node_types != cp.node_types:
+        parts.append("node types changed")
+    return "; ".join(parts)
+
+
+def _ci(lo: float, hi: float) -> str:
+    return f"[{lo:.3g}, {hi:.3g}] ms"
+
+
+def compare_files(
+    baseline: str | os.PathLike[str],
+    current: str | os.PathLike[str],
+    specs: Sequence[str] = (),
+    *,
+    allow_env_mismatch: bool = False,
+    pyproject: Path = Path("pyproject.toml"),
+) -> Comparison:
+    """Load two results files and compare them with the given specs (else pyproject.toml's, else the defaults)."""
+    checks = resolve_checks(specs, pyproject=pyproject)
+    return compare(load(baseline), load(current), checks, allow_env_mismatch=allow_env_mismatch)

@@ -1,0 +1,233 @@
+"""compare(): verdicts per check, statistics for time, exact counters, plans, environments, stale benchmarks."""
+
+from __future__ import annotations
+
+import dataclasses
+
+import numpy as np
+import pytest
+
+from perfkit._significance import mann_whitney_p
+from perfkit.compare import Comparison, PlanShape, compare, parse_checks
+from perfkit.errors import CompareError, EnvironmentMismatch
+from tests._runs import bench, env, plan, run, samples
+
+MEDIAN20 = parse_checks(["time:median:+20%"])
+
+
+def one(cmp: Comparison, metric: str) -> tuple[str, object]:
+    """(verdict, result) of the only benchmark's check on metric."""
+    (b,) = cmp.benchmarks
+    (r,) = [r for r in b.results if r.metric == metric]
+    return r.verdict, r
+
+
+# -- timing ----------------------------------------------------------------------------------------
+
+
+def test_clear_shift_with_many_samples_is_a_regression() -> None:
+    base = run(bench(times=samples(10.0, n=40, noise=0.05, seed=1)))
+    cur = run(bench(times=samples(14.0, n=40, noise=0.05, seed=2)))
+    cmp = compare(base, cur, MEDIAN20)
+    verdict, r = one(cmp, "time:median")
+    assert verdict == "regression"
+    assert r.change == pytest.approx(0.4, abs=0.03)
+    assert cmp.failed
+    assert cmp.failures[0][0] == "indexes/posts_by_author_status/composite[]"
+
+
+def test_noisy_overlapping_samples_are_not_significant() -> None:
+    base = run(bench(times=samples(10.0, n=10, noise=0.5, seed=7)))
+    cur = run(bench(times=samples(14.0, n=10, noise=0.5, seed=107)))
+    cmp = compare(base, cur, MEDIAN20)
+    verdict, r = one(cmp, "time:median")
+    assert r.change > 0.2  # the median did move past the limit ...
+    assert verdict == "not significant"  # ... but the noise says nothing
+    assert not cmp.failed
+
+
+def test_identical_samples_are_ok() -> None:
+    times = samples(10.0, seed=3)
+    cmp = compare(run(bench(times=times)), run(bench(times=times)), MEDIAN20)
+    verdict, r = one(cmp, "time:median")
+    assert verdict == "ok"
+    assert r.change == 0.0
+    assert not cmp.failed
+
+
+def test_significantly_faster_is_an_improvement() -> None:
+    base = run(bench(times=samples(10.0, seed=1)))
+    cur = run(bench(times=samples(6.0, seed=2)))
+    verdict, r = one(compare(base, cur, MEDIAN20), "time:median")
+    assert verdict == "improvement"
+    assert r.change == pytest.approx(-0.4, abs=0.03)
+
+
+def test_significant_but_small_change_is_ok() -> None:
+    base = run(bench(times=samples(10.0, n=200, noise=0.02, seed=1)))
+    cur = run(bench(times=samples(10.8, n=200, noise=0.02, seed=2)))
+    verdict, _ = one(compare(base, cur, MEDIAN20), "time:median")
+    assert verdict == "ok"  # +8 % is real, but within the +20 % allowed
+
+
+def test_mean_check_and_absolute_limit() -> None:
+    base = run(bench(times=samples(10.0, seed=1)))
+    cur = run(bench(times=samples(12.0, seed=2)))
+    assert one(compare(base, cur, parse_checks(["time:mean:+10%"])), "time:mean")[0] == "regression"
+    assert one(compare(base, cur, parse_checks(["time:median:+5ms"])), "time:median")[0] == "ok"
+    assert one(compare(base, cur, parse_checks(["time:median:+1ms"])), "time:median")[0] == "regression"
+
+
+@pytest.mark.parametrize("seed", [11, 22, 33, 44, 55])
+def test_unchanged_code_passes_five_reruns(seed: int) -> None:
+    """Same distribution, different noise: every default gate passes."""
+    counters = {"statements": 3, "shared_hit_blocks": 120, "shared_read_blocks": 4, "rows_removed": 0}
+    p = plan(["Limit", "Index Scan"], ["idx_posts_author_status"])
+    base = run(bench(times=samples(10.0, n=30, noise=0.2, seed=1), counters=counters, plan=p))
+    cur = run(bench(times=samples(10.0, n=30, noise=0.2, seed=seed), counters=counters, plan=p))
+    cmp = compare(base, cur)  # default checks
+    assert not cmp.failed, cmp.failures
+    metrics = {r.metric for r in cmp.benchmarks[0].results}
+    assert metrics == {"time:median", "statements", "buffers", "rows_removed", "plan"}
+
+
+def test_mann_whitney_p_values() -> None:
+    # fully separated 5 vs 5: exact two-sided p = 2 / C(10, 5) = 0.0079
+    assert mann_whitney_p([1, 2, 3, 4, 5], [6, 7, 8, 9, 10]) == pytest.approx(2 / 252, abs=0.003)
+    assert mann_whitney_p([1, 2, 3], [1, 2, 3]) == 1.0
+    assert mann_whitney_p([4.0] * 6, [4.0] * 6) == 1.0
+    rng = np.random.default_rng(0)
+    a, b = rng.normal(0, 1, 200), rng.normal(0, 1, 200)
+    assert mann_whitney_p(a, b) > 0.05
+    assert mann_whitney_p(a, b + 1.0) < 1e-6
+    assert mann_whitney_p(a, b) == pytest.approx(mann_whitney_p(b, a))
+
+
+# -- counters ----------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(("before", "after", "expected"), [(3, 4, "regression"), (3, 3, "ok"), (3, 1, "improvement")])
+def test_statements_are_exact(before: int, after: int, expected: str) -> None:
+    base = run(bench(scenario="loading", name="users_latest_posts", variant="join", counters={"statements": before}))
+    cur = run(bench(scenario="loading", name="users_latest_posts", variant="join", counters={"statements": after}))
+    verdict, r = one(compare(base, cur, parse_checks(["statements:+0"])), "statements")
+    assert verdict == expected
+    assert r.change == after - before
+
+
+@pytest.mark.parametrize(("read", "expected"), [(40, "regression"), (20, "ok")])
+def test_buffers_sum_hit_and_read(read: int, expected: str) -> None:
+    base = run(bench(counters={"shared_hit_blocks": 100, "shared_read_blocks": 100}))
+    cur = run(bench(counters={"shared_hit_blocks": 200, "shared_read_blocks": read}))  # 200 -> 240 (+20%) / 220 (+10%)
+    verdict, r = one(compare(base, cur, parse_checks(["buffers:+10%"])), "buffers")
+    assert verdict == expected
+    assert r.baseline == 200
+    assert r.change == pytest.approx((200 + read - 200) / 200)
+
+
+def test_counter_from_plan_summary_and_missing_counter() -> None:
+    p1, p2 = plan(["Seq Scan"], []), plan(["Seq Scan"], [])
+    p2["rows_removed"] = 50
+    base = run(bench(plan=p1), bench(variant="x", counters={"bytes": 10}))
+    cur = run(bench(plan=p2), bench(variant="x"))
+    cmp = compare(base, cur, parse_checks(["rows_removed:+5%", "counter:bytes:+0"]))
+    by_key = {b.key: b for b in cmp.benchmarks}
+    (rr,) = by_key["indexes/posts_by_author_status/composite[]"].results
+    assert (rr.metric, rr.verdict, rr.baseline, rr.current) == ("rows_removed", "regression", 0, 50)
+    (missing,) = by_key["indexes/posts_by_author_status/x[]"].results
+    assert (missing.verdict, missing.failed) == ("missing", False)
+
+
+# -- plans -------------------------------------------------------------------------------------------
+
+
+def test_plan_change_shows_both_plans() -> None:
+    before = plan(["Limit", "Index Scan"], ["idx_posts_author_status"])
+    after = plan(["Limit", "Sort", "Seq Scan"], [], seq_scans=["posts"])
+    cmp = compare(run(bench(plan=before)), run(bench(plan=after)), parse_checks(["plan:changed"]))
+    verdict, r = one(cmp, "plan")
+    assert verdict == "changed"
+    assert cmp.failed
+    assert r.baseline_plan == PlanShape(("Limit", "Index Scan"), ("idx_posts_author_status",), ())
+    assert r.current_plan == PlanShape(("Limit", "Sort", "Seq Scan"), (), ("posts",))
+    assert "lost index idx_posts_author_status" in r.detail
+
+
+def test_same_plan_is_ok_and_index_order_does_not_matter() -> None:
+    a = plan(["Nested Loop", "Index Scan", "Index Scan"], ["a_idx", "b_idx"])
+    b = plan(["Nested Loop", "Index Scan", "Index Scan"], ["b_idx", "a_idx"])
+    assert one(compare(run(bench(plan=a)), run(bench(plan=b)), parse_checks(["plan:changed"])), "plan")[0] == "ok"
+
+
+def test_index_swap_is_a_plan_change() -> None:
+    a = plan(["Index Scan"], ["idx_posts_author_id"])
+    b = plan(["Index Scan"], ["idx_posts_author_status"])
+    verdict, r = one(compare(run(bench(plan=a)), run(bench(plan=b)), parse_checks(["plan:changed"])), "plan")
+    assert verdict == "changed"
+    assert r.detail == "lost index idx_posts_author_id; new index idx_posts_author_status"
+
+
+# -- environments, matching, stale -----------------------------------------------------------------
+
+
+def test_environment_mismatch_is_refused_listing_fields() -> None:
+    b = bench(counters={"statements": 1})
+    base = run(b, environment=env())
+    cur = run(b, environment=env(scale=1.0, server_settings={"work_mem": "64MB", "shared_buffers": "128MB"}))
+    with pytest.raises(EnvironmentMismatch) as exc:
+        compare(base, cur)
+    msg = str(exc.value)
+    assert "scale: 0.1 -> 1.0" in msg
+    assert "server_settings.work_mem: 4MB -> 64MB" in msg
+    assert "shared_buffers" not in msg
+    assert "--allow-env-mismatch" in msg
+    assert "\n" not in msg
+
+
+def test_environment_mismatch_allowed_loudly() -> None:
+    b = bench(counters={"statements": 1})
+    cmp = compare(run(b), run(b, environment=env(data_fingerprint="beef")), allow_env_mismatch=True)
+    assert cmp.environment_differences == ("data_fingerprint: f00d -> beef",)
+    assert any("ENVIRONMENTS DIFFER" in w and "data_fingerprint" in w for w in cmp.warnings)
+
+
+def test_machine_and_commit_do_not_count_as_environment() -> None:
+    b = bench(counters={"statements": 1})
+    cmp = compare(run(b), run(b, environment=env(git_commit="def456", machine={"hostname": "other"})))
+    assert cmp.warnings == ()
+
+
+def test_stale_and_one_sided_benchmarks_are_listed() -> None:
+    keep = bench(variant="single", counters={"statements": 1})
+    base = run(keep, bench(variant="composite", version="v1"), bench(variant="none"))
+    cur = run(keep, bench(variant="composite", version="v2"), bench(variant="gin"))
+    cmp = compare(base, cur, parse_checks(["statements:+0"]))
+    assert [b.variant for b in cmp.benchmarks] == ["single"]
+    (stale,) = cmp.stale
+    assert (stale.key, stale.baseline_version, stale.current_version) == (
+        "indexes/posts_by_author_status/composite[]",
+        "v1",
+        "v2",
+    )
+    assert cmp.only_baseline == ("indexes/posts_by_author_status/none[]",)
+    assert cmp.only_current == ("indexes/posts_by_author_status/gin[]",)
+    assert any("stale" in w for w in cmp.warnings)
+
+
+def test_params_are_part_of_the_key() -> None:
+    base = run(bench(scenario="pagination", name="posts_feed", variant="offset", params={"depth": 10}))
+    cur = run(bench(scenario="pagination", name="posts_feed", variant="offset", params={"depth": 100}))
+    with pytest.raises(CompareError, match="no benchmark in common"):
+        compare(base, cur)
+
+
+def test_all_common_stale_is_an_error() -> None:
+    with pytest.raises(CompareError, match="stale"):
+        compare(run(bench(version="a")), run(bench(version="b")))
+
+
+def test_comparison_is_frozen() -> None:
+    b = bench(counters={"statements": 1})
+    cmp = compare(run(b), run(b))
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        cmp.warnings = ("x",)  # type: ignore[misc]
