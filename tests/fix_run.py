@@ -13,7 +13,7 @@ from perfkit.scenarios.loading import LoadingConfig
 from perfkit.scenarios.pagination import PaginationConfig
 from tests.fix_server import _make_db
 
-QUICK = {"warmup": 1, "min_runs": 3, "max_runs": 5, "budget_s": 0.2}
+QUICK = {"warmup": 1, "min_runs": 5, "max_runs": 8, "budget_s": 0.2}
 
 
 def quick_config(out: Path, **kw: object) -> RunConfig:

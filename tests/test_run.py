@@ -30,7 +30,7 @@ def test_results_file_is_versioned_and_complete(small_run: RunOutcome) -> None:
     assert "work_mem" in env["server_settings"]
     assert {b["scenario"] for b in doc["benchmarks"]} == {"loading", "pagination", "indexes"}
     for b in doc["benchmarks"]:
-        assert len(b["samples_ms"]) >= 3
+        assert len(b["samples_ms"]) >= 5
         assert b["stats"]["median_ms"] > 0
     reloaded = load(small_run.results_path)
     assert len(reloaded.benchmarks) == len(small_run.results.benchmarks)
