@@ -41,3 +41,7 @@ class InvalidCursor(PerfkitError):
 
 class CursorDidNotAdvance(PerfkitError):
     """A keyset walk returned the same page again: the cursor lost precision or the key is not unique."""
+
+
+class KeysetSpecError(ConfigError):
+    """A keyset sort spec is unusable: unknown table or column, or its last key is not unique (C09)."""
