@@ -7,6 +7,9 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
+import psycopg
+from psycopg import sql
+
 from perfkit._keyset_spec import KeysetSpec
 from perfkit.errors import PlanError
 
@@ -39,6 +42,34 @@ def _column_pattern(column: str) -> str:
     return f"(?:{row}|{plain}|{null})"
 
 
+def _equality_pattern(column: str) -> str:
+    quoted = re.escape('"' + column.replace('"', '""') + '"')
+    name = f"(?:{quoted}|{re.escape(column)})" if _SIMPLE_IDENT.fullmatch(column) else quoted
+    return r"(?<![\w$.\"])(?:[\w$]+\.)?" + name + r"\)?\s*=\s"
+
+
+def _index_columns(conn: psycopg.Connection[Any], spec: KeysetSpec, index: str) -> list[str]:
+    name = (sql.Identifier(spec.schema, index) if spec.schema else sql.Identifier(index)).as_string(conn)
+    row = conn.execute(
+        "SELECT array_agg(a.attname ORDER BY k.ord) FROM pg_index i"
+        " CROSS JOIN LATERAL unnest(i.indkey) WITH ORDINALITY AS k(attnum, ord)"
+        " LEFT JOIN pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = k.attnum"
+        " WHERE i.indexrelid = to_regclass(%s)",
+        (name,),
+    ).fetchone()
+    return [str(c) for c in row[0]] if row and row[0] else []
+
+
+def _leads(columns: list[str], column: str, cond: str) -> bool:
+    """Whether `column` is the index's first column not pinned by an equality in `cond` (so the scan seeks)."""
+    for c in columns:
+        if c == column:
+            return True
+        if not re.search(_equality_pattern(c), cond):
+            return False
+    return False
+
+
 def _nodes(node: dict[str, Any], relation: str | None) -> Iterator[tuple[dict[str, Any], str | None]]:
     """Every plan node with the relation it reads (a Bitmap Index Scan takes its Bitmap Heap Scan's)."""
     rel = node.get("Relation Name", relation if node.get("Node Type") == "Bitmap Index Scan" else None)
@@ -62,10 +93,12 @@ def _root(plan_json: Any) -> dict[str, Any]:
     return doc
 
 
-def check_seek(plan_json: Any, spec: KeysetSpec) -> SeekCheck:
+def check_seek(plan_json: Any, spec: KeysetSpec, conn: psycopg.Connection[Any] | None = None) -> SeekCheck:
     """Where the cursor condition on the spec's leading key appears: Index Cond (a seek) or only a Filter.
 
-    Takes `EXPLAIN (FORMAT JSON)` output as loaded (a list, a {"Plan": ...} dict or a plan node).
+    Takes `EXPLAIN (FORMAT JSON)` output as loaded (a list, a {"Plan": ...} dict or a plan node). An Index Cond
+    on a column that is not the index's leading one (after columns pinned by `=`) still scans the whole index;
+    the plan alone does not show that, so pass `conn` to look the index's columns up and catch it.
     """
     pattern = re.compile(_column_pattern(spec.keys[0].column))
     filtered: tuple[dict[str, Any], str] | None = None
@@ -74,7 +107,12 @@ def check_seek(plan_json: Any, spec: KeysetSpec) -> SeekCheck:
             continue
         cond = node.get("Index Cond")
         if node.get("Node Type") in _INDEX_NODES and isinstance(cond, str) and pattern.search(cond):
-            return SeekCheck(True, node["Node Type"], node.get("Index Name"), cond, node.get("Filter"), "index seek")
+            index = node.get("Index Name")
+            if conn is not None and isinstance(index, str):
+                if not _leads(_index_columns(conn, spec, index), spec.keys[0].column, cond):
+                    reason = f"{spec.keys[0].column} is not a leading column of {index}: the whole index is scanned"
+                    return SeekCheck(False, node["Node Type"], index, cond, node.get("Filter"), reason)
+            return SeekCheck(True, node["Node Type"], index, cond, node.get("Filter"), "index seek")
         for key in ("Filter", "Recheck Cond"):
             text = node.get(key)
             if filtered is None and isinstance(text, str) and pattern.search(text):
@@ -92,6 +130,6 @@ def check_seek(plan_json: Any, spec: KeysetSpec) -> SeekCheck:
     return SeekCheck(False, None, None, None, None, f"no cursor predicate on {spec.keys[0].column} in the plan")
 
 
-def cursor_predicate_is_seek(plan_json: Any, spec: KeysetSpec) -> bool:
+def cursor_predicate_is_seek(plan_json: Any, spec: KeysetSpec, conn: psycopg.Connection[Any] | None = None) -> bool:
     """True when the cursor predicate is an Index Cond on the spec's table (the index seeks to the cursor)."""
-    return check_seek(plan_json, spec).is_seek
+    return check_seek(plan_json, spec, conn).is_seek
