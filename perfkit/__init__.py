@@ -5,7 +5,9 @@ from __future__ import annotations
 from importlib.metadata import PackageNotFoundError, version
 
 from perfkit.db import Target, connect, resolve_target
+from perfkit.drift import DriftReport, drift_walk
 from perfkit.errors import PerfkitError
+from perfkit.keyset import KeysetSpec, Page, SortKey, decode_cursor, encode_cursor, fetch_page, walk
 from perfkit.results import Benchmark, Environment, RunResults, benchmarks_frame, load
 from perfkit.server import EmbeddedServer
 from perfkit.stats import Stats, summarize
@@ -17,16 +19,25 @@ except PackageNotFoundError:  # running from a source tree without installation
 
 __all__ = [
     "Benchmark",
+    "DriftReport",
     "EmbeddedServer",
     "Environment",
+    "KeysetSpec",
+    "Page",
     "PerfkitError",
     "RunResults",
+    "SortKey",
     "Stats",
     "Target",
     "__version__",
     "benchmarks_frame",
     "connect",
+    "decode_cursor",
+    "drift_walk",
+    "encode_cursor",
+    "fetch_page",
     "load",
     "resolve_target",
     "summarize",
+    "walk",
 ]

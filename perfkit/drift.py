@@ -21,7 +21,7 @@ from typing import Any, Literal
 import psycopg
 from psycopg import sql
 
-from perfkit.errors import ConfigError
+from perfkit.errors import ConfigError, CursorDidNotAdvance
 from perfkit.keyset import KeysetSpec, Page, fetch_offset_page, fetch_page
 
 Strategy = Literal["offset", "keyset", "naive"]
@@ -195,6 +195,8 @@ def drift_walk(
         pages.append(tuple(r[id_column] for r in page.rows))
         if not page.has_more:
             break
+        if strategy != "offset" and page.next_cursor == cursor:
+            raise CursorDidNotAdvance(f"page {len(pages)} of {walk_spec} ended where the previous page did")
         cursor = page.next_cursor
         if mutator is not None and writer is not None:
             mutations += mutator(len(pages) - 1, writer)
