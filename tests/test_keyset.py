@@ -397,3 +397,10 @@ def test_cursor_predicate_seek(big: Conn, keys: list[str], after_id: int, seek: 
     query, params = page_query(spec, cursor, 20)
     plan = explain(big, query, params)
     assert cursor_predicate_is_seek(plan, spec, big) is seek, json.dumps(plan)
+
+
+def test_where_filter_combines_with_cursor(mixed: Conn) -> None:
+    spec = KeysetSpec.create("m", ["b DESC NULLS LAST"], conn=mixed, columns=["b"])
+    pages = list(walk(mixed, spec, 2, where=sql.SQL("a = %s"), where_params=[1]))
+    assert ids(pages) == [[9, 12], [2, 1], [3]]
+    assert set(pages[0].rows[0]) == {"b", "id"}  # the key columns are added to the select list
