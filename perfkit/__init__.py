@@ -7,8 +7,10 @@ from importlib.metadata import PackageNotFoundError, version
 from perfkit.baseline import latest_baseline, list_baselines, save_baseline
 from perfkit.compare import Comparison, compare_files, parse_check
 from perfkit.db import Target, connect, resolve_target
+from perfkit.drift import DriftReport, drift_walk
 from perfkit.errors import PerfkitError
 from perfkit.export import to_pytest_benchmark
+from perfkit.keyset import KeysetSpec, Page, SortKey, decode_cursor, encode_cursor, fetch_page, walk
 from perfkit.results import Benchmark, Environment, RunResults, benchmarks_frame, load
 from perfkit.server import EmbeddedServer
 from perfkit.stats import Stats, summarize
@@ -21,16 +23,24 @@ except PackageNotFoundError:  # running from a source tree without installation
 __all__ = [
     "Benchmark",
     "Comparison",
+    "DriftReport",
     "EmbeddedServer",
     "Environment",
+    "KeysetSpec",
+    "Page",
     "PerfkitError",
     "RunResults",
+    "SortKey",
     "Stats",
     "Target",
     "__version__",
     "benchmarks_frame",
     "compare_files",
     "connect",
+    "decode_cursor",
+    "drift_walk",
+    "encode_cursor",
+    "fetch_page",
     "latest_baseline",
     "list_baselines",
     "load",
@@ -39,4 +49,5 @@ __all__ = [
     "save_baseline",
     "summarize",
     "to_pytest_benchmark",
+    "walk",
 ]

@@ -53,3 +53,7 @@ class CompareError(PerfkitError):
 
 class EnvironmentMismatch(CompareError):
     """The two runs were measured on different servers, settings or data."""
+
+
+class KeysetSpecError(ConfigError):
+    """A keyset sort spec is unusable: unknown table or column, or its last key is not unique (C09)."""

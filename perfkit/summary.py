@@ -36,9 +36,7 @@ def summary_rows(results: RunResults) -> list[SummaryRow]:
     rows: list[SummaryRow] = []
     for b in results.benchmarks:
         params = ", ".join(f"{k}={v}" for k, v in b.params.items())
-        counters = ", ".join(
-            f"{k.replace('_blocks', '')}={int(b.counters[k]):,}" for k in _COUNTERS if k in b.counters
-        )
+        counters = ", ".join(f"{k.replace('_blocks', '')}={int(b.counters[k]):,}" for k in _COUNTERS if k in b.counters)
         if b.stats is None:
             median = ci = "-"
         else:

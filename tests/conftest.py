@@ -1,3 +1,4 @@
 """pytest configuration: fixtures come from tests/fix_*.py."""
 
 pytest_plugins = ["tests.fix_server", "tests.fix_run"]
+pytest_plugins = ["tests.fix_server", "tests.fix_pagination"]

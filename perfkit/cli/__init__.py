@@ -7,8 +7,8 @@ import sys
 import click
 
 from perfkit.cli._common import PerfkitGroup, err_console
-from perfkit.cli.run import run_cmd
 from perfkit.cli.compare import baseline, compare_cmd, export_cmd
+from perfkit.cli.run import run_cmd
 from perfkit.cli.server import server
 
 

@@ -14,24 +14,60 @@ from perfkit.summary import summary_rows
 
 
 @click.command("run")
-@click.option("--scale", type=positive_scale, default=1.0, show_default=True,
-              help="Data size: 1 = 10,000 users and 100,000 posts.")
+@click.option(
+    "--scale",
+    type=positive_scale,
+    default=1.0,
+    show_default=True,
+    help="Data size: 1 = 10,000 users and 100,000 posts.",
+)
 @click.option("--seed", type=int, default=42, show_default=True, help="Random seed of the generated data.")
 @click.option("--profile", default="default", show_default=True, help="Seed profile: a name in seeds/ or a file.")
-@click.option("--scenario", "scenarios", multiple=True, type=click.Choice(SCENARIOS),
-              help="Comparison to run (repeatable; default: all).")
-@click.option("--out", type=click.Path(file_okay=False, path_type=Path), default=None,
-              help="Output folder (default: perfkit-out/run-<timestamp>).")
+@click.option(
+    "--scenario",
+    "scenarios",
+    multiple=True,
+    type=click.Choice(SCENARIOS),
+    help="Comparison to run (repeatable; default: all).",
+)
+@click.option(
+    "--out",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=None,
+    help="Output folder (default: perfkit-out/run-<timestamp>).",
+)
 @click.option("--no-report", is_flag=True, help="Write results.json only.")
 @dsn_option
 @data_dir_option
-def run_cmd(scale: float, seed: int, profile: str, scenarios: tuple[str, ...], out: Path | None,
-            no_report: bool, dsn: str | None, data_dir: Path | None) -> None:
+def run_cmd(
+    scale: float,
+    seed: int,
+    profile: str,
+    scenarios: tuple[str, ...],
+    out: Path | None,
+    no_report: bool,
+    dsn: str | None,
+    data_dir: Path | None,
+) -> None:
     """Seed (or reuse) data and run the comparisons; write results.json and report.html."""
-    config = RunConfig(scale=scale, seed=seed, profile=profile, scenarios=scenarios or SCENARIOS, out=out,
-                       dsn=dsn, data_dir=data_dir, report=not no_report)
-    with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
-                  console=console, transient=False) as progress:
+    config = RunConfig(
+        scale=scale,
+        seed=seed,
+        profile=profile,
+        scenarios=scenarios or SCENARIOS,
+        out=out,
+        dsn=dsn,
+        data_dir=data_dir,
+        report=not no_report,
+    )
+    with Progress(
+        TextColumn("{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        console=console,
+        transient=False,
+    ) as progress:
         tasks: dict[str, int] = {}
 
         def seed_progress(table: str, done: int, total: int) -> None:

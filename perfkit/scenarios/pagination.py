@@ -7,10 +7,10 @@ from dataclasses import dataclass
 from typing import Any
 
 import psycopg
-
 from perfkit.explain import explain_analyze
 from perfkit.measure import measure
 from perfkit.plan import Plan, summarize
+
 from perfkit.results import Benchmark, benchmark_version
 
 SCENARIO = "pagination"
@@ -62,9 +62,7 @@ def log_depths(total_rows: int, page_size: int) -> list[int]:
 
 def rows_read(plan: Plan) -> int:
     """Rows the scans produced or discarded: what the server had to read to return the page."""
-    return int(
-        sum(n.rows_total + n.rows_removed_total for n in plan.nodes() if n.node_type.endswith("Scan"))
-    )
+    return int(sum(n.rows_total + n.rows_removed_total for n in plan.nodes() if n.node_type.endswith("Scan")))
 
 
 def _counters(plan: Plan, returned: int) -> dict[str, float]:
