@@ -1,4 +1,3 @@
 """pytest configuration: fixtures come from tests/fix_*.py."""
 
-pytest_plugins = ["tests.fix_server", "tests.fix_run"]
-pytest_plugins = ["tests.fix_server", "tests.fix_pagination"]
+pytest_plugins = ["tests.fix_server", "tests.fix_run", "tests.fix_pagination"]
