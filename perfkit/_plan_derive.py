@@ -255,7 +255,7 @@ def _freeze_node(work: _Work, ledger: _Ledger, analyzed: bool) -> PlanNode:
     plan_rows = round(plan_rows_value) if plan_rows_value is not None else None
     never = analyzed and work.loops == 0
     factor, direction = _estimate(rows_per_loop, plan_rows, analyzed and not never)
-    removed = (number(raw.get("Rows Removed by Filter")) or 0.0) + (number(raw.get("Rows Removed by Join Filter")) or 0.0)
+    removed = sum(number(raw.get(f"Rows Removed by {what}")) or 0.0 for what in ("Filter", "Join Filter"))
     recheck = number(raw.get("Rows Removed by Index Recheck")) or 0.0
 
     def text(key: str) -> str | None:
