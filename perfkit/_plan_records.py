@@ -110,6 +110,8 @@ class PlanNode:
                 text += f" {self.alias}"
         elif self.cte_name:
             text += f" on {self.cte_name}"
+            if self.alias and self.alias != self.cte_name:
+                text += f" {self.alias}"
         if self.index:
             text += f" using {self.index}"
         return text

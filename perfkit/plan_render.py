@@ -96,7 +96,8 @@ def _node_line(node: PlanNode, plan: Plan) -> Text:
         line.append(f"[{node.subplan_name}] ", style="magenta")
     line.append(node.label, style="bold")
     if node.never_executed:
-        line.append("  (never executed)", style="dim")
+        estimate = f"; est {node.plan_rows:,} rows, ratio n/a" if node.plan_rows is not None else ""
+        line.append(f"  (never executed{estimate})", style="dim")
         return line
     if plan.analyzed:
         total = plan.total_ms
