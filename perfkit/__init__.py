@@ -5,7 +5,9 @@ from __future__ import annotations
 from importlib.metadata import PackageNotFoundError, version
 
 from perfkit.db import Target, connect, resolve_target
-from perfkit.errors import PerfkitError
+from perfkit.errors import PerfkitError, PlanError
+from perfkit.explain import explain_analyze, explain_estimate
+from perfkit.plan import Plan, PlanNode, PlanSummary, parse_plan
 from perfkit.results import Benchmark, Environment, RunResults, benchmarks_frame, load
 from perfkit.server import EmbeddedServer
 from perfkit.stats import Stats, summarize
@@ -20,13 +22,20 @@ __all__ = [
     "EmbeddedServer",
     "Environment",
     "PerfkitError",
+    "Plan",
+    "PlanError",
+    "PlanNode",
+    "PlanSummary",
     "RunResults",
     "Stats",
     "Target",
     "__version__",
     "benchmarks_frame",
     "connect",
+    "explain_analyze",
+    "explain_estimate",
     "load",
+    "parse_plan",
     "resolve_target",
     "summarize",
 ]

@@ -71,11 +71,12 @@ class _Work:
             yield from child.walk()
 
 
-def _freeze(value: Any) -> Any:
+def freeze(value: Any) -> Any:
+    """A read-only copy: mappings become MappingProxyType, lists tuples."""
     if isinstance(value, Mapping):
-        return MappingProxyType({k: _freeze(v) for k, v in value.items()})
+        return MappingProxyType({k: freeze(v) for k, v in value.items()})
     if isinstance(value, list | tuple):
-        return tuple(_freeze(v) for v in value)
+        return tuple(freeze(v) for v in value)
     return value
 
 
@@ -263,7 +264,7 @@ def _freeze_node(work: _Work, ledger: _Ledger, analyzed: bool) -> PlanNode:
         return value if isinstance(value, str) else None
 
     return PlanNode(
-        raw=_freeze({k: v for k, v in raw.items() if k != "Plans"}),
+        raw=freeze({k: v for k, v in raw.items() if k != "Plans"}),
         node_type=raw["Node Type"],
         relation=text("Relation Name"),
         alias=text("Alias"),

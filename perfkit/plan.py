@@ -11,7 +11,7 @@ from collections.abc import Mapping
 from types import MappingProxyType
 from typing import Any
 
-from perfkit._plan_derive import build_tree
+from perfkit._plan_derive import build_tree, freeze
 from perfkit._plan_load import load_document, number
 from perfkit._plan_records import Buffers, Jit, Plan, PlanNode, Trigger
 from perfkit._plan_summary import PlanSummary, summarize
@@ -114,7 +114,7 @@ def parse_plan(doc: object, *, block_size: int = DEFAULT_BLOCK_SIZE, allow_estim
     settings = top.get("Settings")
     return Plan(
         root=root,
-        raw=MappingProxyType({k: v for k, v in top.items() if k != "Plan"}),
+        raw=freeze({k: v for k, v in top.items() if k != "Plan"}),
         analyzed=analyzed,
         has_buffers=has_buffers,
         has_timing=has_timing,

@@ -124,3 +124,21 @@ def test_read_only_accepted(sql: str) -> None:
 def test_writes_refused(sql: str, message: str) -> None:
     with pytest.raises(PlanError, match=message):
         check_read_only(sql)
+
+
+def test_live_parallel_plan_divides_by_launched_workers(conn: psycopg.Connection[Any]) -> None:
+    conn.execute("CREATE TABLE big AS SELECT g AS id, g % 10 AS grp FROM generate_series(1, 20000) g")
+    conn.execute("ANALYZE big")
+    conn.execute(
+        "SET max_parallel_workers_per_gather = 2; SET parallel_setup_cost = 0; SET parallel_tuple_cost = 0;"
+        " SET min_parallel_table_scan_size = 0"
+    )
+    plan = explain_analyze(conn, "SELECT grp, count(*) FROM big GROUP BY grp")
+    gathers = [n for n in plan.nodes() if n.node_type in ("Gather", "Gather Merge")]
+    assert gathers, [n.label for n in plan.nodes()]
+    launched = gathers[0].raw["Workers Launched"]
+    scan = next(n for n in plan.nodes() if n.node_type == "Seq Scan")
+    assert scan.parallel_aware and scan.processes == launched + 1
+    assert scan.inclusive_ms == pytest.approx(scan.raw["Actual Total Time"] * scan.loops / (launched + 1), abs=1e-6)
+    assert scan.rows_total == pytest.approx(20000, abs=scan.loops)  # per-loop rows are rounded
+    assert all(n.exclusive_ms >= 0 for n in plan.nodes())
