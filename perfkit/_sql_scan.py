@@ -90,7 +90,7 @@ def check_read_only(sql: str) -> None:
         raise PlanError("give the statement without EXPLAIN: perfkit adds EXPLAIN (ANALYZE, BUFFERS, FORMAT JSON)")
     if first not in READ_ONLY_STARTS:
         raise PlanError(
-            f"refusing to EXPLAIN ANALYZE a {first} statement (it would execute it): "
+            f"refusing to EXPLAIN ANALYZE this {first} statement (EXPLAIN ANALYZE executes it): "
             "only SELECT / VALUES / TABLE / WITH ... SELECT, unless writes are allowed (--allow-writes)"
         )
     for k, word in enumerate(words):

@@ -38,7 +38,7 @@ def test_select_is_analyzed_with_params(table_conn: psycopg.Connection[Any]) -> 
 
 
 def test_delete_refused_then_rolled_back(table_conn: psycopg.Connection[Any]) -> None:
-    with pytest.raises(PlanError, match="refusing to EXPLAIN ANALYZE a DELETE"):
+    with pytest.raises(PlanError, match="refusing to EXPLAIN ANALYZE this DELETE statement"):
         explain_analyze(table_conn, "DELETE FROM t")
     plan = explain_analyze(table_conn, "DELETE FROM t", allow_writes=True)
     assert plan.root.label == "Delete on t"
@@ -109,8 +109,8 @@ def test_read_only_accepted(sql: str) -> None:
 @pytest.mark.parametrize(
     ("sql", "message"),
     [
-        ("DELETE FROM t", "a DELETE statement"),
-        ("update t set v = 'x'", "an? UPDATE statement|a UPDATE statement"),
+        ("DELETE FROM t", "this DELETE statement"),
+        ("update t set v = 'x'", "this UPDATE statement"),
         ("WITH x AS (INSERT INTO t VALUES (1) RETURNING *) SELECT * FROM x", "INSERT inside"),
         ("WITH x AS (SELECT 1) MERGE INTO t USING x ON true WHEN MATCHED THEN DELETE", "MERGE inside"),
         ("SELECT * INTO t2 FROM t", "SELECT INTO"),
@@ -118,7 +118,7 @@ def test_read_only_accepted(sql: str) -> None:
         ("EXPLAIN SELECT 1", "without EXPLAIN"),
         ("", "empty"),
         ("SELECT 'unterminated", "unterminated"),
-        ("CREATE TABLE x (id int)", "a CREATE statement"),
+        ("CREATE TABLE x (id int)", "this CREATE statement"),
     ],
 )
 def test_writes_refused(sql: str, message: str) -> None:
