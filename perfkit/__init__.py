@@ -8,9 +8,11 @@ from perfkit.baseline import latest_baseline, list_baselines, save_baseline
 from perfkit.compare import Comparison, compare_files, parse_check
 from perfkit.db import Target, connect, resolve_target
 from perfkit.drift import DriftReport, drift_walk
-from perfkit.errors import PerfkitError
+from perfkit.errors import PerfkitError, PlanError
+from perfkit.explain import explain_analyze, explain_estimate
 from perfkit.export import to_pytest_benchmark
 from perfkit.keyset import KeysetSpec, Page, SortKey, decode_cursor, encode_cursor, fetch_page, walk
+from perfkit.plan import Plan, PlanNode, PlanSummary, parse_plan
 from perfkit.results import Benchmark, Environment, RunResults, benchmarks_frame, load
 from perfkit.server import EmbeddedServer
 from perfkit.stats import Stats, summarize
@@ -29,6 +31,10 @@ __all__ = [
     "KeysetSpec",
     "Page",
     "PerfkitError",
+    "Plan",
+    "PlanError",
+    "PlanNode",
+    "PlanSummary",
     "RunResults",
     "SortKey",
     "Stats",
@@ -40,11 +46,14 @@ __all__ = [
     "decode_cursor",
     "drift_walk",
     "encode_cursor",
+    "explain_analyze",
+    "explain_estimate",
     "fetch_page",
     "latest_baseline",
     "list_baselines",
     "load",
     "parse_check",
+    "parse_plan",
     "resolve_target",
     "save_baseline",
     "summarize",

@@ -8,6 +8,7 @@ import click
 
 from perfkit.cli._common import PerfkitGroup, err_console
 from perfkit.cli.compare import baseline, compare_cmd, export_cmd
+from perfkit.cli.explain import explain
 from perfkit.cli.run import run_cmd
 from perfkit.cli.server import server
 
@@ -23,6 +24,7 @@ cli.add_command(run_cmd)
 cli.add_command(compare_cmd)
 cli.add_command(baseline)
 cli.add_command(export_cmd)
+cli.add_command(explain)
 
 
 def main(argv: list[str] | None = None) -> None:

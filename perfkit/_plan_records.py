@@ -1,0 +1,196 @@
+"""The frozen records of a parsed EXPLAIN plan: buffers, nodes, triggers, JIT and the plan itself."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, fields
+from typing import Any
+
+BUFFER_KEYS: dict[str, str] = {
+    "shared_hit": "Shared Hit Blocks",
+    "shared_read": "Shared Read Blocks",
+    "shared_dirtied": "Shared Dirtied Blocks",
+    "shared_written": "Shared Written Blocks",
+    "local_hit": "Local Hit Blocks",
+    "local_read": "Local Read Blocks",
+    "local_dirtied": "Local Dirtied Blocks",
+    "local_written": "Local Written Blocks",
+    "temp_read": "Temp Read Blocks",
+    "temp_written": "Temp Written Blocks",
+}
+
+
+@dataclass(frozen=True, slots=True)
+class Buffers:
+    """Block counters of a node (totals over all loops; PostgreSQL prints only what BUFFERS measured)."""
+
+    shared_hit: int = 0
+    shared_read: int = 0
+    shared_dirtied: int = 0
+    shared_written: int = 0
+    local_hit: int = 0
+    local_read: int = 0
+    local_dirtied: int = 0
+    local_written: int = 0
+    temp_read: int = 0
+    temp_written: int = 0
+
+    @property
+    def shared_touched(self) -> int:
+        """Shared blocks found in cache plus those read from outside shared buffers."""
+        return self.shared_hit + self.shared_read
+
+    def values(self) -> tuple[int, ...]:
+        """The counters in field order."""
+        return tuple(getattr(self, f.name) for f in fields(self))
+
+    def to_dict(self, prefix: str = "") -> dict[str, int]:
+        """JSON keys such as `shared_hit_blocks` (with an optional prefix such as `exclusive_`)."""
+        return {f"{prefix}{f.name}_blocks": getattr(self, f.name) for f in fields(self)}
+
+    @classmethod
+    def of(cls, values: Iterator[int] | tuple[int, ...] | list[int]) -> Buffers:
+        """Counters from values in field order."""
+        return cls(*values)
+
+
+@dataclass(frozen=True, slots=True)
+class PlanNode:
+    """One plan node: PostgreSQL's keys verbatim in `raw` (without "Plans"), derived figures in named fields.
+
+    Times are milliseconds for all loops together (per-loop averages x loops, divided among the processes of a
+    parallel section); rows are totals over loops; buffers are subtree totals and this node's own share.
+    """
+
+    raw: Mapping[str, Any]
+    node_type: str
+    relation: str | None
+    alias: str | None
+    index: str | None
+    cte_name: str | None
+    parent_relationship: str | None
+    subplan_name: str | None
+    parallel_aware: bool
+    processes: int
+    loops: int
+    never_executed: bool
+    rows_per_loop: float
+    rows_total: int
+    plan_rows: int | None
+    estimate_factor: float | None
+    estimate_direction: str | None
+    rows_removed_total: int
+    rows_removed_recheck_total: int
+    inclusive_ms: float
+    exclusive_ms: float
+    buffers: Buffers
+    exclusive_buffers: Buffers
+    warnings: tuple[str, ...]
+    children: tuple[PlanNode, ...]
+    depth: int
+
+    @property
+    def label(self) -> str:
+        """A short name: node type, relation or CTE, and index."""
+        text = self.node_type
+        strategy, mode, operation = self.raw.get("Strategy"), self.raw.get("Partial Mode"), self.raw.get("Operation")
+        if text == "Aggregate":
+            text = {"Hashed": "HashAggregate", "Sorted": "GroupAggregate", "Mixed": "MixedAggregate"}.get(
+                str(strategy), text
+            )
+            if mode in ("Partial", "Finalize"):
+                text = f"{mode} {text}"
+        elif text == "ModifyTable" and isinstance(operation, str):
+            text = operation
+        if self.parallel_aware and not text.startswith("Parallel"):
+            text = f"Parallel {text}"
+        if self.relation:
+            text += f" on {self.relation}"
+            if self.alias and self.alias != self.relation:
+                text += f" {self.alias}"
+        elif self.cte_name:
+            text += f" on {self.cte_name}"
+            if self.alias and self.alias != self.cte_name:
+                text += f" {self.alias}"
+        if self.index:
+            text += f" using {self.index}"
+        return text
+
+    @property
+    def misestimate(self) -> float | None:
+        """How far the row estimate was off, as a factor >= 1 (zero rows count as one); None when undefined."""
+        if self.estimate_factor is None or self.plan_rows is None:
+            return None
+        actual = max(self.rows_per_loop, 1.0)
+        planned = max(float(self.plan_rows), 1.0)
+        return max(actual, planned) / min(actual, planned)
+
+    def walk(self) -> Iterator[PlanNode]:
+        """This node and its descendants, depth first (pre-order)."""
+        yield self
+        for child in self.children:
+            yield from child.walk()
+
+
+@dataclass(frozen=True, slots=True)
+class Trigger:
+    """A trigger's time as EXPLAIN ANALYZE reports it, outside the plan tree but inside Execution Time."""
+
+    name: str
+    relation: str | None
+    time_ms: float
+    calls: int
+    constraint: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Jit:
+    """JIT compilation figures; its time is spent inside the nodes' times (and in executor start-up)."""
+
+    functions: int
+    generation_ms: float
+    inlining_ms: float
+    optimization_ms: float
+    emission_ms: float
+    total_ms: float
+    options: Mapping[str, bool]
+
+
+@dataclass(frozen=True, slots=True)
+class Plan:
+    """A parsed EXPLAIN (ANALYZE, BUFFERS, FORMAT JSON) document."""
+
+    root: PlanNode
+    raw: Mapping[str, Any]
+    analyzed: bool
+    has_buffers: bool
+    has_timing: bool
+    planning_ms: float | None
+    execution_ms: float | None
+    triggers: tuple[Trigger, ...]
+    triggers_ms: float
+    jit: Jit | None
+    jit_ms: float
+    settings: Mapping[str, str]
+    warnings: tuple[str, ...]
+    block_size: int = 8192
+
+    def nodes(self) -> Iterator[PlanNode]:
+        """Every node, depth first (pre-order, children in PostgreSQL's order)."""
+        return self.root.walk()
+
+    @property
+    def total_ms(self) -> float:
+        """Inclusive time of the root node: the plan tree's own time."""
+        return self.root.inclusive_ms
+
+    @property
+    def outside_tree_ms(self) -> float | None:
+        """Execution Time minus the root's inclusive time (executor start/stop, triggers, JIT generation)."""
+        if self.execution_ms is None:
+            return None
+        return max(0.0, self.execution_ms - self.root.inclusive_ms)
+
+    def bytes(self, blocks: int) -> int:
+        """Blocks converted to bytes with the server's block size."""
+        return blocks * self.block_size

@@ -1,0 +1,226 @@
+"""The summary of a plan: node types, indexes, sequential scans, spills, the hottest node, the worst misestimate."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+from typing import Any
+
+from perfkit._plan_records import Plan, PlanNode
+
+LARGE_TABLE_ROWS = 10_000
+MISESTIMATE_FINDING = 10.0
+_SCANS = ("Seq Scan", "Index Scan", "Index Only Scan", "Bitmap Heap Scan", "Tid Scan", "Tid Range Scan")
+
+
+@dataclass(frozen=True, slots=True)
+class NodeRef:
+    """Which node: enough to find it in a rendered tree."""
+
+    node_type: str
+    relation: str | None
+    index: str | None
+    label: str
+    exclusive_ms: float
+    percent: float | None
+
+    @classmethod
+    def of(cls, node: PlanNode, total_ms: float) -> NodeRef:
+        percent = 100.0 * node.exclusive_ms / total_ms if total_ms > 0 else None
+        return cls(node.node_type, node.relation, node.index, node.label, node.exclusive_ms, percent)
+
+
+@dataclass(frozen=True, slots=True)
+class Misestimate:
+    """The node whose row estimate was furthest off (per loop)."""
+
+    node_type: str
+    relation: str | None
+    index: str | None
+    label: str
+    plan_rows: int
+    rows_per_loop: float
+    estimate_factor: float
+    direction: str
+    magnitude: float
+
+
+@dataclass(frozen=True, slots=True)
+class IndexUse:
+    """An index scan in the plan; `executed` is False when the node never ran (nothing to conclude about it)."""
+
+    index: str
+    relation: str | None
+    node_type: str
+    index_only: bool
+    executed: bool
+    heap_fetches: int
+
+
+@dataclass(frozen=True, slots=True)
+class SeqScan:
+    """A sequential scan that read more rows than the large-table threshold."""
+
+    relation: str
+    rows_read: int
+    rows_removed: int
+    exclusive_ms: float
+
+
+@dataclass(frozen=True, slots=True)
+class Spill:
+    """A sort, hash or hash aggregate that went to disk."""
+
+    label: str
+    kind: str
+    detail: str
+    temp_written_blocks: int
+
+
+@dataclass(frozen=True, slots=True)
+class PlanSummary:
+    """What a plan did, in figures that are stable across runs (the gates of a comparison) plus findings."""
+
+    node_types: tuple[str, ...]
+    indexes: tuple[str, ...]
+    index_only: bool
+    seq_scans: tuple[str, ...]
+    planning_ms: float | None
+    execution_ms: float | None
+    shared_hit_blocks: int
+    shared_read_blocks: int
+    rows_removed: int
+    hottest_node: NodeRef | None
+    worst_misestimate: Misestimate | None
+    index_scans: tuple[IndexUse, ...]
+    large_seq_scans: tuple[SeqScan, ...]
+    spills: tuple[Spill, ...]
+    triggers_ms: float
+    jit_ms: float
+    warnings: tuple[str, ...]
+    findings: tuple[str, ...]
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-able form (lists, dicts, numbers, strings)."""
+        out = asdict(self)
+        for key, value in out.items():
+            if isinstance(value, tuple):
+                out[key] = list(value)
+        return out
+
+
+def _unique(items: list[str]) -> tuple[str, ...]:
+    return tuple(sorted(set(items)))
+
+
+def _spill(node: PlanNode) -> Spill | None:
+    raw = node.raw
+    temp = node.exclusive_buffers.temp_written
+    if raw.get("Sort Space Type") == "Disk":
+        detail = f"{raw.get('Sort Method', 'sort')}, {raw.get('Sort Space Used', '?')} kB on disk"
+        return Spill(node.label, "sort", detail, temp)
+    batches = raw.get("Hash Batches")
+    if node.node_type == "Hash" and isinstance(batches, int) and batches > 1:
+        original = raw.get("Original Hash Batches", batches)
+        detail = f"{batches} batches" + (f" (planned {original})" if original != batches else "")
+        return Spill(node.label, "hash", detail, temp)
+    agg_batches = raw.get("HashAgg Batches")
+    disk = raw.get("Disk Usage")
+    if isinstance(agg_batches, int) and (agg_batches > 1 or (isinstance(disk, int) and disk > 0)):
+        return Spill(node.label, "hash aggregate", f"{agg_batches} batches, {disk or 0} kB on disk", temp)
+    return None
+
+
+def _findings(
+    hottest: NodeRef | None,
+    large: tuple[SeqScan, ...],
+    spills: tuple[Spill, ...],
+    worst: Misestimate | None,
+    nodes: list[PlanNode],
+) -> tuple[str, ...]:
+    out: list[str] = []
+    if hottest and hottest.percent is not None:
+        h = hottest
+        out.append(f"hottest node: {h.label}, {h.exclusive_ms:.3f} ms exclusive ({h.percent:.1f}% of the plan)")
+    for scan in large:
+        out.append(
+            f"Seq Scan on {scan.relation} read {scan.rows_read:,} rows"
+            + (f", {scan.rows_removed:,} removed by filter" if scan.rows_removed else "")
+        )
+    for spill in spills:
+        out.append(f"{spill.label} spilled to disk ({spill.detail}): work_mem too small for it")
+    m = worst
+    if m and m.magnitude >= MISESTIMATE_FINDING:
+        word = "underestimated" if m.direction == "under" else "overestimated"
+        out.append(
+            f"{m.label}: planner {word} rows {m.magnitude:.0f}x (estimated {m.plan_rows:,}, "
+            f"actual {m.rows_per_loop:,.0f} per loop)"
+        )
+    for node in nodes:
+        fetches = node.raw.get("Heap Fetches")
+        if node.node_type == "Index Only Scan" and not node.never_executed and isinstance(fetches, int) and fetches:
+            out.append(f"{node.label} fetched {fetches:,} heap rows (visibility map not current: VACUUM the table)")
+    return tuple(out)
+
+
+def summarize(plan: Plan, *, large_table_rows: int = LARGE_TABLE_ROWS) -> PlanSummary:
+    """Summary figures and findings; never-executed nodes give no findings (nothing ran, nothing to conclude)."""
+    nodes = list(plan.nodes())
+    executed = [n for n in nodes if not n.never_executed]
+    total = plan.root.inclusive_ms
+    index_scans = tuple(
+        IndexUse(
+            n.index,
+            n.relation,
+            n.node_type,
+            n.node_type == "Index Only Scan",
+            not n.never_executed,
+            round(n.raw.get("Heap Fetches", 0) or 0),  # a total over loops, unlike Rows Removed
+        )
+        for n in nodes
+        if n.index
+    )
+    relation_scans = [n for n in nodes if n.node_type in _SCANS]
+    large = tuple(
+        SeqScan(n.relation or "?", n.rows_total + n.rows_removed_total, n.rows_removed_total, n.exclusive_ms)
+        for n in executed
+        if n.node_type == "Seq Scan" and n.rows_total + n.rows_removed_total > large_table_rows
+    )
+    hottest = max(executed, key=lambda n: n.exclusive_ms, default=None) if plan.has_timing else None
+    rated = [(n.misestimate, n) for n in executed if n.misestimate is not None and n.misestimate > 1.0]
+    worst = None
+    if rated:
+        magnitude, node = max(rated, key=lambda pair: pair[0] or 0.0)
+        assert node.plan_rows is not None and node.estimate_factor is not None and node.estimate_direction
+        worst = Misestimate(
+            node.node_type,
+            node.relation,
+            node.index,
+            node.label,
+            node.plan_rows,
+            node.rows_per_loop,
+            node.estimate_factor,
+            node.estimate_direction,
+            magnitude or 1.0,
+        )
+    spills = tuple(s for s in (_spill(n) for n in executed) if s is not None)
+    hottest_ref = NodeRef.of(hottest, total) if hottest else None
+    return PlanSummary(
+        node_types=_unique([n.node_type for n in nodes]),
+        indexes=_unique([n.index for n in nodes if n.index]),
+        index_only=bool(relation_scans) and all(n.node_type == "Index Only Scan" for n in relation_scans),
+        seq_scans=_unique([n.relation or "?" for n in nodes if n.node_type == "Seq Scan"]),
+        planning_ms=plan.planning_ms,
+        execution_ms=plan.execution_ms,
+        shared_hit_blocks=plan.root.buffers.shared_hit,
+        shared_read_blocks=plan.root.buffers.shared_read,
+        rows_removed=sum(n.rows_removed_total for n in nodes),
+        hottest_node=hottest_ref,
+        worst_misestimate=worst,
+        index_scans=index_scans,
+        large_seq_scans=large,
+        spills=spills,
+        triggers_ms=plan.triggers_ms,
+        jit_ms=plan.jit_ms,
+        warnings=plan.warnings,
+        findings=_findings(hottest_ref, large, spills, worst, nodes),
+    )

@@ -1,0 +1,104 @@
+"""A small SQL scanner: the words and punctuation of a statement outside strings, quoted names and comments."""
+
+from __future__ import annotations
+
+import re
+
+from perfkit.errors import PlanError
+
+_DOLLAR = re.compile(r"\$([A-Za-z_][A-Za-z0-9_]*)?\$")
+_WORD = re.compile(r"[A-Za-z_][A-Za-z0-9_$]*")
+READ_ONLY_STARTS = ("SELECT", "VALUES", "TABLE", "WITH")
+WRITE_WORDS = ("INSERT", "UPDATE", "DELETE", "MERGE", "INTO", "TRUNCATE", "COPY")
+
+
+def _skip_quoted(sql: str, i: int, quote: str, backslashes: bool) -> int:
+    """Index just past the closing quote of a literal/identifier opened at sql[i]."""
+    j = i + 1
+    while j < len(sql):
+        ch = sql[j]
+        if backslashes and ch == "\\":
+            j += 2
+            continue
+        if ch == quote:
+            if j + 1 < len(sql) and sql[j + 1] == quote:  # doubled quote
+                j += 2
+                continue
+            return j + 1
+        j += 1
+    raise PlanError("unterminated quoted string or identifier in the SQL")
+
+
+def tokens(sql: str) -> list[str]:
+    """Upper-cased words and the punctuation ( ) ; , of `sql`; strings, quoted names and comments are skipped."""
+    out: list[str] = []
+    i, n = 0, len(sql)
+    while i < n:
+        ch = sql[i]
+        if ch.isspace():
+            i += 1
+        elif sql.startswith("--", i):
+            end = sql.find("\n", i)
+            i = n if end < 0 else end + 1
+        elif sql.startswith("/*", i):
+            depth, i = 1, i + 2
+            while i < n and depth:
+                if sql.startswith("/*", i):
+                    depth, i = depth + 1, i + 2
+                elif sql.startswith("*/", i):
+                    depth, i = depth - 1, i + 2
+                else:
+                    i += 1
+            if depth:
+                raise PlanError("unterminated /* comment */ in the SQL")
+        elif ch in "eE" and sql.startswith("'", i + 1):
+            i = _skip_quoted(sql, i + 1, "'", backslashes=True)
+        elif ch in "'\"":
+            i = _skip_quoted(sql, i, ch, backslashes=False)
+            if ch == '"':
+                out.append('"')  # a quoted identifier: a name, never a keyword
+        elif ch == "$" and (m := _DOLLAR.match(sql, i)) and not (i and (sql[i - 1].isalnum() or sql[i - 1] == "_")):
+            end = sql.find(m.group(0), m.end())
+            if end < 0:
+                raise PlanError("unterminated $$ string in the SQL")
+            i = end + len(m.group(0))
+        elif m := _WORD.match(sql, i):
+            out.append(m.group(0).upper())
+            i = m.end()
+        else:
+            if ch in "();,":
+                out.append(ch)
+            i += 1
+    return out
+
+
+def check_read_only(sql: str) -> None:
+    """Raise PlanError unless `sql` is one query (SELECT / VALUES / TABLE / WITH ... SELECT) that writes nothing.
+
+    Best effort: it sees data-modifying CTEs, SELECT INTO and several statements, not functions with side effects
+    (perfkit rolls back in any case).
+    """
+    words = tokens(sql)
+    while words and words[-1] == ";":
+        words.pop()
+    if not words:
+        raise PlanError("the SQL is empty")
+    if ";" in words:
+        raise PlanError("give one statement, not several")
+    first = next((w for w in words if w != "("), "")
+    if first == "EXPLAIN":
+        raise PlanError("give the statement without EXPLAIN: perfkit adds EXPLAIN (ANALYZE, BUFFERS, FORMAT JSON)")
+    if first not in READ_ONLY_STARTS:
+        raise PlanError(
+            f"refusing to EXPLAIN ANALYZE this {first} statement (EXPLAIN ANALYZE executes it): "
+            "only SELECT / VALUES / TABLE / WITH ... SELECT, unless writes are allowed (--allow-writes)"
+        )
+    for k, word in enumerate(words):
+        if word not in WRITE_WORDS:
+            continue
+        if word == "UPDATE" and k and words[k - 1] in ("FOR", "KEY"):  # FOR UPDATE / FOR NO KEY UPDATE locks
+            continue
+        what = "SELECT INTO (creates a table)" if word == "INTO" else f"{word} inside the query"
+        raise PlanError(
+            f"refusing to EXPLAIN ANALYZE a query with {what}: it would write; allow writes (--allow-writes) to run it"
+        )

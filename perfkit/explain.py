@@ -1,0 +1,88 @@
+"""Running EXPLAIN on a connection: ANALYZE inside a transaction that is always rolled back, or estimates only."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import psycopg
+from psycopg import errors as pg_errors
+from psycopg import sql
+
+from perfkit._sql_scan import check_read_only
+from perfkit.errors import PlanError
+from perfkit.plan import DEFAULT_BLOCK_SIZE, Plan, parse_plan
+
+Params = Sequence[Any] | Mapping[str, Any] | None
+
+_ANALYZE = sql.SQL("EXPLAIN (ANALYZE, BUFFERS, FORMAT JSON) ")
+_ESTIMATE = sql.SQL("EXPLAIN (FORMAT JSON) ")
+
+
+def _one_line(exc: psycopg.Error, prefix_len: int = 0) -> str:
+    """The server's primary message; the error position counted in the user's SQL (without the EXPLAIN prefix)."""
+    diag = exc.diag
+    text = str(exc).strip()
+    message = diag.message_primary or (text.splitlines()[0] if text else type(exc).__name__)
+    position = ""
+    if diag.statement_position and diag.statement_position.isdigit():
+        at = int(diag.statement_position) - prefix_len
+        position = f" (at character {at})" if at > 0 else ""
+    return f"{message}{position}"
+
+
+def _block_size(cur: psycopg.Cursor[Any]) -> int:
+    row = cur.execute("SELECT current_setting('block_size')::int").fetchone()
+    return int(row[0]) if row else DEFAULT_BLOCK_SIZE
+
+
+def _run(
+    conn: psycopg.Connection[Any],
+    prefix: sql.SQL,
+    query: str,
+    params: Params,
+    statement_timeout_ms: int | None,
+    allow_estimates: bool,
+) -> Plan:
+    if statement_timeout_ms is not None and statement_timeout_ms < 0:
+        raise PlanError(f"statement timeout must be >= 0 ms, got {statement_timeout_ms}")
+    statement = prefix + sql.SQL(query)  # the user's statement text is the point here
+    try:
+        with conn.transaction(), conn.cursor() as cur:
+            if statement_timeout_ms is not None:
+                cur.execute("SELECT set_config('statement_timeout', %s, true)", (f"{statement_timeout_ms}ms",))
+            block_size = _block_size(cur)
+            row = cur.execute(statement, params).fetchone()
+            raise psycopg.Rollback()  # EXPLAIN ANALYZE executed the statement: undo whatever it did
+    except pg_errors.QueryCanceled as exc:
+        limit = f"{statement_timeout_ms} ms" if statement_timeout_ms is not None else "the statement_timeout"
+        raise PlanError(f"the statement ran longer than {limit} and was cancelled ({_one_line(exc)})") from None
+    except psycopg.Error as exc:
+        raise PlanError(f"SQL error: {_one_line(exc, len(prefix.as_string()))}") from None
+    if row is None:  # pragma: no cover - EXPLAIN always returns a row
+        raise PlanError("EXPLAIN returned no rows")
+    return parse_plan(row[0], block_size=block_size, allow_estimates=allow_estimates)
+
+
+def explain_analyze(
+    conn: psycopg.Connection[Any],
+    query: str,
+    params: Params = None,
+    *,
+    allow_writes: bool = False,
+    statement_timeout_ms: int | None = None,
+) -> Plan:
+    """Run EXPLAIN (ANALYZE, BUFFERS, FORMAT JSON) of `query` in a transaction that is rolled back, and parse it.
+
+    Refuses anything but a read-only query unless `allow_writes` (the rollback still undoes the writes).
+    Works on autocommit and non-autocommit connections; inside an open transaction it uses a savepoint.
+    SQL errors and statement timeouts raise PlanError with the server's message on one line.
+    """
+    if not allow_writes:
+        check_read_only(query)
+    return _run(conn, _ANALYZE, query, params, statement_timeout_ms, allow_estimates=False)
+
+
+def explain_estimate(conn: psycopg.Connection[Any], query: str, params: Params = None) -> Plan:
+    """Run EXPLAIN (FORMAT JSON) of `query` (nothing is executed) and parse it: a Plan with `analyzed=False`."""
+    return _run(conn, _ESTIMATE, query, params, None, allow_estimates=True)

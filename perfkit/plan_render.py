@@ -1,0 +1,151 @@
+"""Rendering a parsed plan: the JSON form of `perfkit explain --json` and a rich tree for the terminal."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from rich.console import Group, RenderableType
+from rich.text import Text
+from rich.tree import Tree
+
+from perfkit._plan_summary import PlanSummary
+from perfkit.plan import Plan, PlanNode
+
+
+def node_to_dict(node: PlanNode) -> dict[str, Any]:
+    """The derived figures of one node (inclusive buffers, then exclusive ones prefixed `exclusive_`)."""
+    return {
+        "node_type": node.node_type,
+        "label": node.label,
+        "relation": node.relation,
+        "alias": node.alias,
+        "index": node.index,
+        "cte_name": node.cte_name,
+        "parent_relationship": node.parent_relationship,
+        "subplan_name": node.subplan_name,
+        "depth": node.depth,
+        "loops": node.loops,
+        "processes": node.processes,
+        "never_executed": node.never_executed,
+        "rows_per_loop": node.rows_per_loop,
+        "rows_total": node.rows_total,
+        "plan_rows": node.plan_rows,
+        "estimate_factor": node.estimate_factor,
+        "estimate_direction": node.estimate_direction,
+        "rows_removed_total": node.rows_removed_total,
+        "inclusive_ms": node.inclusive_ms,
+        "exclusive_ms": node.exclusive_ms,
+        **node.buffers.to_dict(),
+        **node.exclusive_buffers.to_dict("exclusive_"),
+        "warnings": list(node.warnings),
+    }
+
+
+def plan_to_dict(plan: Plan, summary: PlanSummary) -> dict[str, Any]:
+    """The machine-readable form: plan-level times, warnings, findings, the summary and the nodes depth first."""
+    return {
+        "analyzed": plan.analyzed,
+        "planning_ms": plan.planning_ms,
+        "execution_ms": plan.execution_ms,
+        "total_ms": plan.total_ms,
+        "outside_tree_ms": plan.outside_tree_ms,
+        "triggers_ms": plan.triggers_ms,
+        "jit_ms": plan.jit_ms,
+        "block_size": plan.block_size,
+        "triggers": [
+            {"name": t.name, "relation": t.relation, "time_ms": t.time_ms, "calls": t.calls} for t in plan.triggers
+        ],
+        "jit": None
+        if plan.jit is None
+        else {
+            "functions": plan.jit.functions,
+            "generation_ms": plan.jit.generation_ms,
+            "inlining_ms": plan.jit.inlining_ms,
+            "optimization_ms": plan.jit.optimization_ms,
+            "emission_ms": plan.jit.emission_ms,
+            "total_ms": plan.jit.total_ms,
+        },
+        "warnings": list(plan.warnings),
+        "findings": list(summary.findings),
+        "summary": summary.to_dict(),
+        "nodes": [node_to_dict(n) for n in plan.nodes()],
+    }
+
+
+def format_bytes(n: float) -> str:
+    """1536 -> '1.50 KiB'."""
+    for unit in ("B", "KiB", "MiB", "GiB"):
+        if abs(n) < 1024 or unit == "GiB":
+            return f"{n:.0f} {unit}" if unit == "B" else f"{n:.2f} {unit}"
+        n /= 1024
+    return f"{n:.2f} TiB"  # pragma: no cover
+
+
+def _estimate(node: PlanNode) -> str:
+    if node.plan_rows is None:
+        return ""
+    if node.estimate_factor is None or node.misestimate is None:
+        return f" (est {node.plan_rows:,}, n/a)"
+    arrow = {"under": "↑", "over": "↓"}.get(node.estimate_direction or "", "=")
+    return f" (est {node.plan_rows:,} {arrow}{node.misestimate:.1f}x)"
+
+
+def _node_line(node: PlanNode, plan: Plan) -> Text:
+    line = Text()
+    if node.subplan_name:
+        line.append(f"[{node.subplan_name}] ", style="magenta")
+    line.append(node.label, style="bold")
+    if node.never_executed:
+        estimate = f"; est {node.plan_rows:,} rows, ratio n/a" if node.plan_rows is not None else ""
+        line.append(f"  (never executed{estimate})", style="dim")
+        return line
+    if plan.analyzed:
+        total = plan.total_ms
+        share = f" {100 * node.exclusive_ms / total:.1f}%" if total > 0 else ""
+        style = "red" if total > 0 and node.exclusive_ms / total >= 0.5 else "cyan"
+        line.append(f"  {node.exclusive_ms:.3f} ms{share}", style=style)
+        line.append(f"  rows {node.rows_total:,}{_estimate(node)}")
+        if node.loops > 1:
+            line.append(f"  loops {node.loops:,}")
+        if node.rows_removed_total:
+            line.append(f"  removed {node.rows_removed_total:,}", style="yellow")
+        own, tot = node.exclusive_buffers, node.buffers
+        if plan.has_buffers and (tot.shared_touched or tot.temp_read or tot.temp_written):
+            line.append(f"  buffers hit {own.shared_hit:,} read {own.shared_read:,}", style="green")
+            if own.temp_read or own.temp_written:
+                line.append(f" temp r/w {own.temp_read:,}/{own.temp_written:,}", style="yellow")
+            line.append(f" (subtree {format_bytes(plan.bytes(tot.shared_touched))})", style="dim")
+    else:
+        line.append(f"  est rows {node.plan_rows if node.plan_rows is not None else '?'}")
+    for warning in node.warnings:
+        line.append(f"  ! {warning}", style="yellow")
+    return line
+
+
+def _tree(node: PlanNode, plan: Plan, tree: Tree | None = None) -> Tree:
+    branch = Tree(_node_line(node, plan)) if tree is None else tree.add(_node_line(node, plan))
+    for child in node.children:
+        _tree(child, plan, branch)
+    return branch
+
+
+def _ms(value: float | None) -> str:
+    return "n/a" if value is None else f"{value:.3f} ms"
+
+
+def render_plan(plan: Plan, summary: PlanSummary) -> RenderableType:
+    """The plan tree (exclusive time, % of the root, rows vs estimate, own buffers) with times and findings."""
+    head = Text()
+    head.append(f"planning {_ms(plan.planning_ms)}, execution {_ms(plan.execution_ms)}", style="bold")
+    if plan.triggers:
+        head.append(f", triggers {_ms(plan.triggers_ms)}")
+    if plan.jit is not None:
+        head.append(f", JIT {_ms(plan.jit_ms)} (inside node times)")
+    parts: list[RenderableType] = [head, _tree(plan.root, plan)]
+    for trig in plan.triggers:
+        parts.append(Text(f"trigger {trig.name} on {trig.relation}: {trig.time_ms:.3f} ms, {trig.calls:,} calls"))
+    for finding in summary.findings:
+        parts.append(Text(f"• {finding}"))
+    for warning in plan.warnings:
+        parts.append(Text(f"! {warning}", style="yellow"))
+    return Group(*parts)

@@ -1,0 +1,97 @@
+"""Re-captures the real-server plans in tests/plans/ (run by hand; the tests only read the saved JSON).
+
+Usage: python tests/plans/capture.py "host=127.0.0.1 port=55432 user=postgres dbname=postgres"
+Creates database plan_capture, captures each plan, drops the database. Plans differ run to run, so after a
+re-capture the hand-worked expected values in tests/test_plan.py must be worked out again.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import Any
+
+import psycopg
+from psycopg import sql
+
+HERE = Path(__file__).parent
+DB = "plan_capture"
+
+SETUP = """
+CREATE TABLE items (id int PRIMARY KEY, grp int NOT NULL, val int NOT NULL, pad text NOT NULL);
+INSERT INTO items SELECT g, g % 100, (g * 7919) % 100000, repeat('x', 40) FROM generate_series(1, 100000) g;
+CREATE TABLE parents (id int PRIMARY KEY, name text NOT NULL);
+INSERT INTO parents SELECT g, 'p' || g FROM generate_series(1, 200) g;
+CREATE TABLE children (id int PRIMARY KEY, parent_id int NOT NULL, amount int NOT NULL);
+INSERT INTO children SELECT g, 1 + g % 200, g % 17 FROM generate_series(1, 4000) g;
+CREATE INDEX children_parent_idx ON children (parent_id);
+CREATE TABLE audit (id bigint GENERATED ALWAYS AS IDENTITY, item_id int, at timestamptz DEFAULT now());
+CREATE TABLE events (id int, note text);
+CREATE FUNCTION log_event() RETURNS trigger LANGUAGE plpgsql AS
+$$ BEGIN INSERT INTO audit (item_id) VALUES (NEW.id); RETURN NULL; END $$;
+CREATE TRIGGER events_audit AFTER INSERT ON events FOR EACH ROW EXECUTE FUNCTION log_event();
+"""
+VACUUM = ("VACUUM ANALYZE items", "VACUUM ANALYZE parents", "VACUUM ANALYZE children")
+
+SERIAL = "SET max_parallel_workers_per_gather = 0; SET jit = off;"
+
+CASES: dict[str, tuple[str, str]] = {
+    "10-parallel-gather": (
+        "SET max_parallel_workers_per_gather = 2; SET parallel_setup_cost = 0; SET parallel_tuple_cost = 0;"
+        " SET min_parallel_table_scan_size = 0; SET jit = off;",
+        "SELECT grp, count(*) FROM items WHERE val > 1000 GROUP BY grp",
+    ),
+    "11-cte-materialized": (
+        SERIAL,
+        "WITH big AS MATERIALIZED (SELECT id, val FROM items WHERE grp = 7)"
+        " SELECT a.id FROM big a JOIN big b ON b.id = a.id + 100 WHERE a.val > 50000",
+    ),
+    "12-initplan": (SERIAL, "SELECT id FROM children WHERE amount > (SELECT avg(amount) FROM children) AND id < 500"),
+    "13-subplan": (
+        SERIAL,
+        "SELECT p.id, (SELECT sum(c.amount) FROM children c WHERE c.parent_id = p.id) FROM parents p WHERE p.id <= 50",
+    ),
+    "14-trigger": (SERIAL, "INSERT INTO events SELECT g, 'n' || g FROM generate_series(1, 300) g"),
+    "15-jit": (
+        "SET max_parallel_workers_per_gather = 0; SET jit = on; SET jit_above_cost = 0;"
+        " SET jit_inline_above_cost = 0; SET jit_optimize_above_cost = 0;",
+        "SELECT grp, sum(val * 2 + 1) FROM items GROUP BY grp",
+    ),
+    "16-disk-sort": (SERIAL + " SET work_mem = '64kB';", "SELECT id, pad FROM items ORDER BY pad, val"),
+    "17-hash-batches": (
+        SERIAL + " SET work_mem = '64kB'; SET enable_mergejoin = off; SET enable_nestloop = off;",
+        "SELECT count(*) FROM items i JOIN children c ON c.id = i.id",
+    ),
+}
+
+
+def main(admin: str) -> None:
+    with psycopg.connect(admin, autocommit=True) as conn:
+        conn.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(DB)))
+        conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(DB)))
+    params = psycopg.conninfo.conninfo_to_dict(admin)
+    params["dbname"] = DB
+    try:
+        with psycopg.connect(psycopg.conninfo.make_conninfo(**params), autocommit=True) as conn:
+            conn.execute(SETUP)
+            for stmt in VACUUM:
+                conn.execute(stmt)
+            for name, (settings, query) in CASES.items():
+                conn.execute("RESET ALL")
+                conn.execute(settings)
+                conn.execute("BEGIN")
+                conn.execute(query)  # warm the cache once (rolled back with the capture), then capture
+                row = conn.execute("EXPLAIN (ANALYZE, BUFFERS, FORMAT JSON) " + query).fetchone()
+                conn.execute("ROLLBACK")
+                assert row is not None
+                doc: Any = row[0]
+                (HERE / f"{name}.json").write_text(json.dumps(doc, indent=2) + "\n")
+                print(name, "captured")
+    finally:
+        with psycopg.connect(admin, autocommit=True) as conn:
+            conn.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(DB)))
+
+
+if __name__ == "__main__":
+    main(sys.argv[1] if len(sys.argv) > 1 else "host=127.0.0.1 port=55432 user=postgres dbname=postgres")

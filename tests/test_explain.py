@@ -1,0 +1,144 @@
+"""explain_analyze / explain_estimate on a real server: rollback, read-only refusal, errors, timeouts."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import psycopg
+import pytest
+
+from perfkit._sql_scan import check_read_only
+from perfkit.db import Target, connect
+from perfkit.errors import PlanError
+from perfkit.explain import explain_analyze, explain_estimate
+
+
+@pytest.fixture
+def table_conn(conn: psycopg.Connection[Any]) -> psycopg.Connection[Any]:
+    conn.execute("CREATE TABLE t (id int PRIMARY KEY, v text NOT NULL)")
+    conn.execute("INSERT INTO t SELECT g, 'v' || g FROM generate_series(1, 50) g")
+    conn.execute("ANALYZE t")
+    return conn
+
+
+def count(conn: psycopg.Connection[Any]) -> int:
+    row = conn.execute("SELECT count(*) FROM t").fetchone()
+    assert row is not None
+    return int(row[0])
+
+
+def test_select_is_analyzed_with_params(table_conn: psycopg.Connection[Any]) -> None:
+    plan = explain_analyze(table_conn, "SELECT v FROM t WHERE id <= %s", (10,))
+    assert plan.analyzed and plan.has_buffers
+    assert plan.root.rows_total == 10
+    assert plan.execution_ms is not None and plan.execution_ms > 0
+    assert plan.block_size == 8192
+    # every serial plan's exclusive times add up to the root's inclusive time
+    assert sum(n.exclusive_ms for n in plan.nodes()) == pytest.approx(plan.root.inclusive_ms, abs=1e-6)
+
+
+def test_delete_refused_then_rolled_back(table_conn: psycopg.Connection[Any]) -> None:
+    with pytest.raises(PlanError, match="refusing to EXPLAIN ANALYZE this DELETE statement"):
+        explain_analyze(table_conn, "DELETE FROM t")
+    plan = explain_analyze(table_conn, "DELETE FROM t", allow_writes=True)
+    assert plan.root.label == "Delete on t"
+    assert plan.root.children[0].rows_total == 50  # it really deleted 50 rows ...
+    assert count(table_conn) == 50  # ... and they are back
+
+
+def test_non_autocommit_connection_keeps_its_open_transaction(empty_db: Target) -> None:
+    with connect(empty_db, autocommit=False) as conn:
+        conn.execute("CREATE TABLE t (id int)")
+        conn.execute("INSERT INTO t VALUES (1), (2)")  # not committed
+        explain_analyze(conn, "DELETE FROM t", allow_writes=True)
+        assert conn.info.transaction_status == psycopg.pq.TransactionStatus.INTRANS
+        assert count(conn) == 2
+        conn.rollback()
+        explain_analyze(conn, "SELECT 1")
+        assert conn.info.transaction_status == psycopg.pq.TransactionStatus.IDLE
+
+
+def test_data_modifying_cte_refused(table_conn: psycopg.Connection[Any]) -> None:
+    with pytest.raises(PlanError, match="DELETE inside the query"):
+        explain_analyze(table_conn, "WITH d AS (DELETE FROM t RETURNING id) SELECT count(*) FROM d")
+    assert count(table_conn) == 50
+
+
+def test_syntax_error_is_one_line_with_position(table_conn: psycopg.Connection[Any]) -> None:
+    with pytest.raises(PlanError) as info:
+        explain_analyze(table_conn, "SELECT id FROM t WHERE")
+    message = str(info.value)
+    assert message.startswith("SQL error: syntax error at end of input") and "\n" not in message
+    assert "(at character 23)" in message  # counted in the user's SQL, not in the EXPLAIN prefix
+    assert table_conn.info.transaction_status == psycopg.pq.TransactionStatus.IDLE
+
+
+def test_statement_timeout(table_conn: psycopg.Connection[Any]) -> None:
+    with pytest.raises(PlanError, match="ran longer than 50 ms and was cancelled"):
+        explain_analyze(table_conn, "SELECT pg_sleep(2)", statement_timeout_ms=50)
+    row = table_conn.execute("SHOW statement_timeout").fetchone()
+    assert row is not None and row[0] == "5min"  # the session setting is untouched
+
+
+def test_estimate_executes_nothing(table_conn: psycopg.Connection[Any]) -> None:
+    plan = explain_estimate(table_conn, "SELECT * FROM t WHERE id = %s", (3,))
+    assert plan.analyzed is False and plan.execution_ms is None
+    assert plan.root.relation == "t"
+
+
+@pytest.mark.parametrize(
+    "sql",
+    [
+        "SELECT 1",
+        "  -- comment\n/* delete */ select 'delete from t; update' AS x;",
+        "(SELECT 1) UNION (SELECT 2)",
+        "VALUES (1), (2)",
+        "TABLE t",
+        "WITH x AS (SELECT 1) SELECT * FROM x",
+        'SELECT "update" FROM t',
+        "SELECT $$ insert $$, $tag$ merge $tag$, E'it\\'s delete'",
+        "SELECT * FROM t FOR UPDATE",
+        "SELECT * FROM t FOR NO KEY UPDATE",
+        "SELECT * FROM update_log",
+    ],
+)
+def test_read_only_accepted(sql: str) -> None:
+    check_read_only(sql)
+
+
+@pytest.mark.parametrize(
+    ("sql", "message"),
+    [
+        ("DELETE FROM t", "this DELETE statement"),
+        ("update t set v = 'x'", "this UPDATE statement"),
+        ("WITH x AS (INSERT INTO t VALUES (1) RETURNING *) SELECT * FROM x", "INSERT inside"),
+        ("WITH x AS (SELECT 1) MERGE INTO t USING x ON true WHEN MATCHED THEN DELETE", "MERGE inside"),
+        ("SELECT * INTO t2 FROM t", "SELECT INTO"),
+        ("SELECT 1; DELETE FROM t", "one statement"),
+        ("EXPLAIN SELECT 1", "without EXPLAIN"),
+        ("", "empty"),
+        ("SELECT 'unterminated", "unterminated"),
+        ("CREATE TABLE x (id int)", "this CREATE statement"),
+    ],
+)
+def test_writes_refused(sql: str, message: str) -> None:
+    with pytest.raises(PlanError, match=message):
+        check_read_only(sql)
+
+
+def test_live_parallel_plan_divides_by_launched_workers(conn: psycopg.Connection[Any]) -> None:
+    conn.execute("CREATE TABLE big AS SELECT g AS id, g % 10 AS grp FROM generate_series(1, 20000) g")
+    conn.execute("ANALYZE big")
+    conn.execute(
+        "SET max_parallel_workers_per_gather = 2; SET parallel_setup_cost = 0; SET parallel_tuple_cost = 0;"
+        " SET min_parallel_table_scan_size = 0"
+    )
+    plan = explain_analyze(conn, "SELECT grp, count(*) FROM big GROUP BY grp")
+    gathers = [n for n in plan.nodes() if n.node_type in ("Gather", "Gather Merge")]
+    assert gathers, [n.label for n in plan.nodes()]
+    launched = gathers[0].raw["Workers Launched"]
+    scan = next(n for n in plan.nodes() if n.node_type == "Seq Scan")
+    assert scan.parallel_aware and scan.processes == launched + 1
+    assert scan.inclusive_ms == pytest.approx(scan.raw["Actual Total Time"] * scan.loops / (launched + 1), abs=1e-6)
+    assert scan.rows_total == pytest.approx(20000, abs=scan.loops)  # per-loop rows are rounded
+    assert all(n.exclusive_ms >= 0 for n in plan.nodes())

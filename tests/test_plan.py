@@ -1,0 +1,344 @@
+"""Plan model: one saved plan per quirk (tests/plans/NN-topic.json), each with expected values worked out by hand.
+
+01-08 are the handed cases (C01, C05, C06) and small invented quirks; 10-17 were captured from PostgreSQL 15.18 by
+tests/plans/capture.py. Times are ms as PostgreSQL prints them; "x loops" and "/ processes" are spelled out.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+from pathlib import Path
+
+import pytest
+from rich.console import Console
+
+from perfkit.errors import PlanError
+from perfkit.plan import Plan, parse_plan, summarize
+from perfkit.plan_render import format_bytes, plan_to_dict, render_plan
+
+PLANS = Path(__file__).parent / "plans"
+
+
+def load(name: str) -> Plan:
+    return parse_plan((PLANS / name).read_text())
+
+
+def approx(value: float) -> object:
+    return pytest.approx(value, abs=1e-9)
+
+
+def test_c01_per_loop_times_multiplied_by_loops() -> None:
+    plan = load("01-loops.json")
+    nl, users, limit, posts = plan.nodes()
+    assert (nl.node_type, users.relation, limit.node_type, posts.relation) == ("Nested Loop", "users", "Limit", "posts")
+    assert posts.inclusive_ms == approx(2.000)  # 0.010 x 200
+    assert limit.inclusive_ms == approx(2.200)  # 0.011 x 200
+    assert posts.exclusive_ms == approx(2.000)
+    assert limit.exclusive_ms == approx(0.200)  # 2.200 - 2.000
+    assert users.exclusive_ms == approx(0.090)
+    assert nl.exclusive_ms == approx(0.120)  # 2.410 - 0.090 - 2.200
+    assert sum(n.exclusive_ms for n in plan.nodes()) == pytest.approx(2.410)
+    assert posts.rows_total == 600  # 3 x 200, equals the Nested Loop's 600
+    assert posts.rows_removed_total == 400  # 2 x 200
+    assert plan.outside_tree_ms == pytest.approx(0.092)  # 2.502 - 2.410
+    assert plan.planning_ms == 0.410
+    assert plan.execution_ms == 2.502
+    hottest = summarize(plan).hottest_node
+    assert hottest is not None and hottest.index == "posts_author_created_idx"
+    assert round(hottest.percent or 0, 1) == 83.0  # 2.000 / 2.410
+
+
+def test_c05_never_executed_nodes() -> None:
+    plan = load("05-never-executed.json")
+    nl, users, limit, posts = plan.nodes()
+    for node in (limit, posts):
+        assert node.never_executed and node.loops == 0
+        assert node.inclusive_ms == 0 and node.exclusive_ms == 0
+        assert node.estimate_factor is None and node.estimate_direction is None and node.misestimate is None
+    assert nl.exclusive_ms == approx(0.001)  # 0.050 - 0.049 - 0
+    assert not users.never_executed and users.rows_total == 0 and users.rows_removed_total == 1000
+    summary = summarize(plan)
+    assert not any("posts_author_created_idx" in f for f in summary.findings)
+    (use,) = summary.index_scans
+    assert use.index == "posts_author_created_idx" and use.executed is False
+    assert summary.worst_misestimate is None  # the only estimates are on never-executed nodes
+    text = _render_text(plan)
+    assert "never executed; est 3 rows, ratio n/a" in text
+
+
+def test_c06_buffers_are_totals_and_cumulative() -> None:
+    plan = load("06-buffers-loops.json")
+    nl, users, limit, posts = plan.nodes()
+    assert posts.buffers.shared_touched == 1000  # 917 + 83, never 1000 x 200
+    assert (nl.exclusive_buffers.shared_hit, nl.exclusive_buffers.shared_read) == (0, 0)  # 922-5-917, 83-0-83
+    assert (limit.exclusive_buffers.shared_hit, limit.exclusive_buffers.shared_read) == (0, 0)
+    assert users.exclusive_buffers.shared_hit == 5
+    assert plan.bytes(posts.buffers.shared_read) == 679_936  # 83 x 8192
+    assert plan.bytes(posts.buffers.shared_touched) == 8_192_000
+    assert format_bytes(plan.bytes(posts.buffers.shared_touched)) == "7.81 MiB"
+    assert nl.exclusive_ms == approx(0.148)  # 1.197 - 0.049 - 0.005 x 200
+    assert not plan.warnings
+    assert parse_plan((PLANS / "06-buffers-loops.json").read_text(), block_size=16384).bytes(83) == 83 * 16384
+
+
+def test_c06_parallel_parent_with_fewer_buffers_than_child() -> None:
+    plan = load("07-buffers-parallel.json")
+    agg, gather = plan.nodes()
+    assert agg.exclusive_buffers.shared_hit == 0  # naive 2100 - 5600 = -3500
+    assert "buffer counters not cumulative here (parallel plan)" in agg.warnings
+    assert agg.buffers.shared_hit == 5600  # max(2100, 5600) as the subtree total
+    assert agg.raw["Shared Hit Blocks"] == 2100  # raw keys untouched
+    assert summarize(plan).shared_hit_blocks == 5600
+    assert any("buffer counters not cumulative here (parallel plan)" in w for w in plan.warnings)
+    assert gather.exclusive_buffers.shared_hit == 5600
+    assert agg.exclusive_ms == approx(0.300)  # 310.500 - 310.200
+
+
+def test_children_exceeding_parent_clamp_with_warning() -> None:
+    plan = load("08-child-exceeds.json")
+    limit, scan = plan.nodes()
+    assert limit.exclusive_ms == 0  # 0.800 - 1.250 would be -0.450
+    assert any("exceeds this node's" in w for w in limit.warnings)
+    assert not scan.warnings
+    assert limit.estimate_factor == 1.0 and limit.estimate_direction == "exact"
+    assert scan.estimate_factor == pytest.approx(0.01) and scan.estimate_direction == "over"  # 10 / 1000
+    assert scan.misestimate == pytest.approx(100.0)
+    worst = summarize(plan).worst_misestimate
+    assert worst is not None and worst.relation == "t" and worst.direction == "over"
+
+
+def test_parallel_gather_divides_by_processes() -> None:
+    # Finalize GroupAggregate (loops 1) <- Gather Merge (2 workers launched) <- Sort (loops 3)
+    # <- Partial HashAggregate (loops 3) <- Parallel Seq Scan (loops 3); below the Gather: x loops / (2 + 1).
+    plan = load("10-parallel-gather.json")
+    agg, gather, sort, partial, scan = plan.nodes()
+    assert (sort.processes, partial.processes, scan.processes, gather.processes) == (3, 3, 3, 1)
+    assert scan.inclusive_ms == approx(6.212)  # 6.212 x 3 / 3
+    assert partial.inclusive_ms == approx(10.831)
+    assert sort.inclusive_ms == approx(10.887)
+    assert agg.exclusive_ms == approx(0.046)  # 23.383 - 23.337
+    assert gather.exclusive_ms == approx(12.450)  # 23.337 - 10.887
+    assert sort.exclusive_ms == approx(0.056)  # 10.887 - 10.831
+    assert partial.exclusive_ms == approx(4.619)  # 10.831 - 6.212
+    assert scan.exclusive_ms == approx(6.212)
+    assert scan.rows_total == 99_000  # 33000 x 3 (rows are not divided)
+    assert scan.rows_removed_total == 1002  # 334 x 3
+    assert scan.label == "Parallel Seq Scan on items" and agg.label == "Finalize GroupAggregate"
+    assert scan.estimate_direction == "over" and scan.estimate_factor == pytest.approx(33000 / 41285)
+    assert sort.exclusive_buffers.shared_hit == 14  # 1045 - 1031
+    assert scan.exclusive_buffers.shared_hit == 1031
+    assert (agg.exclusive_buffers.shared_hit, gather.exclusive_buffers.shared_hit) == (0, 0)  # 1045 - 1045
+    summary = summarize(plan)
+    assert summary.hottest_node is not None and summary.hottest_node.node_type == "Gather Merge"
+    assert summary.seq_scans == ("items",)
+    assert summary.large_seq_scans[0].rows_read == 100_002  # 99000 + 1002 (per-loop figures are rounded)
+
+
+def test_cte_materialized_charged_to_the_scan_that_ran_it() -> None:
+    # Merge Join 5.916 <- [CTE big] Seq Scan 5.290 (InitPlan: not inside the Merge Join's children)
+    #                  <- Sort 5.601 <- CTE Scan a 5.519 ; Sort 0.169 <- CTE Scan b 0.073
+    plan = load("11-cte-materialized.json")
+    join, cte, _sort_a, scan_a, _sort_b, scan_b = plan.nodes()
+    scans = [scan_a, scan_b]
+    assert cte.subplan_name == "CTE big" and scan_a.label == "CTE Scan on big a"
+    assert cte.parent_relationship == "InitPlan" and cte.exclusive_ms == approx(5.290)
+    assert join.exclusive_ms == approx(0.146)  # 5.916 - 5.601 - 0.169 (the CTE runs inside scan a)
+    assert scans[0].exclusive_ms == approx(0.229)  # 5.519 - min(5.290, 5.519): scan a pulled the CTE
+    assert scans[1].exclusive_ms == approx(0.073)  # nothing left of the CTE for scan b
+    assert sum(x.exclusive_ms for x in plan.nodes()) == pytest.approx(5.916)
+    assert cte.exclusive_buffers.shared_hit == 1031
+    assert scans[0].exclusive_buffers.shared_hit == 0  # 1031 - 1031 charged from the CTE
+    assert join.exclusive_buffers.shared_hit == 0  # 1031 - 1031 (Sort) - 0 (Sort)
+    assert cte.rows_removed_total == 99_000 and scans[0].rows_removed_total == 500
+    assert not plan.warnings
+
+
+def test_initplan_charged_to_the_node_using_its_parameter() -> None:
+    # Index Scan 0.590, Filter ((amount)::numeric > $0) <- InitPlan 1 (returns $0) Aggregate 0.490 <- Seq Scan 0.216
+    plan = load("12-initplan.json")
+    scan, agg, inner = plan.nodes()
+    assert agg.subplan_name == "InitPlan 1 (returns $0)"
+    assert scan.exclusive_ms == approx(0.100)  # 0.590 - 0.490
+    assert agg.exclusive_ms == approx(0.274)  # 0.490 - 0.216
+    assert inner.exclusive_ms == approx(0.216)
+    assert (scan.exclusive_buffers.shared_hit, agg.exclusive_buffers.shared_hit) == (6, 0)  # 28 - 22, 22 - 22
+    assert scan.rows_removed_total == 238 and scan.rows_total == 261
+    assert summarize(plan).indexes == ("children_pkey",)
+
+
+def test_correlated_subplan_runs_inside_its_parent() -> None:
+    # Seq Scan on parents 0.593 <- SubPlan 1 Aggregate 0.011 x 50 <- Bitmap Heap Scan 0.009 x 50
+    # <- Bitmap Index Scan 0.001 x 50
+    plan = load("13-subplan.json")
+    seq, agg, heap, index = plan.nodes()
+    assert agg.parent_relationship == "SubPlan" and agg.loops == 50
+    assert (agg.inclusive_ms, heap.inclusive_ms, index.inclusive_ms) == (approx(0.550), approx(0.450), approx(0.050))
+    assert seq.exclusive_ms == approx(0.043)  # 0.593 - 0.550
+    assert agg.exclusive_ms == approx(0.100)  # 0.550 - 0.450
+    assert heap.exclusive_ms == approx(0.400)  # 0.450 - 0.050
+    assert index.exclusive_ms == approx(0.050)
+    assert heap.rows_total == 1000  # 20 x 50
+    # buffers: 1101 - 1100 = 1; 1100 - 1100 = 0; 1100 - 100 = 1000; 100
+    assert [x.exclusive_buffers.shared_hit for x in plan.nodes()] == [1, 0, 1000, 100]
+
+
+def test_trigger_time_sits_outside_the_tree() -> None:
+    # Insert on events 0.335 <- Function Scan 0.061; trigger events_audit 1.181 ms, 300 calls; Execution 1.545
+    plan = load("14-trigger.json")
+    insert, func = plan.nodes()
+    assert func.exclusive_ms == approx(0.061) and func.rows_total == 300
+    (trig,) = plan.triggers
+    assert (trig.name, trig.relation, trig.time_ms, trig.calls) == ("events_audit", "events", 1.181, 300)
+    assert plan.triggers_ms == 1.181
+    assert insert.label == "Insert on events"
+    assert insert.exclusive_ms == approx(0.274)  # 0.335 - 0.061
+    assert plan.outside_tree_ms == pytest.approx(1.210)  # 1.545 - 0.335, which holds the trigger's 1.181
+    assert plan.outside_tree_ms >= plan.triggers_ms
+    b = insert.exclusive_buffers
+    assert (b.shared_hit, b.shared_dirtied, b.shared_written) == (304, 2, 2)
+    assert insert.estimate_factor is None  # 0 planned rows: ratio undefined
+
+
+def test_jit_time_is_inside_node_times() -> None:
+    # HashAggregate 96.602 <- Seq Scan 6.913; JIT Total 75.398; Execution 97.173
+    plan = load("15-jit.json")
+    agg, scan = plan.nodes()
+    assert scan.exclusive_ms == approx(6.913)
+    assert plan.jit is not None and plan.jit.functions == 6
+    assert plan.jit_ms == 75.398
+    jit = plan.jit
+    assert jit.generation_ms + jit.inlining_ms + jit.optimization_ms + jit.emission_ms == pytest.approx(75.397)
+    assert agg.exclusive_ms == approx(89.689)  # 96.602 - 6.913, of which most is JIT
+    assert plan.outside_tree_ms == pytest.approx(0.571)  # 97.173 - 96.602 < 75.398: JIT ran inside the nodes
+    assert summarize(plan).jit_ms == 75.398
+
+
+def test_disk_sort_spill() -> None:
+    # Sort 162.126 (external merge, Disk 6136 kB, temp read 3042 written 3275) <- Seq Scan 11.043
+    plan = load("16-disk-sort.json")
+    sort, scan = plan.nodes()
+    assert scan.exclusive_buffers.temp_written == 0
+    assert sort.exclusive_ms == approx(151.083)
+    assert (sort.exclusive_buffers.temp_read, sort.exclusive_buffers.temp_written) == (3042, 3275)
+    (spill,) = summarize(plan).spills
+    assert (spill.kind, spill.detail, spill.temp_written_blocks) == ("sort", "external merge, 6136 kB on disk", 3275)
+    assert any("Sort spilled to disk" in f for f in summarize(plan).findings)
+
+
+def test_hash_with_batches_spills() -> None:
+    # Aggregate 29.323 <- Hash Join 29.074 (temp 155/155) <- Seq Scan 9.191 ; Hash 1.061 (2 batches, temp w 6)
+    # <- Seq Scan 0.327
+    plan = load("17-hash-batches.json")
+    agg, join, outer, hash_, inner = plan.nodes()
+    assert (outer.relation, inner.relation) == ("items", "children")
+    assert agg.exclusive_ms == approx(0.249)  # 29.323 - 29.074
+    assert join.exclusive_ms == approx(18.822)  # 29.074 - 9.191 - 1.061
+    assert hash_.exclusive_ms == approx(0.734)  # 1.061 - 0.327
+    assert (join.exclusive_buffers.temp_read, join.exclusive_buffers.temp_written) == (155, 149)  # 155-0, 155-6
+    assert hash_.exclusive_buffers.temp_written == 6
+    (spill,) = summarize(plan).spills
+    assert (spill.kind, spill.detail) == ("hash", "2 batches")
+    assert summarize(plan).seq_scans == ("children", "items")
+
+
+def test_summary_to_dict_is_json_and_has_the_contract_keys() -> None:
+    summary = summarize(load("01-loops.json"))
+    data = json.loads(json.dumps(summary.to_dict()))
+    for key in (
+        "node_types",
+        "indexes",
+        "index_only",
+        "seq_scans",
+        "planning_ms",
+        "execution_ms",
+        "shared_hit_blocks",
+        "shared_read_blocks",
+        "rows_removed",
+        "hottest_node",
+        "worst_misestimate",
+    ):
+        assert key in data
+    assert data["node_types"] == ["Index Scan", "Limit", "Nested Loop"]
+    assert data["indexes"] == ["posts_author_created_idx", "users_seq_key"]
+    assert data["index_only"] is False
+    assert data["rows_removed"] == 400
+    assert data["hottest_node"]["index"] == "posts_author_created_idx"
+
+
+def test_plan_json_form() -> None:
+    plan = load("06-buffers-loops.json")
+    data = json.loads(json.dumps(plan_to_dict(plan, summarize(plan))))
+    assert [n["node_type"] for n in data["nodes"]] == ["Nested Loop", "Index Scan", "Limit", "Index Scan"]
+    root = data["nodes"][0]
+    assert (root["shared_hit_blocks"], root["exclusive_shared_hit_blocks"]) == (922, 0)
+
+
+def test_raw_keys_are_read_only_and_without_children() -> None:
+    plan = load("01-loops.json")
+    assert "Plans" not in plan.root.raw
+    assert plan.root.raw["Actual Total Time"] == 2.410
+    with pytest.raises(TypeError):
+        plan.root.raw["Actual Total Time"] = 1.0  # type: ignore[index]
+
+
+def test_accepted_shapes() -> None:
+    text = (PLANS / "01-loops.json").read_text()
+    doc = json.loads(text)
+    for shape in (text, text.encode(), doc, doc[0], doc[0]["Plan"]):
+        assert parse_plan(shape).root.inclusive_ms == approx(2.410)
+    framed = " QUERY PLAN\n------------\n" + "".join(f" {line} +\n" for line in text.splitlines()) + "(1 row)\n"
+    assert parse_plan(framed).root.rows_total == 600
+
+
+def test_estimates_only_plan_refused_unless_allowed() -> None:
+    doc = [{"Plan": {"Node Type": "Seq Scan", "Relation Name": "t", "Plan Rows": 100, "Total Cost": 1.0}}]
+    with pytest.raises(PlanError, match="no ANALYZE figures"):
+        parse_plan(doc)
+    plan = parse_plan(doc, allow_estimates=True)
+    assert plan.analyzed is False and plan.root.never_executed is False and plan.root.estimate_factor is None
+    assert plan.root.plan_rows == 100 and any("estimates only" in w for w in plan.warnings)
+
+
+@pytest.mark.parametrize(
+    ("doc", "message"),
+    [
+        ('[{"Plan": {"Node Type": "Seq Scan",, "Actual Loops": 1}}]', "malformed plan JSON"),
+        ('[{"Plan": {"Node Type": "Seq Scan", "Actual Loops": 1', "truncated plan JSON"),
+        (
+            "Seq Scan on t  (cost=0.00..35.50 rows=2550 width=4) (actual time=0.010..0.200 rows=2550 loops=1)\n"
+            "Planning Time: 0.050 ms\n",
+            "text-format plan",
+        ),
+        ("", "empty"),
+        ("hello", "not a JSON plan"),
+        ("[]", "list of 0 items"),
+        ('[{"Plan": {"Node Type": "Result"}}, {"Plan": {"Node Type": "Result"}}]', "list of 2 items"),
+        ('{"Query": 1}', "no 'Plan' key"),
+        ('[{"Plan": {"Node Type": "Result", "Actual Loops": "x"}}]', "'Actual Loops' is not a number"),
+        ('[{"Plan": {"Actual Loops": 1}}]', "no 'Node Type'"),
+        (b"\xff\xfe[", "not UTF-8"),
+    ],
+)
+def test_bad_input_gives_one_line_plan_error(doc: str | bytes, message: str) -> None:
+    with pytest.raises(PlanError, match=message) as info:
+        parse_plan(doc)
+    assert "\n" not in str(info.value)
+
+
+def test_truncated_captured_plan() -> None:
+    text = (PLANS / "10-parallel-gather.json").read_text()
+    with pytest.raises(PlanError, match="truncated"):
+        parse_plan(text[: len(text) // 2])
+
+
+def _render_text(plan: Plan) -> str:
+    console = Console(width=200, record=True, file=io.StringIO())
+    console.print(render_plan(plan, summarize(plan)))
+    return console.export_text()
+
+
+def test_render_shows_exclusive_share_and_findings() -> None:
+    text = _render_text(load("01-loops.json"))
+    assert "Index Scan on posts using posts_author_created_idx  2.000 ms 83.0%" in text
+    assert "hottest node" in text
