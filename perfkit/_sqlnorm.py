@@ -25,7 +25,10 @@ _TOKEN = re.compile(
 )
 
 # Words after which a sign starts a literal (`WHERE x = -1`, `LIMIT -1`, `THEN -1`).
-_KEYWORDS = frozenset({"select", "where", "and", "or", "not", "then", "else", "when", "limit", "offset", "by", "values"})
+_KEYWORDS = frozenset(
+    {"select", "where", "and", "or", "not", "then", "else", "when", "limit", "offset", "by", "values"}
+)
+_LIST_WORDS = frozenset({"in", "any", "some", "all", "array", "values"})
 _OPEN = {"(": ")", "[": "]"}
 
 
@@ -58,6 +61,14 @@ def _tokens(sql: str) -> list[str]:
     return out
 
 
+def _is_value_list(out: list[str], opener: int) -> bool:
+    """The bracket at `opener` starts a list of values (IN, ANY, ARRAY, a VALUES row), not a function's arguments."""
+    before = out[opener - 1] if opener else ""
+    if before in _LIST_WORDS or out[opener] == "[":
+        return True
+    return before == "," and out[opener - 4 : opener - 1] == ["(", "?", ")"]  # the next row of a VALUES list
+
+
 def _collapse(tokens: list[str]) -> list[str]:
     """`( ? , ? , ? )` -> `( ? )` (also with brackets), then `( ? ) , ( ? ) , ...` -> `( ? )`."""
     out: list[str] = []
@@ -71,7 +82,7 @@ def _collapse(tokens: list[str]) -> list[str]:
         while j >= 2 and out[j - 1] == "," and out[j - 2] == "?":
             j -= 2
         opener = j - 1
-        if _OPEN.get(out[opener]) != tok:
+        if _OPEN.get(out[opener]) != tok or not _is_value_list(out, opener):
             continue
         del out[opener + 1 :]
         out += ["?", tok]
