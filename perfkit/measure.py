@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import psycopg
-from psycopg.abc import Params, Query
+from psycopg.abc import Params, QueryNoTemplate
 
 from perfkit.errors import ConfigError
 from perfkit.stats import Stats, summarize
@@ -81,7 +81,7 @@ def measure(
 
 def time_query(
     conn: psycopg.Connection[Any],
-    query: Query,
+    query: QueryNoTemplate,
     params: Params | None = None,
     *,
     prepare: bool | None = False,
