@@ -21,7 +21,11 @@ _ROW_STATUSES = (pq.ExecStatus.TUPLES_OK, pq.ExecStatus.SINGLE_TUPLE, pq.ExecSta
 
 @dataclass(frozen=True, slots=True)
 class Fingerprint:
-    """One normalised statement: how often it ran, in how many round trips, and the first example seen."""
+    """One normalised statement: executions, the round trips that sent it, and the first example seen.
+
+    `round_trips` counts separate sends: k for k executions in a loop, 1 for an `executemany` batch or for
+    statements queued in one pipeline batch.
+    """
 
     sql: str
     count: int
@@ -55,13 +59,14 @@ class _Tally:
         self.statements += count
         self.round_trips += round_trips
         fp = normalize_sql(text)
+        sends = min(count, round_trips)  # a DECLARE's extra describe is not a second send of the statement
         entry = self.by_fp.get(fp)
         if entry is None:
             shown = None if params is None else repr(params)[:_EXAMPLE_PARAMS_CHARS]
-            self.by_fp[fp] = [count, round_trips, text, shown]
+            self.by_fp[fp] = [count, sends, text, shown]
         else:
             entry[0] += count
-            entry[1] += round_trips
+            entry[1] += sends
 
     def result(self, res: pq.abc.PGresult | None) -> None:
         """Add the rows and data bytes of a result (field lengths as libpq reports them; NULLs count 0)."""

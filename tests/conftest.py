@@ -1,3 +1,3 @@
 """pytest configuration: fixtures come from tests/fix_*.py."""
 
-pytest_plugins = ["tests.fix_server"]
+pytest_plugins = ["pytester", "tests.fix_server", "perfkit.pytest_plugin"]

@@ -66,7 +66,9 @@ def test_executemany_counts_each_parameter_set_in_one_pipeline(items: psycopg.Co
 def test_executemany_returning_counts_rows(items: psycopg.Connection[Any]) -> None:
     with StatementCounter(items) as c:
         cur = items.cursor()
-        cur.executemany("UPDATE items SET label = label WHERE id = %s RETURNING id", [(1,), (2,), (99,)], returning=True)
+        cur.executemany(
+            "UPDATE items SET label = label WHERE id = %s RETURNING id", [(1,), (2,), (99,)], returning=True
+        )
     assert (c.statements, c.rows, c.bytes) == (3, 2, 2)
 
 
@@ -110,7 +112,10 @@ def test_copy_and_stream(items: psycopg.Connection[Any]) -> None:
         with cur.copy("COPY items (id, label) FROM STDIN") as cp:
             cp.write_row((50, "copied"))
         assert [r[0] for r in cur.stream("SELECT id FROM items WHERE id >= 10 ORDER BY id")] == [10, 50]
-    assert c.fingerprints == {"copy items (id, label) from stdin": 1, "select id from items where id >= ? order by id": 1}
+    assert c.fingerprints == {
+        "copy items (id, label) from stdin": 1,
+        "select id from items where id >= ? order by id": 1,
+    }
     assert (c.statements, c.rows, c.bytes) == (2, 2, 4)
 
 
@@ -155,7 +160,7 @@ def test_nested_counters_both_count(items: psycopg.Connection[Any]) -> None:
         ("SELECT a FROM t WHERE id IN (%s, %s)", "select a from t where id in (?)"),
         ("SELECT a FROM t WHERE id = ANY(ARRAY[1, 2, 3])", "select a from t where id = any (array [?])"),
         ("INSERT INTO t (a, b) VALUES (1, 'x'), (2, 'y');", "insert into t (a, b) values (?)"),
-        ("SELECT %(name)s::text, \"Mixed\"\"Case\"", 'select ?::text, "Mixed""Case"'),
+        ('SELECT %(name)s::text, "Mixed""Case"', 'select ?::text, "Mixed""Case"'),
         ("SELECT f(1, 2)", "select f (?, ?)"),
     ],
 )
