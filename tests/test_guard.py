@@ -101,9 +101,12 @@ def test_join_is_one_statement(f1: psycopg.Connection[Any]) -> None:
 
 
 def test_batched_then_lazy_in_one_block_reports_the_lazy_part(f1: psycopg.Connection[Any]) -> None:
-    with pytest.raises(NPlusOneDetected) as info, guard(f1) as report:
+    def unit_of_work() -> None:
         batched(f1)
         lazy(f1)
+
+    with pytest.raises(NPlusOneDetected) as info, guard(f1) as report:
+        unit_of_work()
     assert report.statements == 2 + 6
     message = str(info.value)
     assert f"  5x  {USER_BY_ID}" in message
@@ -127,9 +130,12 @@ def test_failures_are_assertion_errors_and_perfkit_errors() -> None:
 
 
 def test_an_error_in_the_block_is_not_masked(f1: psycopg.Connection[Any]) -> None:
-    with pytest.raises(KeyError), guard(f1, max_statements=0):
+    def buggy() -> None:
         lazy(f1)
         raise KeyError("app bug")
+
+    with pytest.raises(KeyError), guard(f1, max_statements=0):
+        buggy()
 
 
 def test_executemany_and_server_side_paging_are_not_n_plus_one(f1: psycopg.Connection[Any]) -> None:
