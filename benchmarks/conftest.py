@@ -1,0 +1,3 @@
+"""Benchmarks run against the same session server as the tests."""
+
+pytest_plugins = ["tests.fix_server"]

@@ -1,0 +1,124 @@
+"""The timing protocol: warm-up, repetitions bounded by count and budget, statistics, time_query."""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+import psycopg
+import pytest
+
+from perfkit.counter import StatementCounter
+from perfkit.errors import ConfigError
+from perfkit.measure import CACHE_UNWARMED, CACHE_WARM, measure, time_query
+
+
+class Calls:
+    """A fake workload: counts calls and sleeps a fixed time on each."""
+
+    def __init__(self, sleep_s: float = 0.0) -> None:
+        self.n = 0
+        self.sleep_s = sleep_s
+
+    def __call__(self) -> None:
+        self.n += 1
+        if self.sleep_s:
+            time.sleep(self.sleep_s)
+
+
+def test_fast_callable_stops_at_max_runs() -> None:
+    fn = Calls()
+    m = measure(fn, warmup=3, min_runs=2, max_runs=7, budget_s=10.0)
+    assert fn.n == 3 + 7
+    assert m.runs == 7 == len(m.samples_ms) == m.stats.n
+    assert m.warmup == 3
+    assert m.cache == CACHE_WARM
+
+
+def test_budget_stops_after_min_runs() -> None:
+    fn = Calls(sleep_s=0.02)
+    m = measure(fn, warmup=1, min_runs=3, max_runs=1000, budget_s=0.1)
+    # ~0.1 s of 20 ms calls: stops at the first call ending past the budget, about 5 calls.
+    assert 4 <= m.runs <= 8
+    assert fn.n == 1 + m.runs
+    assert all(s >= 19.0 for s in m.samples_ms)
+    assert m.elapsed_s >= 0.1
+
+
+def test_slow_callable_still_gets_min_runs() -> None:
+    fn = Calls(sleep_s=0.03)
+    m = measure(fn, warmup=0, min_runs=4, max_runs=10, budget_s=0.01)
+    assert m.runs == 4
+    assert fn.n == 4
+    assert m.cache == CACHE_UNWARMED
+
+
+def test_zero_budget_takes_exactly_min_runs() -> None:
+    fn = Calls()
+    assert measure(fn, warmup=0, min_runs=5, max_runs=50, budget_s=0).runs == 5
+
+
+def test_stats_of_known_samples(monkeypatch: pytest.MonkeyPatch) -> None:
+    # A fake clock: each call to fn lasts 1, 2, 3, 4, 10 ms in turn.
+    durations = iter([1, 2, 3, 4, 10])
+    now = [0]
+
+    def clock() -> int:
+        return now[0]
+
+    def fn() -> None:
+        now[0] += next(durations) * 1_000_000
+
+    monkeypatch.setattr(time, "perf_counter_ns", clock)
+    m = measure(fn, warmup=0, min_runs=5, max_runs=5, budget_s=100)
+    assert m.samples_ms == (1.0, 2.0, 3.0, 4.0, 10.0)
+    assert m.stats.median_ms == 3.0
+    assert m.stats.mean_ms == 4.0
+    assert (m.stats.q1_ms, m.stats.q3_ms) == (2.0, 4.0)
+    assert m.stats.min_ms == 1.0 and m.stats.max_ms == 10.0
+    assert m.stats.ci_low_ms <= 3.0 <= m.stats.ci_high_ms
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "message"),
+    [
+        ({"warmup": -1}, "warmup must be >= 0"),
+        ({"min_runs": 0}, "min_runs must be >= 1"),
+        ({"min_runs": 5, "max_runs": 4}, "max_runs (4) must be >= min_runs (5)"),
+        ({"budget_s": -1.0}, "budget_s must be >= 0"),
+        ({"budget_s": float("nan")}, "budget_s must be >= 0"),
+    ],
+)
+def test_bad_arguments_are_rejected(kwargs: dict[str, Any], message: str) -> None:
+    fn = Calls()
+    with pytest.raises(ConfigError, match=message.replace("(", r"\(").replace(")", r"\)")):
+        measure(fn, **kwargs)
+    assert fn.n == 0
+
+
+def test_exception_in_callable_propagates() -> None:
+    def boom() -> None:
+        raise RuntimeError("boom")
+
+    with pytest.raises(RuntimeError, match="boom"):
+        measure(boom)
+
+
+def test_time_query_runs_plain_executions_on_the_same_connection(conn: psycopg.Connection[Any]) -> None:
+    with StatementCounter(conn) as counter:
+        m = time_query(conn, "SELECT g FROM generate_series(1, %s) g", (100,), warmup=2, min_runs=3, max_runs=3)
+    assert m.runs == 3 and m.warmup == 2
+    assert counter.fingerprints == {"select g from generate_series (?, ?) g": 5}
+    assert counter.rows == 500  # every execution fetched all its rows
+    assert all(s > 0 for s in m.samples_ms)
+
+
+def test_time_query_prepare_true_uses_a_prepared_statement(conn: psycopg.Connection[Any]) -> None:
+    time_query(conn, "SELECT 1 WHERE %s::int > 0", (1,), prepare=True, warmup=1, min_runs=1, max_runs=1)
+    prepared = conn.execute("SELECT count(*) FROM pg_prepared_statements WHERE statement LIKE 'SELECT 1 WHERE%'")
+    assert prepared.fetchone() == (1,)
+
+
+def test_time_query_default_never_prepares(conn: psycopg.Connection[Any]) -> None:
+    time_query(conn, "SELECT 1 WHERE %s::int > 0", (1,), warmup=5, min_runs=5, max_runs=5)
+    assert conn.execute("SELECT count(*) FROM pg_prepared_statements").fetchone() == (0,)
