@@ -5,6 +5,7 @@ from __future__ import annotations
 import click
 
 from perfkit.cli._common import PerfkitGroup
+from perfkit.cli.db import db, seed
 from perfkit.cli.server import server
 
 
@@ -15,6 +16,8 @@ def cli() -> None:
 
 
 cli.add_command(server)
+cli.add_command(db)
+cli.add_command(seed)
 
 
 def main() -> None:
