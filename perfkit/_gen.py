@@ -44,7 +44,9 @@ def _mix64(x: np.ndarray[Any, np.dtype[np.uint64]]) -> np.ndarray[Any, np.dtype[
 
 def counts(scale: float, profile: Profile) -> dict[str, int]:
     """Rows per table at a scale (user_profiles and user_settings: one per user; post_tags is an estimate)."""
-    rows = {k: max(1, round(v * scale)) if k in ("users", "tags") else round(v * scale) for k, v in profile.rows.items()}
+    rows = {
+        k: max(1, round(v * scale)) if k in ("users", "tags") else round(v * scale) for k, v in profile.rows.items()
+    }
     tags_mean = sum(i * p for i, p in enumerate(profile.tags_per_post))
     return {
         "users": rows["users"],
@@ -201,7 +203,10 @@ def choose(rng: np.random.Generator, labels: dict[str, float], size: int) -> np.
     names = _objects(list(labels))
     cdf = np.cumsum(list(labels.values()))
     cdf[-1] = 1.0
-    return names[np.searchsorted(cdf, rng.random(size), side="right").clip(0, len(names) - 1)]
+    picked: np.ndarray[Any, np.dtype[np.object_]] = names[
+        np.searchsorted(cdf, rng.random(size), side="right").clip(0, len(names) - 1)
+    ]
+    return picked
 
 
 def epoch_us(when: dt.datetime) -> int:

@@ -17,6 +17,7 @@ from perfkit.errors import SeedError
 from perfkit.schema import TABLES, secondary_indexes
 
 Progress = Callable[[str, int, int], None]
+Statement = sql.SQL | sql.Composed
 T = TypeVar("T")
 R = TypeVar("R")
 
@@ -25,10 +26,10 @@ R = TypeVar("R")
 class Deferred:
     """DDL dropped before a load and replayed after it, in three waves: keys, foreign keys, indexes."""
 
-    drops: tuple[sql.Composable, ...]
-    keys: tuple[sql.Composable, ...]
-    foreign_keys: tuple[sql.Composable, ...]
-    indexes: tuple[sql.Composable, ...]
+    drops: tuple[Statement, ...]
+    keys: tuple[Statement, ...]
+    foreign_keys: tuple[Statement, ...]
+    indexes: tuple[Statement, ...]
 
 
 def copy_types(conn: psycopg.Connection[Any], table: str, columns: Sequence[str]) -> list[str]:
@@ -92,19 +93,24 @@ def deferred(conn: psycopg.Connection[Any]) -> Deferred:
     ).fetchall()
     present = {r[0] for r in conn.execute("SELECT indexname FROM pg_indexes WHERE schemaname = current_schema()")}
     alter = "ALTER TABLE {} ADD CONSTRAINT {} "
-    keys, fks, drops_fk, drops_key = [], [], [], []
+    keys: list[Statement] = []
+    fks: list[Statement] = []
+    drops_fk: list[Statement] = []
+    drops_key: list[Statement] = []
     for name, table, kind, definition in rows:
-        add = sql.SQL(alter).format(sql.Identifier(table), sql.Identifier(name)) + sql.SQL(definition)  # type: ignore[arg-type]  # from pg_get_constraintdef
+        add = sql.SQL(alter).format(sql.Identifier(table), sql.Identifier(name)) + sql.SQL(
+            definition
+        )  # from pg_get_constraintdef
         drop = sql.SQL("ALTER TABLE {} DROP CONSTRAINT {}").format(sql.Identifier(table), sql.Identifier(name))
         (fks if kind == "f" else keys).append(add)
         (drops_fk if kind == "f" else drops_key).append(drop)
     indexes = [i for i in secondary_indexes() if i.name in present]
-    drops_ix = [sql.SQL("DROP INDEX IF EXISTS {}").format(sql.Identifier(i.name)) for i in indexes]
+    drops_ix: list[Statement] = [sql.SQL("DROP INDEX IF EXISTS {}").format(sql.Identifier(i.name)) for i in indexes]
     return Deferred(
         drops=tuple(drops_fk + drops_key + drops_ix),
         keys=tuple(keys),
         foreign_keys=tuple(fks),
-        indexes=tuple(sql.SQL(i.ddl) for i in indexes),  # type: ignore[arg-type]  # DDL shipped with perfkit
+        indexes=tuple(sql.SQL(i.ddl) for i in indexes),  # DDL shipped with perfkit
     )
 
 
@@ -145,7 +151,7 @@ def pool_map(
     return [results[i] for i in range(len(items))]
 
 
-def run_parallel(connections: Sequence[psycopg.Connection[Any]], statements: Sequence[sql.Composable]) -> None:
+def run_parallel(connections: Sequence[psycopg.Connection[Any]], statements: Sequence[Statement]) -> None:
     """Run independent statements over the given connections."""
     pool_map(connections, statements, lambda conn, stmt: conn.execute(stmt))
 

@@ -64,7 +64,9 @@ def make_world(scale: float, seed: int, profile: Profile) -> World:
 
 def _after(rng: np.random.Generator, base: np.ndarray[Any, Any], mean_us: float, end_us: int) -> np.ndarray[Any, Any]:
     """`base` plus an exponential delay, kept before `end_us` (and never before `base`)."""
-    return np.maximum(base, np.minimum(base + rng.exponential(mean_us, len(base)).astype(np.int64), end_us - 1))
+    later: np.ndarray[Any, Any] = np.minimum(base + rng.exponential(mean_us, len(base)).astype(np.int64), end_us - 1)
+    result: np.ndarray[Any, Any] = np.maximum(base, later)
+    return result
 
 
 def _post_times(w: World, b: int) -> np.ndarray[Any, Any]:
@@ -80,7 +82,9 @@ def users(w: World, b: int) -> Columns:
     la = r("users", "last_name", b).integers(0, len(p.last), size)
     dom = r("users", "email_domain", b).integers(0, len(p.domains), size)
     # C21: row number in the local part, so n rows always give n distinct e-mails (no Faker unique proxy).
-    email = p.first_ascii[fi] + "." + p.last_ascii[la] + "." + (idx + 1).astype(str).astype(object) + "@" + p.domains[dom]
+    email = (
+        p.first_ascii[fi] + "." + p.last_ascii[la] + "." + (idx + 1).astype(str).astype(object) + "@" + p.domains[dom]
+    )
     created = slot_times(r("users", "created_at", b), w.start_us, w.span_us, w.n["users"], lo, hi)
     updated = _after(r("users", "updated_at", b), created, 60 * DAY_US, w.end_us)
     login_rng = r("users", "last_login_at", b)
@@ -104,7 +108,9 @@ def user_profiles(w: World, b: int) -> Columns:
     idx = np.arange(lo, hi)
     nulls = w.profile.null_rates[t]
     rb = r(t, "bio", b)
-    bio = p.sentences[rb.integers(0, len(p.sentences), size)] + " " + p.sentences[rb.integers(0, len(p.sentences), size)]
+    bio = (
+        p.sentences[rb.integers(0, len(p.sentences), size)] + " " + p.sentences[rb.integers(0, len(p.sentences), size)]
+    )
     ra = r(t, "avatar_url", b)
     avatar = "https://avatars.example.com/" + ra.integers(10**9, 10**10, size).astype(str).astype(object) + ".png"
     rd = r(t, "date_of_birth", b)
@@ -240,9 +246,7 @@ def _settings_dicts(w: World, b: int, size: int) -> tuple[list[Any], list[Any], 
     email = (rn.random(size) < 0.7).tolist()
     push = (rn.random(size) < 0.5).tolist()
     digest = np.array(["daily", "weekly", "never"], dtype=object)[rn.integers(0, 3, size)].tolist()
-    notes: list[Any] = [
-        {"email": e, "push": pu, "digest": dg} for e, pu, dg in zip(email, push, digest, strict=True)
-    ]
+    notes: list[Any] = [{"email": e, "push": pu, "digest": dg} for e, pu, dg in zip(email, push, digest, strict=True)]
     return prefs, with_nulls(themes, rt, w.profile.null_rate(t, "theme_config")), notes
 
 
@@ -293,7 +297,9 @@ def comments(w: World, b: int) -> Columns:
 def notifications(w: World, b: int) -> Columns:
     lo, hi = batch_range(w.n["notifications"], b)
     size, r, p, t = hi - lo, w.streams.rng, w.pools, "notifications"
-    user = skewed(r(t, "user_id", b), w.n["users"], size, w.profile.skew["notifications_per_user"], w.perms["recipients"])
+    user = skewed(
+        r(t, "user_id", b), w.n["users"], size, w.profile.skew["notifications_per_user"], w.perms["recipients"]
+    )
     kind = choose(r(t, "type", b), w.profile.type_mix, size).tolist()
     rp = r(t, "payload", b)
     actors = [str(u) for u in w.streams.uuids("users", rp.integers(0, w.n["users"], size))]

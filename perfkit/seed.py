@@ -184,7 +184,8 @@ def _seed(
         phases["verify"] = time.perf_counter() - mark
         seconds = time.perf_counter() - started
         main.execute(
-            "UPDATE perfkit_seed SET state = 'complete', rows = %s, fingerprint = %s, seconds = %s, finished_at = now()",
+            "UPDATE perfkit_seed SET state = 'complete', rows = %s, fingerprint = %s, seconds = %s,"
+            " finished_at = now()",
             (Jsonb(rows), fp, seconds),
         )
     return SeedInfo(scale, seed, prof.name, rows, fp, seconds, prof.digest, GENERATOR_VERSION, False, phases)

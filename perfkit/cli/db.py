@@ -18,7 +18,9 @@ from perfkit.realism import RealismReport, realism_report
 from perfkit.seed import SeedInfo, ensure_seeded
 from perfkit.seed import seed as run_seed
 
-force_option = click.option("--force", is_flag=True, help="Work in a database that holds tables perfkit did not create.")
+force_option = click.option(
+    "--force", is_flag=True, help="Work in a database that holds tables perfkit did not create."
+)
 
 
 @click.group()
@@ -77,7 +79,7 @@ def db_status(dsn: str | None, data_dir: Path | None) -> None:
         console.print("seed: none")
 
 
-class PositiveFloat(click.ParamType):
+class PositiveFloat(click.ParamType):  # type: ignore[type-arg]  # generic only in newer click stubs
     """A finite number > 0 (one-line usage error otherwise)."""
 
     name = "number"
@@ -94,22 +96,24 @@ class PositiveFloat(click.ParamType):
 
 @contextmanager
 def _bars() -> Iterator[Any]:
-    with Progress(
-        TextColumn("{task.description:<14}"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        TimeElapsedColumn(),
-        console=console,
-        transient=False,
-    ) as bars:
-        tasks: dict[str, TaskID] = {}
+    """A progress callback drawing one bar per table; the display starts with the first update."""
+    bars = Progress(
+        TextColumn("{task.description:<14}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(), console=console
+    )
+    tasks: dict[str, TaskID] = {}
 
-        def update(table: str, done: int, total: int) -> None:
-            if table not in tasks:
-                tasks[table] = bars.add_task(table, total=total)
-            bars.update(tasks[table], completed=done, total=total)
+    def update(table: str, done: int, total: int) -> None:
+        if not tasks:
+            bars.start()
+        if table not in tasks:
+            tasks[table] = bars.add_task(table, total=total)
+        bars.update(tasks[table], completed=done, total=total)
 
+    try:
         yield update
+    finally:
+        if tasks:
+            bars.stop()
 
 
 @click.command("seed")
@@ -137,9 +141,7 @@ def seed(
     target = resolve_target(dsn, data_dir)
     loader = ensure_seeded if reuse else run_seed
     with _bars() as progress:
-        info = loader(
-            target, scale=scale, seed=seed_value, profile=profile, jobs=jobs, progress=progress, force=force
-        )
+        info = loader(target, scale=scale, seed=seed_value, profile=profile, jobs=jobs, progress=progress, force=force)
     _print_info(info)
     if report:
         with connect(target) as conn:
