@@ -83,9 +83,8 @@ def run(
         applied = schema.migrate(conn)
         if applied:
             tell(f"schema: applied {len(applied)} migration(s)")
-    info = ensure_seeded(
-        target, scale=config.scale, seed=config.seed, profile=config.profile, progress=seed_progress, say=tell
-    )
+    tell(f"data: scale {config.scale}, seed {config.seed}, profile {config.profile}")
+    info = ensure_seeded(target, scale=config.scale, seed=config.seed, profile=config.profile, progress=seed_progress)
     benches: list[Benchmark] = []
     tables: dict[str, tuple[dict[str, Scalar], ...]] = {}
     with connect(target) as conn:

@@ -8,6 +8,7 @@ import click
 
 from perfkit.cli._common import PerfkitGroup, err_console
 from perfkit.cli.compare import baseline, compare_cmd, export_cmd
+from perfkit.cli.db import db, seed
 from perfkit.cli.explain import explain
 from perfkit.cli.run import run_cmd
 from perfkit.cli.server import server
@@ -25,6 +26,8 @@ cli.add_command(compare_cmd)
 cli.add_command(baseline)
 cli.add_command(export_cmd)
 cli.add_command(explain)
+cli.add_command(db)
+cli.add_command(seed)
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -1,0 +1,213 @@
+"""Generation primitives: per-column random streams, deterministic UUIDs, distinct timestamps, Faker value pools."""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import math
+import unicodedata
+import uuid
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+from faker import Faker
+
+from perfkit._profile import Profile
+from perfkit.errors import ConfigError
+
+#: Rows per generated batch. Part of the data's identity: changing it changes every value (bump GENERATOR_VERSION).
+BATCH = 50_000
+#: Version of the generators' output: a stored seed with another version is not reused.
+GENERATOR_VERSION = 1
+_EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
+_M64 = np.uint64(0xFFFFFFFFFFFFFFFF)
+_VERSION_MASK = np.uint64(0xFFFFFFFFFFFF0FFF)
+_VERSION_4 = np.uint64(0x4000)
+_VARIANT_MASK = np.uint64(0x3FFFFFFFFFFFFFFF)
+_VARIANT = np.uint64(0x8000000000000000)
+UTC = dt.UTC
+
+
+def _key(*parts: object) -> int:
+    """A stable 63-bit key for names (Python's hash() is salted per process)."""
+    digest = hashlib.blake2b("\x1f".join(map(str, parts)).encode(), digest_size=8).digest()
+    return int.from_bytes(digest, "little") >> 1
+
+
+def _mix64(x: np.ndarray[Any, np.dtype[np.uint64]]) -> np.ndarray[Any, np.dtype[np.uint64]]:
+    """splitmix64's finaliser, vectorised (uint64 arithmetic wraps)."""
+    x = (x ^ (x >> np.uint64(30))) * np.uint64(0xBF58476D1CE4E5B9)
+    x = (x ^ (x >> np.uint64(27))) * np.uint64(0x94D049BB133111EB)
+    return x ^ (x >> np.uint64(31))
+
+
+def counts(scale: float, profile: Profile) -> dict[str, int]:
+    """Rows per table at a scale (user_profiles and user_settings: one per user; post_tags is an estimate)."""
+    rows = {
+        k: max(1, round(v * scale)) if k in ("users", "tags") else round(v * scale) for k, v in profile.rows.items()
+    }
+    tags_mean = sum(i * p for i, p in enumerate(profile.tags_per_post))
+    return {
+        "users": rows["users"],
+        "user_profiles": rows["users"],
+        "posts": rows["posts"],
+        "tags": rows["tags"],
+        "post_tags": round(rows["posts"] * tags_mean),
+        "user_settings": rows["users"],
+        "comments": rows["comments"],
+        "notifications": rows["notifications"],
+    }
+
+
+def batches(total: int) -> range:
+    """Indices of the batches covering `total` rows."""
+    return range(math.ceil(total / BATCH))
+
+
+def batch_range(total: int, batch: int) -> tuple[int, int]:
+    return batch * BATCH, min(total, (batch + 1) * BATCH)
+
+
+def _ascii(text: str) -> str:
+    folded = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode().lower()
+    return "".join(ch for ch in folded if ch.isalnum()) or "user"
+
+
+def _objects(values: list[str]) -> np.ndarray[Any, np.dtype[np.object_]]:
+    arr = np.empty(len(values), dtype=object)
+    arr[:] = values
+    return arr
+
+
+@dataclass(frozen=True, slots=True)
+class Pools:
+    """Values made by Faker once per seed; rows combine them by index."""
+
+    first: np.ndarray[Any, np.dtype[np.object_]]
+    last: np.ndarray[Any, np.dtype[np.object_]]
+    first_ascii: np.ndarray[Any, np.dtype[np.object_]]
+    last_ascii: np.ndarray[Any, np.dtype[np.object_]]
+    domains: np.ndarray[Any, np.dtype[np.object_]]
+    words: np.ndarray[Any, np.dtype[np.object_]]
+    sentences: np.ndarray[Any, np.dtype[np.object_]]
+    paragraphs: np.ndarray[Any, np.dtype[np.object_]]
+    phones: np.ndarray[Any, np.dtype[np.object_]]
+    timezones: np.ndarray[Any, np.dtype[np.object_]]
+    streets: np.ndarray[Any, np.dtype[np.object_]]
+    cities: np.ndarray[Any, np.dtype[np.object_]]
+    states: np.ndarray[Any, np.dtype[np.object_]]
+    countries: np.ndarray[Any, np.dtype[np.object_]]
+    postcodes: np.ndarray[Any, np.dtype[np.object_]]
+    hashes: np.ndarray[Any, np.dtype[np.object_]]
+    colors: np.ndarray[Any, np.dtype[np.object_]]
+
+
+def build_pools(locale: str, seed: int) -> Pools:
+    """About 20k Faker calls, whatever the scale."""
+    try:
+        fake = Faker(locale, use_weighting=False)
+    except AttributeError:
+        raise ConfigError(f"profile: unknown Faker locale {locale!r}") from None
+    fake.seed_instance(seed)
+    first = [fake.first_name() for _ in range(1000)]
+    last = [fake.last_name() for _ in range(1000)]
+    words = sorted({w.lower() for w in fake.words(5000)})
+    rng = np.random.default_rng(_key(seed, "pools"))
+    alphabet = np.frombuffer(b"./ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789", dtype=np.uint8)
+    raw = alphabet[rng.integers(0, len(alphabet), size=(4096, 53))]
+    return Pools(
+        first=_objects(first),
+        last=_objects(last),
+        first_ascii=_objects([_ascii(n) for n in first]),
+        last_ascii=_objects([_ascii(n) for n in last]),
+        domains=_objects(sorted({fake.free_email_domain() for _ in range(50)} | {"example.com", "example.org"})),
+        words=_objects(words),
+        sentences=_objects([fake.sentence(nb_words=8)[:190] for _ in range(4000)]),
+        paragraphs=_objects([fake.paragraph(nb_sentences=8) for _ in range(2000)]),
+        phones=_objects([fake.phone_number()[:20] for _ in range(1000)]),
+        timezones=_objects(sorted({fake.timezone()[:50] for _ in range(400)})),
+        streets=_objects([fake.street_address()[:100] for _ in range(1000)]),
+        cities=_objects([fake.city()[:50] for _ in range(1000)]),
+        states=_objects(sorted({fake.state()[:50] for _ in range(200)})),
+        countries=_objects(sorted({fake.country()[:50] for _ in range(400)})),
+        postcodes=_objects([fake.postcode()[:20] for _ in range(1000)]),
+        hashes=_objects(["$2b$12$" + bytes(r).decode() for r in raw]),
+        colors=_objects(sorted({fake.color_name().lower() for _ in range(400)})),
+    )
+
+
+class Streams:
+    """Random streams keyed by (seed, table, column, batch): a new column never shifts another column's values."""
+
+    def __init__(self, seed: int) -> None:
+        self.seed = seed
+
+    def rng(self, table: str, column: str, batch: int) -> np.random.Generator:
+        return np.random.Generator(np.random.PCG64(np.random.SeedSequence([self.seed, _key(table, column), batch])))
+
+    def uuids(self, table: str, index: np.ndarray[Any, Any]) -> list[uuid.UUID]:
+        """The id of row `index` of `table`: a version-4-shaped UUID, a pure function of (seed, table, index)."""
+        idx = np.asarray(index, dtype=np.uint64)
+        hi = _mix64(idx + np.uint64(_key(self.seed, table, "hi")))
+        lo = _mix64(idx ^ np.uint64(_key(self.seed, table, "lo")))
+        hi = (hi & _VERSION_MASK) | _VERSION_4
+        lo = (lo & _VARIANT_MASK) | _VARIANT
+        return [uuid.UUID(int=(h << 64) | lo_) for h, lo_ in zip(hi.tolist(), lo.tolist(), strict=True)]
+
+    def permutation(self, table: str, n: int) -> tuple[int, int]:
+        """An affine bijection of 0..n-1 (a, c): rank r -> (a*r + c) % n, so heavy ranks land on scattered rows."""
+        rng = np.random.default_rng([self.seed, _key(table, "perm")])
+        a = int(rng.integers(1, max(2, n))) | 1
+        while math.gcd(a, n) != 1:
+            a += 1
+        return a, int(rng.integers(0, max(1, n)))
+
+
+def skewed(
+    rng: np.random.Generator, n: int, size: int, k: float, perm: tuple[int, int]
+) -> np.ndarray[Any, np.dtype[np.int64]]:
+    """`size` indices in 0..n-1 with a power law: rank = n * u**k, so the top 1% of ranks hold 0.01**(1/k)."""
+    rank = np.minimum((n * rng.random(size) ** k).astype(np.int64), n - 1)
+    a, c = perm
+    return (rank * a + c) % n
+
+
+def slot_times(
+    rng: np.random.Generator, start_us: int, span_us: int, total: int, lo: int, hi: int
+) -> np.ndarray[Any, np.dtype[np.int64]]:
+    """Timestamps (µs since 1970) of rows lo..hi-1 of `total`: row i falls in its own slot, so all are distinct."""
+    width = span_us / max(total, 1)
+    i = np.arange(lo, hi, dtype=np.float64)
+    left = np.floor(i * width).astype(np.int64)
+    right = np.maximum(np.floor((i + 1) * width).astype(np.int64), left + 1)
+    return start_us + left + (rng.random(hi - lo) * (right - left)).astype(np.int64)
+
+
+def to_datetimes(us: np.ndarray[Any, Any]) -> list[dt.datetime]:
+    """µs since 1970 -> aware datetimes (UTC)."""
+    naive = (np.datetime64(0, "us") + np.asarray(us, dtype=np.int64).astype("timedelta64[us]")).astype(object)
+    return [t.replace(tzinfo=UTC) for t in naive]
+
+
+def with_nulls(values: list[Any], rng: np.random.Generator, rate: float) -> list[Any]:
+    """Replace a share `rate` of the values with None."""
+    if rate <= 0:
+        return values
+    mask = (rng.random(len(values)) < rate).tolist()
+    return [None if m else v for v, m in zip(values, mask, strict=True)]
+
+
+def choose(rng: np.random.Generator, labels: dict[str, float], size: int) -> np.ndarray[Any, np.dtype[np.object_]]:
+    """Labels drawn with the given shares."""
+    names = _objects(list(labels))
+    cdf = np.cumsum(list(labels.values()))
+    cdf[-1] = 1.0
+    picked: np.ndarray[Any, np.dtype[np.object_]] = names[
+        np.searchsorted(cdf, rng.random(size), side="right").clip(0, len(names) - 1)
+    ]
+    return picked
+
+
+def epoch_us(when: dt.datetime) -> int:
+    return (when - _EPOCH) // dt.timedelta(microseconds=1)

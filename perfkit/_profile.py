@@ -1,0 +1,202 @@
+"""Seed profiles: TOML files of row counts and distribution parameters, looked up by name or path, validated."""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+import tomllib
+from dataclasses import dataclass
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+from perfkit.errors import ConfigError
+
+#: Optional columns whose NULL rate a profile may set.
+NULLABLE = {
+    "users": ("last_login_at",),
+    "user_profiles": ("bio", "avatar_url", "phone_number", "date_of_birth", "address"),
+    "user_settings": ("theme_config",),
+    "tags": ("description",),
+    "notifications": ("read_at",),
+}
+_MIXES = {
+    ("posts", "status_mix"): ("published", "draft", "archived"),
+    ("users", "role_mix"): ("user", "moderator", "admin"),
+    ("notifications", "type_mix"): ("comment", "like", "follow", "system"),
+}
+_DEFAULT_NAME = "default"
+
+
+@dataclass(frozen=True, slots=True)
+class Profile:
+    """A validated seed profile. `digest` identifies its content (a reused seed must match it)."""
+
+    name: str
+    digest: str
+    locale: str
+    rows: dict[str, int]
+    start: dt.datetime
+    end: dt.datetime
+    skew: dict[str, float]
+    status_mix: dict[str, float]
+    role_mix: dict[str, float]
+    type_mix: dict[str, float]
+    tags_per_post: tuple[float, ...]
+    view_count_median: float
+    email_verified: float
+    null_rates: dict[str, dict[str, float]]
+
+    def null_rate(self, table: str, column: str) -> float:
+        return self.null_rates.get(table, {}).get(column, 0.0)
+
+
+def _packaged(name: str) -> Path | None:
+    entry = resources.files("perfkit") / "profiles" / f"{name}.toml"
+    return Path(str(entry)) if entry.is_file() else None
+
+
+def available_profiles() -> list[str]:
+    """Names of the profiles shipped with perfkit (and those in ./seeds)."""
+    names = {p.stem for p in Path("seeds").glob("*.toml")}
+    for entry in (resources.files("perfkit") / "profiles").iterdir():
+        if entry.name.endswith(".toml"):
+            names.add(entry.name.removesuffix(".toml"))
+    return sorted(names)
+
+
+def find_profile(profile: str | Path) -> Path:
+    """A profile file: a path as given, else `./seeds/<name>.toml`, else the packaged `perfkit/profiles/<name>.toml`."""
+    text = str(profile)
+    if isinstance(profile, Path) or text.endswith(".toml") or "/" in text:
+        path = Path(text).expanduser()
+        if not path.is_file():
+            raise ConfigError(f"profile file not found: {path}")
+        return path
+    local = Path("seeds") / f"{text}.toml"
+    if local.is_file():
+        return local
+    packaged = _packaged(text)
+    if packaged is None:
+        raise ConfigError(f"unknown profile {text!r} (available: {', '.join(available_profiles())})")
+    return packaged
+
+
+def _number(where: str, value: Any, *, rate: bool = False) -> float:
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise ConfigError(f"profile: {where} must be a number, not {value!r}")
+    if value < 0:
+        raise ConfigError(f"profile: {where} must not be negative ({value})")
+    if rate and value > 1:
+        raise ConfigError(f"profile: {where} is a rate and must be at most 1 ({value})")
+    return float(value)
+
+
+def _table(doc: dict[str, Any], key: str, allowed: set[str], where: str = "") -> dict[str, Any]:
+    section = doc.get(key, {})
+    if not isinstance(section, dict):
+        raise ConfigError(f"profile: [{where}{key}] must be a table")
+    unknown = sorted(set(section) - allowed)
+    if unknown:
+        raise ConfigError(f"profile: unknown key {where}{key}.{unknown[0]} (known: {', '.join(sorted(allowed))})")
+    return section
+
+
+def _mix(section: dict[str, Any], key: str, labels: tuple[str, ...], default: dict[str, float]) -> dict[str, float]:
+    raw = section.get(key, default)
+    where = f"{key}"
+    if not isinstance(raw, dict):
+        raise ConfigError(f"profile: {where} must be a table of label = share")
+    unknown = sorted(set(raw) - set(labels))
+    if unknown:
+        raise ConfigError(f"profile: unknown label {where}.{unknown[0]} (known: {', '.join(labels)})")
+    values = {label: _number(f"{where}.{label}", raw.get(label, 0.0)) for label in labels}
+    total = sum(values.values())
+    if total <= 0:
+        raise ConfigError(f"profile: {where} shares must not all be zero")
+    return {label: v / total for label, v in values.items()}
+
+
+def _date(where: str, value: Any) -> dt.datetime:
+    if isinstance(value, dt.datetime):
+        return value if value.tzinfo else value.replace(tzinfo=dt.UTC)
+    if isinstance(value, dt.date):
+        return dt.datetime(value.year, value.month, value.day, tzinfo=dt.UTC)
+    raise ConfigError(f"profile: {where} must be a TOML date, not {value!r}")
+
+
+def parse_profile(doc: dict[str, Any], name: str) -> Profile:
+    """Validate a profile document (already read from TOML)."""
+    sections = {"locale", "rows", "dates", "skew", "posts", "users", "notifications", "null_rates"}
+    unknown = sorted(set(doc) - sections)
+    if unknown:
+        raise ConfigError(f"profile: unknown key {unknown[0]} (known: {', '.join(sorted(sections))})")
+    locale = doc.get("locale", "en_US")
+    if not isinstance(locale, str):
+        raise ConfigError("profile: locale must be a string such as 'en_US'")
+    base_rows = {"users": 10_000, "posts": 100_000, "tags": 500, "comments": 300_000, "notifications": 200_000}
+    rows_doc = _table(doc, "rows", set(base_rows))
+    rows = {k: int(_number(f"rows.{k}", rows_doc.get(k, v))) for k, v in base_rows.items()}
+    if rows["users"] < 1 or rows["tags"] < 1:
+        raise ConfigError("profile: rows.users and rows.tags must be at least 1")
+    dates = _table(doc, "dates", {"start", "end"})
+    start = _date("dates.start", dates.get("start", dt.date(2022, 1, 1)))
+    end = _date("dates.end", dates.get("end", dt.date(2025, 1, 1)))
+    if end <= start:
+        raise ConfigError("profile: dates.end must be after dates.start")
+    skew_defaults = {
+        "posts_per_author": 4.0,
+        "comments_per_post": 3.0,
+        "comments_per_author": 2.0,
+        "notifications_per_user": 2.0,
+        "tag_popularity": 1.1,
+    }
+    skew_doc = _table(doc, "skew", set(skew_defaults))
+    skew = {k: _number(f"skew.{k}", skew_doc.get(k, v)) for k, v in skew_defaults.items()}
+    for key, value in skew.items():
+        if key != "tag_popularity" and value < 1:
+            raise ConfigError(f"profile: skew.{key} must be at least 1 (1 = uniform), not {value}")
+    posts = _table(doc, "posts", {"status_mix", "tags_per_post", "view_count_median"})
+    users = _table(doc, "users", {"role_mix", "email_verified"})
+    notes = _table(doc, "notifications", {"type_mix"})
+    tpp = posts.get("tags_per_post", [0.10, 0.20, 0.25, 0.20, 0.15, 0.10])
+    if not isinstance(tpp, list) or not 1 <= len(tpp) <= 6:
+        raise ConfigError("profile: posts.tags_per_post must list the probabilities of 0..5 tags (at most 6 values)")
+    tpp_values = [_number(f"posts.tags_per_post[{i}]", v) for i, v in enumerate(tpp)]
+    if sum(tpp_values) <= 0:
+        raise ConfigError("profile: posts.tags_per_post must not be all zero")
+    nulls_doc = _table(doc, "null_rates", set(NULLABLE))
+    null_rates: dict[str, dict[str, float]] = {}
+    for table, columns in NULLABLE.items():
+        section = _table(nulls_doc, table, set(columns), "null_rates.")
+        null_rates[table] = {c: _number(f"null_rates.{table}.{c}", section.get(c, 0.0), rate=True) for c in columns}
+    digest = hashlib.sha256(json.dumps(doc, sort_keys=True, default=str).encode()).hexdigest()[:16]
+    return Profile(
+        name=name,
+        digest=digest,
+        locale=locale,
+        rows=rows,
+        start=start,
+        end=end,
+        skew=skew,
+        status_mix=_mix(posts, "status_mix", _MIXES["posts", "status_mix"], {"published": 0.7, "draft": 0.2}),
+        role_mix=_mix(users, "role_mix", _MIXES["users", "role_mix"], {"user": 0.95, "moderator": 0.04}),
+        type_mix=_mix(notes, "type_mix", _MIXES["notifications", "type_mix"], {"comment": 0.5, "like": 0.5}),
+        tags_per_post=tuple(v / sum(tpp_values) for v in tpp_values),
+        view_count_median=_number("posts.view_count_median", posts.get("view_count_median", 120)),
+        email_verified=_number("users.email_verified", users.get("email_verified", 0.8), rate=True),
+        null_rates=null_rates,
+    )
+
+
+def load_profile(profile: str | Path = _DEFAULT_NAME) -> Profile:
+    """Find, read and validate a profile given by name or path."""
+    path = find_profile(profile)
+    try:
+        doc = tomllib.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"cannot read profile {path}: {exc}") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"profile {path} is not valid TOML: {exc}") from None
+    return parse_profile(doc, str(profile))

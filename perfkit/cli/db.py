@@ -1,0 +1,175 @@
+"""`perfkit db migrate|reset|status` and `perfkit seed`: the schema and its seeded data."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import click
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TaskID, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from perfkit import schema
+from perfkit.cli._common import console, data_dir_option, dsn_option
+from perfkit.db import connect, resolve_target
+from perfkit.realism import RealismReport, realism_report
+from perfkit.seed import SeedInfo, ensure_seeded
+from perfkit.seed import seed as run_seed
+
+force_option = click.option(
+    "--force", is_flag=True, help="Work in a database that holds tables perfkit did not create."
+)
+
+
+@click.group()
+def db() -> None:
+    """Create, reset or inspect perfkit's schema."""
+
+
+@db.command("migrate")
+@dsn_option
+@data_dir_option
+@force_option
+def db_migrate(dsn: str | None, data_dir: Path | None, force: bool) -> None:
+    """Apply pending schema migrations."""
+    with connect(resolve_target(dsn, data_dir)) as conn:
+        applied = schema.migrate(conn, force=force)
+    console.print(f"applied: {', '.join(applied)}" if applied else "schema up to date")
+
+
+@db.command("reset")
+@dsn_option
+@data_dir_option
+@force_option
+def db_reset(dsn: str | None, data_dir: Path | None, force: bool) -> None:
+    """Drop perfkit's tables (and data) and recreate them empty."""
+    with connect(resolve_target(dsn, data_dir)) as conn:
+        applied = schema.reset(conn, force=force)
+    console.print(f"schema recreated ({len(applied)} migrations)")
+
+
+@db.command("status")
+@dsn_option
+@data_dir_option
+def db_status(dsn: str | None, data_dir: Path | None) -> None:
+    """Show applied and pending migrations and the seed state."""
+    from perfkit.seed import current_seed, seed_state
+
+    with connect(resolve_target(dsn, data_dir)) as conn:
+        st = schema.status(conn)
+        state = seed_state(conn) if st.initialised else None
+        info = current_seed(conn) if state == "complete" else None
+    console.print(f"initialised: {'yes' if st.initialised else 'no'}")
+    console.print(f"applied: {', '.join(st.applied) or '-'}")
+    console.print(f"pending: {', '.join(st.pending) or '-'}")
+    if st.missing_indexes:
+        console.print(f"missing indexes: {', '.join(st.missing_indexes)}")
+    if st.foreign_tables:
+        console.print(f"other tables: {', '.join(st.foreign_tables[:10])}")
+    if info is not None:
+        console.print(
+            f"seed: scale {info.scale:g}, seed {info.seed}, profile {info.profile}, "
+            f"{info.total_rows:,} rows, fingerprint {info.fingerprint}"
+        )
+    elif state == "loading":
+        console.print("seed: incomplete (interrupted or in progress); the next seed redoes it")
+    else:
+        console.print("seed: none")
+
+
+class PositiveFloat(click.ParamType):  # type: ignore[type-arg]  # generic only in newer click stubs
+    """A finite number > 0 (one-line usage error otherwise)."""
+
+    name = "number"
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> float:
+        try:
+            number = float(value)
+        except (TypeError, ValueError):
+            self.fail(f"{value!r} is not a number", param, ctx)
+        if not number > 0 or number == float("inf"):
+            self.fail(f"{value!r} must be a positive number", param, ctx)
+        return number
+
+
+@contextmanager
+def _bars() -> Iterator[Any]:
+    """A progress callback drawing one bar per table; the display starts with the first update."""
+    bars = Progress(
+        TextColumn("{task.description:<14}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(), console=console
+    )
+    tasks: dict[str, TaskID] = {}
+
+    def update(table: str, done: int, total: int) -> None:
+        if not tasks:
+            bars.start()
+        if table not in tasks:
+            tasks[table] = bars.add_task(table, total=total)
+        bars.update(tasks[table], completed=done, total=total)
+
+    try:
+        yield update
+    finally:
+        if tasks:
+            bars.stop()
+
+
+@click.command("seed")
+@click.option("--scale", type=PositiveFloat(), default=1.0, show_default=True, help="1 = 10,000 users, 100,000 posts.")
+@click.option("--seed", "seed_value", type=click.IntRange(min=0), default=42, show_default=True, help="Random seed.")
+@click.option("--profile", default="default", show_default=True, help="Profile name (seeds/<name>.toml) or path.")
+@click.option("--jobs", type=click.IntRange(min=1), default=1, show_default=True, help="Parallel connections.")
+@click.option("--reuse", is_flag=True, help="Keep a complete seed of the same scale, seed and profile.")
+@click.option("--report", is_flag=True, help="Print the realism report after seeding.")
+@dsn_option
+@data_dir_option
+@force_option
+def seed(
+    scale: float,
+    seed_value: int,
+    profile: str,
+    jobs: int,
+    reuse: bool,
+    report: bool,
+    dsn: str | None,
+    data_dir: Path | None,
+    force: bool,
+) -> None:
+    """Load every table with generated data (binary COPY), build indexes, ANALYZE, fingerprint."""
+    target = resolve_target(dsn, data_dir)
+    loader = ensure_seeded if reuse else run_seed
+    with _bars() as progress:
+        info = loader(target, scale=scale, seed=seed_value, profile=profile, jobs=jobs, progress=progress, force=force)
+    _print_info(info)
+    if report:
+        with connect(target) as conn:
+            _print_report(realism_report(conn))
+
+
+def _print_info(info: SeedInfo) -> None:
+    verb = "reused" if info.reused else "seeded"
+    console.print(
+        f"{verb}: scale {info.scale:g}, seed {info.seed}, profile {info.profile}: {info.total_rows:,} rows "
+        f"in {info.seconds:.1f} s ({info.rows_per_second:,.0f} rows/s); fingerprint {info.fingerprint}"
+    )
+
+
+def _print_report(rep: RealismReport) -> None:
+    table = Table(title="rows and sizes")
+    for col in ("table", "rows", "table MB", "index MB"):
+        table.add_column(col, justify="left" if col == "table" else "right")
+    for name, rows in rep.rows.items():
+        size = rep.sizes[name]
+        table.add_row(name, f"{rows:,}", f"{size.table_bytes / 2**20:.1f}", f"{size.index_bytes / 2**20:.1f}")
+    console.print(table)
+    ppa = rep.posts_per_author
+    console.print(
+        f"posts per author: top 1% of {ppa.users:,} users write {ppa.top1_share:.1%}; max {ppa.max_posts:,}, "
+        f"median {ppa.median_posts:g}; {ppa.authors:,} users have posts"
+    )
+    console.print(f"tags: top 1% of tags carry {rep.tag_top1_share:.1%} of post_tags")
+    console.print("status mix: " + ", ".join(f"{k} {v:.1%}" for k, v in rep.status_mix.items()))
+    console.print("NULL rates: " + ", ".join(f"{k} {v:.1%}" for k, v in rep.null_rates.items()))
+    console.print("n_distinct: " + ", ".join(f"{k} {v:,.0f}" for k, v in rep.n_distinct.items()))

@@ -1,0 +1,15 @@
+DROP INDEX IF EXISTS idx_notifications_user_created;
+DROP INDEX IF EXISTS idx_comments_author_id;
+DROP INDEX IF EXISTS idx_comments_post_id;
+DROP INDEX IF EXISTS idx_posts_created_id;
+DROP INDEX IF EXISTS idx_notification_email;
+DROP INDEX IF EXISTS idx_user_settings_preferences;
+DROP INDEX IF EXISTS idx_posts_status_created;
+DROP INDEX IF EXISTS idx_posts_author_status;
+DROP INDEX IF EXISTS idx_post_tags_tag_id;
+DROP INDEX IF EXISTS idx_post_tags_post_id;
+DROP INDEX IF EXISTS idx_posts_published_at;
+DROP INDEX IF EXISTS idx_posts_status;
+DROP INDEX IF EXISTS idx_posts_author_id;
+DROP INDEX IF EXISTS idx_users_role;
+DROP INDEX IF EXISTS idx_users_email;

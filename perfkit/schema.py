@@ -1,0 +1,238 @@
+"""The guide's schema as ordered, versioned up/down migrations, recorded in `perfkit_migrations`."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from importlib import resources
+from typing import Any
+
+import psycopg
+from psycopg import sql
+
+from perfkit.errors import SchemaError
+
+MARKER_TABLE = "perfkit_migrations"
+#: Data tables in load order (parents first).
+TABLES = ("users", "user_profiles", "posts", "tags", "post_tags", "user_settings", "comments", "notifications")
+#: Tables perfkit owns besides the data tables.
+OWN_TABLES = (MARKER_TABLE, "perfkit_seed")
+_LOCK_KEY = 0x7065_7266_6B69_74  # "perfkit": serialises concurrent migrators
+_FILE = re.compile(r"^(\d{4})_(\w+)\.(up|down)\.sql$")
+_INDEX = re.compile(r"^CREATE INDEX (\w+) ON (\w+)\b.*;$", re.IGNORECASE)
+
+
+@dataclass(frozen=True, slots=True)
+class Migration:
+    """One versioned step: `version` is its 4-digit number, `name` the rest of its file name."""
+
+    version: str
+    name: str
+    up: str
+    down: str
+
+    @property
+    def id(self) -> str:
+        return f"{self.version}_{self.name}"
+
+
+@dataclass(frozen=True, slots=True)
+class IndexDef:
+    """A secondary index: what the seeder drops before a load and rebuilds after it."""
+
+    name: str
+    table: str
+    ddl: str
+
+
+@dataclass(frozen=True, slots=True)
+class SchemaStatus:
+    """Where a database stands: perfkit's marker, applied and pending migrations, tables perfkit does not own."""
+
+    initialised: bool
+    applied: tuple[str, ...]
+    pending: tuple[str, ...]
+    foreign_tables: tuple[str, ...]
+    missing_indexes: tuple[str, ...]
+
+    @property
+    def up_to_date(self) -> bool:
+        return self.initialised and not self.pending and not self.missing_indexes
+
+
+def migrations() -> tuple[Migration, ...]:
+    """Every migration shipped in perfkit/migrations, in version order."""
+    files: dict[str, dict[str, str]] = {}
+    names: dict[str, str] = {}
+    for entry in (resources.files("perfkit") / "migrations").iterdir():
+        match = _FILE.match(entry.name)
+        if match:
+            version, name, direction = match.groups()
+            files.setdefault(version, {})[direction] = entry.read_text(encoding="utf-8")
+            names[version] = name
+    result = []
+    for version in sorted(files):
+        parts = files[version]
+        if set(parts) != {"up", "down"}:
+            raise SchemaError(f"migration {version}_{names[version]} lacks its up or down file")
+        result.append(Migration(version, names[version], parts["up"], parts["down"]))
+    return tuple(result)
+
+
+def secondary_indexes() -> tuple[IndexDef, ...]:
+    """The CREATE INDEX statements of the up migrations, as (name, table, ddl)."""
+    found = []
+    for mig in migrations():
+        for line in mig.up.splitlines():
+            match = _INDEX.match(line.strip())
+            if match:
+                found.append(IndexDef(match.group(1), match.group(2), line.strip().rstrip(";")))
+    return tuple(found)
+
+
+def _user_tables(conn: psycopg.Connection[Any]) -> list[str]:
+    rows = conn.execute(
+        "SELECT n.nspname, c.relname FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace"
+        " WHERE c.relkind IN ('r', 'p', 'v', 'm', 'f')"
+        " AND n.nspname NOT IN ('pg_catalog', 'information_schema') AND n.nspname NOT LIKE 'pg\\_%'"
+        " ORDER BY 1, 2"
+    ).fetchall()
+    return [name if schema == "public" else f"{schema}.{name}" for schema, name in rows]
+
+
+def _has_marker(conn: psycopg.Connection[Any]) -> bool:
+    return conn.execute("SELECT to_regclass(%s) IS NOT NULL", (MARKER_TABLE,)).fetchone() == (True,)
+
+
+def _applied(conn: psycopg.Connection[Any]) -> list[str]:
+    if not _has_marker(conn):
+        return []
+    query = sql.SQL("SELECT version FROM {} ORDER BY version").format(sql.Identifier(MARKER_TABLE))
+    return [r[0] for r in conn.execute(query).fetchall()]
+
+
+def status(conn: psycopg.Connection[Any]) -> SchemaStatus:
+    """The schema state of the database `conn` is connected to."""
+    applied = _applied(conn)
+    known = {m.version: m.id for m in migrations()}
+    ours = set(TABLES) | set(OWN_TABLES)
+    present = {
+        r[0]
+        for r in conn.execute(
+            "SELECT indexname FROM pg_indexes WHERE schemaname = 'public' AND indexname = ANY(%s)",
+            ([i.name for i in secondary_indexes()],),
+        ).fetchall()
+    }
+    missing = tuple(i.name for i in secondary_indexes() if applied and i.name not in present)
+    return SchemaStatus(
+        initialised=_has_marker(conn),
+        applied=tuple(known.get(v, v) for v in applied),
+        pending=tuple(m.id for m in migrations() if m.version not in applied),
+        foreign_tables=tuple(t for t in _user_tables(conn) if t not in ours),
+        missing_indexes=missing,
+    )
+
+
+def _check_owned(conn: psycopg.Connection[Any], force: bool) -> None:
+    if force or _has_marker(conn):
+        return
+    others = _user_tables(conn)
+    if others:
+        shown = ", ".join(others[:3]) + (", ..." if len(others) > 3 else "")
+        raise SchemaError(
+            f"database holds {len(others)} table(s) not created by perfkit ({shown}); "
+            "use another database or pass --force"
+        )
+
+
+def _run(conn: psycopg.Connection[Any], mig: Migration, direction: str) -> None:
+    text = mig.up if direction == "up" else mig.down
+    try:
+        with conn.transaction():
+            conn.execute(text.encode())  # trusted SQL shipped with perfkit; several statements
+            marker = sql.Identifier(MARKER_TABLE)
+            if direction == "up":
+                conn.execute(
+                    sql.SQL("INSERT INTO {} (version, name) VALUES (%s, %s)").format(marker), (mig.version, mig.name)
+                )
+            elif _has_marker(conn):
+                conn.execute(sql.SQL("DELETE FROM {} WHERE version = %s").format(marker), (mig.version,))
+    except psycopg.Error as exc:
+        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise SchemaError(f"migration {mig.id} ({direction}) failed: {first}") from None
+
+
+def _ensure_marker(conn: psycopg.Connection[Any]) -> None:
+    conn.execute(
+        sql.SQL(
+            "CREATE TABLE IF NOT EXISTS {} (version text PRIMARY KEY, name text NOT NULL,"
+            " applied_at timestamptz NOT NULL DEFAULT now())"
+        ).format(sql.Identifier(MARKER_TABLE))
+    )
+
+
+class _Locked:
+    """A session advisory lock held while migrating."""
+
+    def __init__(self, conn: psycopg.Connection[Any]) -> None:
+        self.conn = conn
+
+    def __enter__(self) -> None:
+        self.conn.execute("SELECT pg_advisory_lock(%s)", (_LOCK_KEY,))
+
+    def __exit__(self, *exc: object) -> None:
+        self.conn.execute("SELECT pg_advisory_unlock(%s)", (_LOCK_KEY,))
+
+
+def _autocommit(conn: psycopg.Connection[Any]) -> None:
+    if not conn.autocommit:
+        raise SchemaError("schema changes need an autocommit connection")
+
+
+def migrate(conn: psycopg.Connection[Any], *, force: bool = False) -> list[str]:
+    """Apply pending migrations in order; returns the ids applied. Refuses a foreign database unless `force`."""
+    _autocommit(conn)
+    with _Locked(conn):
+        _check_owned(conn, force)
+        _ensure_marker(conn)
+        done = set(_applied(conn))
+        applied = []
+        for mig in migrations():
+            if mig.version not in done:
+                _run(conn, mig, "up")
+                applied.append(mig.id)
+        return applied
+
+
+def downgrade(conn: psycopg.Connection[Any], *, force: bool = False) -> list[str]:
+    """Undo every applied migration, newest first; returns the ids undone."""
+    _autocommit(conn)
+    with _Locked(conn):
+        _check_owned(conn, force)
+        done = set(_applied(conn))
+        undone = []
+        for mig in reversed(migrations()):
+            if mig.version in done or (force and not done):
+                _run(conn, mig, "down")
+                undone.append(mig.id)
+        return undone
+
+
+def reset(conn: psycopg.Connection[Any], *, force: bool = False) -> list[str]:
+    """Down every migration, then up every one: an empty, current schema. Returns the ids applied."""
+    downgrade(conn, force=force)
+    return migrate(conn, force=force)
+
+
+__all__ = [
+    "TABLES",
+    "IndexDef",
+    "Migration",
+    "SchemaStatus",
+    "downgrade",
+    "migrate",
+    "migrations",
+    "reset",
+    "secondary_indexes",
+    "status",
+]

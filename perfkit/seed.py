@@ -1,0 +1,231 @@
+"""Seeding: generate the schema's data from a profile, load it with binary COPY, verify, fingerprint, record it."""
+
+from __future__ import annotations
+
+import math
+import threading
+import time
+from collections.abc import Callable, Iterator
+from contextlib import ExitStack
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Any
+
+import psycopg
+from psycopg import sql
+from psycopg.types.json import Jsonb
+
+from perfkit import schema
+from perfkit._gen import GENERATOR_VERSION, batches
+from perfkit._load import Progress, copy_rows, deferred, fingerprint, pool_map, run_parallel, verify
+from perfkit._profile import Profile, load_profile
+from perfkit._tables import GENERATORS, World, make_world
+from perfkit.db import Target, connect
+from perfkit.errors import ConfigError, SeedError
+
+#: Load order when tables run in parallel: biggest first, so the slowest table starts at once.
+_LOAD_ORDER = ("comments", "post_tags", "notifications", "posts", "users", "user_profiles", "user_settings", "tags")
+
+
+@dataclass(frozen=True, slots=True)
+class SeedInfo:
+    """A completed seed: its arguments, rows per table, data fingerprint and how long it took."""
+
+    scale: float
+    seed: int
+    profile: str
+    rows: dict[str, int]
+    fingerprint: str
+    seconds: float
+    profile_hash: str = ""
+    generator_version: int = GENERATOR_VERSION
+    reused: bool = False
+    phases: dict[str, float] = field(default_factory=dict)
+
+    @property
+    def total_rows(self) -> int:
+        return sum(self.rows.values())
+
+    @property
+    def rows_per_second(self) -> float:
+        return self.total_rows / self.seconds if self.seconds > 0 else math.inf
+
+
+def check_args(scale: float, seed: int, jobs: int) -> None:
+    """One-line ConfigErrors for arguments no seed can use."""
+    if isinstance(scale, bool) or not isinstance(scale, int | float) or not math.isfinite(scale) or scale <= 0:
+        raise ConfigError(f"scale must be a positive number, not {scale!r}")
+    if isinstance(seed, bool) or not isinstance(seed, int) or seed < 0:
+        raise ConfigError(f"seed must be a non-negative integer, not {seed!r}")
+    if isinstance(jobs, bool) or not isinstance(jobs, int) or jobs < 1:
+        raise ConfigError(f"jobs must be at least 1, not {jobs!r}")
+
+
+_SELECT = (
+    "SELECT scale, seed, profile, profile_hash, generator_version, state, rows, fingerprint, seconds FROM perfkit_seed"
+)
+
+
+def seed_state(conn: psycopg.Connection[Any]) -> str | None:
+    """'loading' (in progress or interrupted), 'complete', or None when nothing was seeded."""
+    if conn.execute("SELECT to_regclass('perfkit_seed') IS NULL").fetchone() == (True,):
+        return None
+    row = conn.execute("SELECT state FROM perfkit_seed").fetchone()
+    return str(row[0]) if row else None
+
+
+def current_seed(conn: psycopg.Connection[Any]) -> SeedInfo | None:
+    """The complete seed recorded in the database, or None (nothing seeded, or a load that did not finish)."""
+    if seed_state(conn) != "complete":
+        return None
+    row = conn.execute(_SELECT).fetchone()
+    assert row is not None
+    scale, seed_, profile, digest, version, _state, rows, fp, seconds = row
+    return SeedInfo(
+        scale=float(scale),
+        seed=int(seed_),
+        profile=str(profile),
+        rows={str(k): int(v) for k, v in rows.items()},
+        fingerprint=str(fp),
+        seconds=float(seconds),
+        profile_hash=str(digest),
+        generator_version=int(version),
+    )
+
+
+def _batches(world: World, table: str, stop: threading.Event) -> Iterator[list[list[Any]]]:
+    gen = GENERATORS[table]
+    for b in batches(world.n[gen.driver]):
+        if stop.is_set():
+            raise SeedError("seeding interrupted")
+        yield gen.make(world, b)
+
+
+def _load(world: World, progress: Progress | None, stop: threading.Event) -> Callable[[Any, str], int]:
+    def load_one(conn: psycopg.Connection[Any], table: str) -> int:
+        total = world.n[table]
+        done = 0
+
+        def tick(n: int) -> None:
+            nonlocal done
+            done += n
+            if progress is not None:
+                progress(table, done, max(total, done))
+
+        if progress is not None:
+            progress(table, 0, total)
+        written = copy_rows(conn, table, GENERATORS[table].columns, _batches(world, table, stop), on_batch=tick)
+        if progress is not None:
+            progress(table, written, written)
+        return written
+
+    return load_one
+
+
+def _open(target: Target, jobs: int, stack: ExitStack) -> list[psycopg.Connection[Any]]:
+    conns = []
+    for _ in range(jobs):
+        conn = stack.enter_context(connect(target, statement_timeout_ms=0, application_name="perfkit seed"))
+        conn.execute("SET synchronous_commit = off")
+        conn.execute("SET maintenance_work_mem = '256MB'")
+        conns.append(conn)
+    return conns
+
+
+def seed(
+    target: Target,
+    *,
+    scale: float,
+    seed: int = 42,
+    profile: str | Path = "default",
+    jobs: int = 1,
+    progress: Progress | None = None,
+    force: bool = False,
+) -> SeedInfo:
+    """Replace the data with a fresh seed: reset the schema, COPY every table, build keys and indexes, ANALYZE.
+
+    Refuses a database holding tables perfkit did not create unless `force`. Interrupted, it leaves the state
+    'loading', which `ensure_seeded` and `current_seed` treat as no seed.
+    """
+    check_args(scale, seed, jobs)
+    return _seed(target, scale, seed, load_profile(profile), jobs, progress, force)
+
+
+def _seed(
+    target: Target, scale: float, seed: int, prof: Profile, jobs: int, progress: Progress | None, force: bool
+) -> SeedInfo:
+    started = time.perf_counter()
+    phases: dict[str, float] = {}
+    stop = threading.Event()
+    with ExitStack() as stack:
+        conns = _open(target, jobs, stack)
+        main = conns[0]
+        schema.reset(main, force=force)
+        _record_start(main, scale, seed, prof)
+        plan = deferred(main)
+        for stmt in plan.drops:
+            main.execute(stmt)
+        world = make_world(scale, seed, prof)
+        phases["prepare"] = time.perf_counter() - started
+        mark = time.perf_counter()
+        counts = pool_map(conns, _LOAD_ORDER, _load(world, progress, stop), stop)
+        rows = {t: counts[_LOAD_ORDER.index(t)] for t in schema.TABLES}
+        phases["load"] = time.perf_counter() - mark
+        mark = time.perf_counter()
+        run_parallel(conns, plan.keys)
+        run_parallel(conns, plan.foreign_keys + plan.indexes)
+        phases["indexes"] = time.perf_counter() - mark
+        mark = time.perf_counter()
+        run_parallel(conns, [sql.SQL("ANALYZE {}").format(sql.Identifier(t)) for t in schema.TABLES])
+        phases["analyze"] = time.perf_counter() - mark
+        mark = time.perf_counter()
+        verify(main, rows)
+        fp = fingerprint(conns)
+        phases["verify"] = time.perf_counter() - mark
+        seconds = time.perf_counter() - started
+        main.execute(
+            "UPDATE perfkit_seed SET state = 'complete', rows = %s, fingerprint = %s, seconds = %s,"
+            " finished_at = now()",
+            (Jsonb(rows), fp, seconds),
+        )
+    return SeedInfo(scale, seed, prof.name, rows, fp, seconds, prof.digest, GENERATOR_VERSION, False, phases)
+
+
+def _record_start(conn: psycopg.Connection[Any], scale: float, seed_: int, prof: Profile) -> None:
+    conn.execute(
+        "INSERT INTO perfkit_seed (scale, seed, profile, profile_hash, generator_version, state)"
+        " VALUES (%s, %s, %s, %s, %s, 'loading')",
+        (float(scale), seed_, prof.name, prof.digest, GENERATOR_VERSION),
+    )
+
+
+def ensure_seeded(
+    target: Target,
+    *,
+    scale: float,
+    seed: int = 42,
+    profile: str | Path = "default",
+    jobs: int = 1,
+    progress: Progress | None = None,
+    force: bool = False,
+) -> SeedInfo:
+    """Reuse a complete seed of the same scale, seed and profile (content included); otherwise seed afresh."""
+    check_args(scale, seed, jobs)
+    prof = load_profile(profile)
+    with connect(target) as conn:
+        status = schema.status(conn)
+        existing = current_seed(conn) if status.initialised and not status.pending else None
+    if (
+        existing is not None
+        and existing.scale == float(scale)
+        and existing.seed == seed
+        and existing.profile == prof.name
+        and existing.profile_hash == prof.digest
+        and existing.generator_version == GENERATOR_VERSION
+        and not status.missing_indexes
+    ):
+        return replace(existing, reused=True)
+    return _seed(target, scale, seed, prof, jobs, progress, force)
+
+
+__all__ = ["SeedInfo", "check_args", "current_seed", "ensure_seeded", "seed", "seed_state"]
