@@ -176,7 +176,7 @@ def test_pytest_plugin_reports_the_failure(
         """
     )
     monkeypatch.setenv("PK_GUARD_DSN", empty_db.conninfo)  # f1 filled this database
-    result = pytester.runpytest_subprocess("-p", "perfkit.pytest_plugin")
+    result = pytester.runpytest_subprocess()  # the plugin loads through its pytest11 entry point
     result.assert_outcomes(failed=1)
     result.stdout.fnmatch_lines(
         ["*NPlusOneDetected: N+1 detected: 1 statement repeated*", "*5x  select name from users*"]

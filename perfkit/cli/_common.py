@@ -49,7 +49,7 @@ dsn_option = click.option(
 )
 
 
-class PositiveFloat(click.ParamType):
+class PositiveFloat(click.ParamType):  # type: ignore[type-arg]
     """A number > 0 (scales)."""
 
     name = "number"
