@@ -1,3 +1,3 @@
 """pytest configuration: fixtures come from tests/fix_*.py."""
 
-pytest_plugins = ["tests.fix_server"]
+pytest_plugins = ["tests.fix_server", "tests.fix_results"]
