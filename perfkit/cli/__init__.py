@@ -5,6 +5,7 @@ from __future__ import annotations
 import click
 
 from perfkit.cli._common import PerfkitGroup
+from perfkit.cli.report import notebook, report
 from perfkit.cli.server import server
 
 
@@ -15,6 +16,8 @@ def cli() -> None:
 
 
 cli.add_command(server)
+cli.add_command(report)
+cli.add_command(notebook)
 
 
 def main() -> None:

@@ -29,6 +29,7 @@ th { background:var(--band); font-weight:600; white-space:nowrap; }
 td.num { text-align:right; font-variant-numeric:tabular-nums; white-space:nowrap; }
 tr:nth-child(even) td { background:#fbfcfd; }
 tr.differs td { background:#fff4e5; }
+td.slower, td.faster, td.not-significant { white-space:nowrap; }
 td.slower { color:var(--bad); font-weight:600; } td.faster { color:var(--accent); font-weight:600; }
 td.new, td.removed { color:var(--muted); font-style:italic; }
 img { max-width:100%; height:auto; border:1px solid var(--line); border-radius:4px; margin:6px 0 12px; }
@@ -73,6 +74,7 @@ def table(
     """A report frame as an HTML table formatted for people (units, rounding); numbers right-aligned."""
     if raw.empty:
         return note("nothing recorded")
+    raw = raw.reset_index(drop=True)
     shown = format_frame(raw)
     numeric = [_numeric(raw[c]) for c in raw.columns]
     head = "".join(f"<th>{esc(c)}</th>" for c in shown.columns)

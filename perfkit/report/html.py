@@ -148,11 +148,17 @@ def _differences(base: RunResults, cur: RunResults) -> str:
             "do not overlap; counters (statements, buffers, rows) are compared exactly."
         )
     ]
-    parts.append(_figure(lambda: fg.comparison_figure(base, cur), "median change per benchmark"))
+    moved = df["change_pct"].abs() >= 0.5
+    if ((df["verdict"] != "not significant") | moved).any():
+        parts.append(_figure(lambda: fg.comparison_figure(base, cur), "median change per benchmark"))
     order = {"slower": 0, "faster": 1, "new": 2, "removed": 3, "not significant": 4}
     df = df.assign(_o=df["verdict"].map(order), _c=(df["counters_changed"] == ""), _a=-df["change_pct"].abs())
     df = df.sort_values(["_o", "_c", "_a"], kind="stable").drop(columns=["_o", "_c", "_a"])
-    parts.append(h.table(df, cell_class_column="verdict"))
+    quiet = (df["verdict"] == "not significant") & (df["counters_changed"] == "") & ~df["version_changed"]
+    parts.append(h.table(df[~quiet], cell_class_column="verdict"))
+    if quiet.any():
+        body = h.table(df[quiet], cell_class_column="verdict")
+        parts.append(h.details(f"{int(quiet.sum())} benchmarks without a significant change or changed counter", body))
     return "".join(parts)
 
 

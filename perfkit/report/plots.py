@@ -173,11 +173,12 @@ def write_overhead_figure(results: RunResults) -> Figure:
     return fig
 
 
-def comparison_figure(baseline: RunResults, current: RunResults, limit: int = 40) -> Figure:
-    """Median change per benchmark present in both runs (largest changes first), coloured by verdict."""
+def comparison_figure(baseline: RunResults, current: RunResults, limit: int = 40, min_pct: float = 0.5) -> Figure:
+    """Median change per benchmark in both runs: significant changes first, then the largest others (≥ min_pct)."""
     df = comparison_frame(baseline, current)
-    df = df[df["change_pct"].notna()]
-    df = df.reindex(df["change_pct"].abs().sort_values(ascending=False).index).head(limit)
+    df = df[df["change_pct"].notna() & ((df["verdict"] != "not significant") | (df["change_pct"].abs() >= min_pct))]
+    df = df.assign(_s=df["verdict"] == "not significant", _a=-df["change_pct"].abs())
+    df = df.sort_values(["_s", "_a"], kind="stable").head(limit)
     labels = [f"{r.scenario}/{r.name}/{r.variant} {r.params}".strip() for r in df.itertuples(index=False)]
     fig = new_figure(current.environment, (10, 1.6 + 0.26 * max(1, len(df))))
     ax = fig.add_subplot()
@@ -189,7 +190,7 @@ def comparison_figure(baseline: RunResults, current: RunResults, limit: int = 40
     for verdict, colour in VERDICT_COLOURS.items():
         ax.bar(0, 0, color=colour, label=verdict)
     ax.legend(frameon=False, fontsize=8, loc="lower right")
-    ax.set_title(f"Median change, current vs baseline ({len(df)} largest changes)")
+    ax.set_title(f"Median change, current vs baseline (the {len(df)} largest changes)")
     ax.set_xlabel("median time change (%; + is slower)")
     return fig
 
