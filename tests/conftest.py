@@ -1,3 +1,10 @@
 """pytest configuration: fixtures come from tests/fix_*.py (perfkit's own plugin loads via its pytest11 entry point)."""
 
-pytest_plugins = ["pytester", "tests.fix_server", "tests.fix_seed", "tests.fix_run", "tests.fix_pagination"]
+pytest_plugins = [
+    "pytester",
+    "tests.fix_server",
+    "tests.fix_seed",
+    "tests.fix_run",
+    "tests.fix_pagination",
+    "tests.fix_results",
+]

@@ -10,6 +10,7 @@ from perfkit.cli._common import PerfkitGroup, err_console
 from perfkit.cli.compare import baseline, compare_cmd, export_cmd
 from perfkit.cli.db import db, seed
 from perfkit.cli.explain import explain
+from perfkit.cli.report import notebook, report
 from perfkit.cli.run import run_cmd
 from perfkit.cli.server import server
 
@@ -28,6 +29,8 @@ cli.add_command(export_cmd)
 cli.add_command(explain)
 cli.add_command(db)
 cli.add_command(seed)
+cli.add_command(report)
+cli.add_command(notebook)
 
 
 def main(argv: list[str] | None = None) -> None:

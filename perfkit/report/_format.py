@@ -1,0 +1,178 @@
+"""Formatting numbers and frames for people: units, rounding, thousands separators."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Mapping
+from typing import Any
+
+import pandas as pd
+
+from perfkit.results import Environment
+
+
+def _missing(x: Any) -> bool:
+    if x is None:
+        return True
+    try:
+        return bool(pd.isna(x))
+    except (TypeError, ValueError):
+        return False
+
+
+def fmt_ms(x: Any) -> str:
+    """A duration in milliseconds with three significant figures: '0.123 ms', '12.3 ms', '1,234 ms'."""
+    if _missing(x):
+        return "–"
+    v = float(x)
+    if abs(v) < 0.00005:
+        return "0 ms"
+    if abs(v) >= 1000:
+        return f"{v:,.0f} ms"
+    digits = min(4, max(0, 2 - math.floor(math.log10(abs(v)))))
+    return f"{v:.{digits}f} ms"
+
+
+def fmt_count(x: Any) -> str:
+    """A count with thousands separators ('1,001'); fractions keep one decimal."""
+    if _missing(x):
+        return "–"
+    v = round(float(x), 1)
+    if v == 0:
+        return "0"
+    return f"{v:,.0f}" if v == round(v) else f"{v:,.1f}"
+
+
+def fmt_bytes(x: Any) -> str:
+    """A size in binary units: '8.0 KiB', '1.2 MiB'."""
+    if _missing(x):
+        return "–"
+    v = float(x)
+    for unit in ("B", "KiB", "MiB", "GiB"):
+        if abs(v) < 1024 or unit == "GiB":
+            return f"{v:,.0f} {unit}" if unit == "B" else f"{v:,.1f} {unit}"
+        v /= 1024
+    raise AssertionError("unreachable")
+
+
+def fmt_pct(x: Any) -> str:
+    """A signed percentage: '+12.3 %', '-4.0 %'."""
+    if _missing(x):
+        return "–"
+    return f"{float(x):+.1f} %"
+
+
+def fmt_ratio(x: Any) -> str:
+    """A speed-up factor: '0.52×', '3.4×', '120×'."""
+    if _missing(x):
+        return "–"
+    v = float(x)
+    if v >= 100:
+        return f"{v:,.0f}×"
+    if v >= 10:
+        return f"{v:.1f}×"
+    return f"{v:.2f}×"
+
+
+def fmt_slope(x: Any) -> str:
+    """A growth rate in ms per 1,000 rows of depth."""
+    if _missing(x):
+        return "–"
+    return f"{fmt_ms(x)} / 1k rows"
+
+
+def fmt_plain(x: Any) -> str:
+    if _missing(x):
+        return "–"
+    if isinstance(x, bool):
+        return "yes" if x else "no"
+    if isinstance(x, float):
+        return fmt_count(x) if x == round(x) else f"{x:.4g}"
+    if isinstance(x, list | tuple):
+        return ", ".join(str(v) for v in x) or "–"
+    return str(x)
+
+
+# Column name -> (label for people, formatter). Columns not listed keep their name and use fmt_plain,
+# except by suffix: *_ms, *_bytes, *_pct, *_per_1k_ms.
+_COLUMNS: Mapping[str, tuple[str, Callable[[Any], str]]] = {
+    "median_ms": ("median", fmt_ms),
+    "ci_low_ms": ("95% CI low", fmt_ms),
+    "ci_high_ms": ("95% CI high", fmt_ms),
+    "speedup": ("speed-up vs none", fmt_ratio),
+    "ratio": ("ratio", fmt_ratio),
+    "slope_ms_per_1k": ("time slope", fmt_slope),
+    "slope_buffers_per_1k": ("buffers slope (per 1k rows)", fmt_count),
+    "change_pct": ("median change", fmt_pct),
+    "overhead_pct": ("write overhead", fmt_pct),
+    "statements": ("statements", fmt_count),
+    "round_trips": ("round trips", fmt_count),
+    "rows": ("rows", fmt_count),
+    "bytes": ("bytes transferred", fmt_bytes),
+    "buffers": ("buffers (8 KiB pages)", fmt_count),
+    "n": ("N", fmt_count),
+    "depth": ("depth (rows)", fmt_count),
+    "page_size": ("page size", fmt_count),
+    "size_bytes": ("size", fmt_bytes),
+    "rtt_ms": ("added round-trip time", fmt_ms),
+    "samples": ("samples", fmt_count),
+}
+
+
+def _for_column(col: str) -> tuple[str, Callable[[Any], str]]:
+    if col in _COLUMNS:
+        return _COLUMNS[col]
+    if col.startswith("rtt_") and col.endswith("_ms"):
+        return f"at +{col[4:-3]} ms per round trip", fmt_ms
+    label = col.replace("_", " ")
+    if col.endswith("_ms"):
+        return label[:-3], fmt_ms
+    if col.endswith("_bytes"):
+        return label[:-6], fmt_bytes
+    if col.endswith("_pct"):
+        return label[:-4] + " %", fmt_pct
+    if col.endswith(("_blocks", "_count")) or col.startswith("rows_"):
+        return label, fmt_count
+    return label, fmt_plain
+
+
+def format_frame(df: pd.DataFrame) -> pd.DataFrame:
+    """A copy of a report frame with every cell as a string for people (units, rounding) and readable headers."""
+    out = pd.DataFrame(index=df.index)
+    for col in df.columns:
+        label, fmt = _for_column(str(col))
+        out[label] = [fmt(v) for v in df[col]]
+    return out.reset_index(drop=True)
+
+
+def environment_items(env: Environment) -> list[tuple[str, str]]:
+    """The environment as (label, value) pairs, in reading order."""
+    machine = ", ".join(f"{k} {v}" for k, v in env.machine.items()) or "–"
+    settings = ", ".join(f"{k}={v}" for k, v in sorted(env.server_settings.items())) or "–"
+    return [
+        ("PostgreSQL", env.server_version + (" (embedded)" if env.embedded else "")),
+        ("server settings", settings),
+        ("scale", fmt_plain(env.scale)),
+        ("seed", fmt_plain(env.seed)),
+        ("profile", fmt_plain(env.profile)),
+        ("data fingerprint", fmt_plain(env.data_fingerprint)),
+        ("machine", machine),
+        ("Python", env.python_version),
+        ("perfkit", env.perfkit_version + (f" (git {env.git_commit[:10]})" if env.git_commit else "")),
+        ("started", env.started_at),
+    ]
+
+
+def environment_line(env: Environment) -> str:
+    """The environment in one line, for figure footers."""
+    keys = ("shared_buffers", "work_mem", "jit")
+    settings = " ".join(f"{k}={env.server_settings[k]}" for k in keys if k in env.server_settings)
+    machine = " ".join(f"{k}={v}" for k, v in env.machine.items())
+    parts = [
+        f"PostgreSQL {env.server_version}",
+        f"scale {fmt_plain(env.scale)}, seed {fmt_plain(env.seed)}",
+        settings,
+        machine,
+        env.started_at[:16].replace("T", " "),
+    ]
+    return " · ".join(p for p in parts if p)

@@ -1,0 +1,296 @@
+"""DataFrames per comparison (loading, pagination, indexes), computed from results records only."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from perfkit.report._common import (
+    DEFAULT_RTTS_MS,
+    INDEXES,
+    LOADING,
+    PAGINATION,
+    as_list,
+    counter,
+    of_scenario,
+    ordered,
+    param_int,
+    params_label,
+    timing,
+)
+from perfkit.results import RunResults, table_frame
+
+_TIMING = ["median_ms", "ci_low_ms", "ci_high_ms"]
+
+
+def _sorted(df: pd.DataFrame, by: list[str], variant_col: str) -> pd.DataFrame:
+    if df.empty:
+        return df
+    rank = {v: i for i, v in enumerate(ordered(str(v) for v in df[variant_col]))}
+    df = df.assign(_order=df[variant_col].map(rank))
+    keys = [("_order" if c == variant_col else c) for c in by]
+    return df.sort_values(keys, kind="stable").drop(columns="_order").reset_index(drop=True)
+
+
+# -- loading ---------------------------------------------------------------------------------------
+
+LOADING_COLUMNS = ["workload", "strategy", "n", *_TIMING, "statements", "round_trips", "rows", "bytes"]
+
+
+def loading_frame(results: RunResults) -> pd.DataFrame:
+    """Loading strategies: one row per workload, strategy and N, with time and what was transferred."""
+    rows = [
+        {
+            "workload": b.name,
+            "strategy": b.variant,
+            "n": param_int(b.params, "n"),
+            **timing(b),
+            **{c: counter(b, c) for c in ("statements", "round_trips", "rows", "bytes")},
+        }
+        for b in of_scenario(results, LOADING)
+    ]
+    return _sorted(pd.DataFrame(rows, columns=LOADING_COLUMNS), ["workload", "strategy", "n"], "strategy")
+
+
+def loading_statements(results: RunResults) -> pd.DataFrame:
+    """Statements executed per strategy (rows) and N (columns 'N=…'), per workload."""
+    df = loading_frame(results)
+    if df.empty:
+        return pd.DataFrame(columns=["workload", "strategy"])
+    wide = df.pivot_table(index=["workload", "strategy"], columns="n", values="statements", aggfunc="first")
+    wide.columns = [f"N={int(n)}" for n in wide.columns]
+    wide = wide.reset_index()
+    return _sorted(wide, ["workload", "strategy"], "strategy")
+
+
+def loading_modelled(results: RunResults, rtts_ms: Sequence[float] = DEFAULT_RTTS_MS) -> pd.DataFrame:
+    """Time modelled at added round-trip times: measured median + round trips × added RTT (needs round_trips)."""
+    df = loading_frame(results)
+    cols = ["workload", "strategy", "n", "round_trips", "measured_ms", "rtt_ms", "modelled_ms"]
+    df = df[df["round_trips"].notna()] if not df.empty else df
+    if df.empty:
+        return pd.DataFrame(columns=cols)
+    parts = [
+        df.assign(measured_ms=df["median_ms"], rtt_ms=float(rtt), modelled_ms=df["median_ms"] + df["round_trips"] * rtt)
+        for rtt in rtts_ms
+    ]
+    out = pd.concat(parts, ignore_index=True)[cols]
+    return _sorted(out, ["workload", "rtt_ms", "strategy", "n"], "strategy")
+
+
+def loading_modelled_table(results: RunResults, rtts_ms: Sequence[float] = DEFAULT_RTTS_MS) -> pd.DataFrame:
+    """Modelled time per workload, strategy and N, one column per added round-trip time ('rtt_<ms>_ms')."""
+    df = loading_modelled(results, rtts_ms)
+    if df.empty:
+        return pd.DataFrame(columns=["workload", "strategy", "n", "round_trips", "measured_ms"])
+    wide = df.pivot_table(
+        index=["workload", "strategy", "n", "round_trips", "measured_ms"], columns="rtt_ms", values="modelled_ms"
+    )
+    wide.columns = [f"rtt_{r:g}_ms" for r in wide.columns]
+    return _sorted(wide.reset_index(), ["workload", "strategy", "n"], "strategy")
+
+
+# -- pagination ------------------------------------------------------------------------------------
+
+PAGINATION_COLUMNS = [
+    "query",
+    "strategy",
+    "page_size",
+    "depth",
+    *_TIMING,
+    "buffers",
+    "shared_hit_blocks",
+    "shared_read_blocks",
+    "rows_read",
+    "rows_returned",
+]
+
+
+def pagination_frame(results: RunResults) -> pd.DataFrame:
+    """Pagination: one row per query, strategy, page size and depth, with time, buffers and rows read."""
+    rows = []
+    for b in of_scenario(results, PAGINATION):
+        hit, read = counter(b, "shared_hit_blocks"), counter(b, "shared_read_blocks")
+        rows.append(
+            {
+                "query": b.name,
+                "strategy": b.variant,
+                "page_size": param_int(b.params, "page_size"),
+                "depth": param_int(b.params, "depth"),
+                **timing(b),
+                "buffers": np.nansum([hit, read]) if not (np.isnan(hit) and np.isnan(read)) else float("nan"),
+                "shared_hit_blocks": hit,
+                "shared_read_blocks": read,
+                "rows_read": counter(b, "rows_read"),
+                "rows_returned": counter(b, "rows_returned"),
+            }
+        )
+    df = pd.DataFrame(rows, columns=PAGINATION_COLUMNS)
+    return _sorted(df, ["query", "strategy", "page_size", "depth"], "strategy")
+
+
+def _slope_per_1k(x: np.ndarray[Any, Any], y: np.ndarray[Any, Any]) -> tuple[float, float]:
+    ok = ~(np.isnan(x) | np.isnan(y))
+    x, y = x[ok], y[ok]
+    if np.unique(x).size < 2:
+        return float("nan"), float("nan")
+    slope, intercept = np.polyfit(x, y, 1)
+    return float(slope) * 1000.0, float(intercept)
+
+
+def pagination_slopes(results: RunResults) -> pd.DataFrame:
+    """Least-squares growth of time and buffers with depth, per 1,000 rows of depth, per query and strategy."""
+    df = pagination_frame(results)
+    cols = [
+        "query",
+        "strategy",
+        "page_size",
+        "points",
+        "max_depth",
+        "slope_ms_per_1k",
+        "intercept_ms",
+        "slope_buffers_per_1k",
+        "deepest_ms",
+    ]
+    rows = []
+    for (query, strategy, page_size), g in df.groupby(["query", "strategy", "page_size"], sort=False, dropna=False):
+        g = g.sort_values("depth")
+        depth = g["depth"].to_numpy(float)
+        slope, intercept = _slope_per_1k(depth, g["median_ms"].to_numpy(float))
+        bslope, _ = _slope_per_1k(depth, g["buffers"].to_numpy(float))
+        rows.append(
+            {
+                "query": query,
+                "strategy": strategy,
+                "page_size": page_size,
+                "points": len(g),
+                "max_depth": float(np.nanmax(depth)) if len(g) else float("nan"),
+                "slope_ms_per_1k": slope,
+                "intercept_ms": intercept,
+                "slope_buffers_per_1k": bslope,
+                "deepest_ms": float(g["median_ms"].iloc[-1]),
+            }
+        )
+    return _sorted(pd.DataFrame(rows, columns=cols), ["query", "page_size", "strategy"], "strategy")
+
+
+def pagination_drift(results: RunResults) -> pd.DataFrame:
+    """The drift table (rows served, duplicates, missed per strategy) when the run recorded one."""
+    return table_frame(results, "pagination_drift")
+
+
+# -- indexes ---------------------------------------------------------------------------------------
+
+INDEX_COLUMNS = [
+    "query",
+    "case",
+    "label",
+    "index_set",
+    *_TIMING,
+    "speedup",
+    "plan_shape",
+    "node_types",
+    "indexes",
+    "index_only",
+    "shared_hit_blocks",
+    "shared_read_blocks",
+    "rows_removed",
+]
+
+
+def plan_shape(plan: Any) -> str:
+    """A short description of a plan: its node types in order, and the indexes it uses."""
+    if not isinstance(plan, dict):
+        return "–"
+    nodes: list[str] = []
+    for n in as_list(plan.get("node_types")):
+        if n not in nodes:
+            nodes.append(n)
+    shape = " › ".join(nodes) or "–"
+    idx = as_list(plan.get("indexes"))
+    if idx:
+        shape += " using " + ", ".join(idx)
+    return shape
+
+
+def index_frame(results: RunResults) -> pd.DataFrame:
+    """Index strategies: one row per query (and parameter case) and index set, with the speed-up over 'none'."""
+    rows = []
+    for b in of_scenario(results, INDEXES):
+        plan = dict(b.plan) if b.plan is not None else None
+        case = params_label(b.params)
+        rows.append(
+            {
+                "query": b.name,
+                "case": case,
+                "label": f"{b.name} ({case})" if case else b.name,
+                "index_set": b.variant,
+                **timing(b),
+                "plan_shape": plan_shape(plan),
+                "node_types": ", ".join(as_list(plan.get("node_types"))) if plan else "",
+                "indexes": ", ".join(as_list(plan.get("indexes"))) if plan else "",
+                "index_only": bool(plan.get("index_only")) if plan else False,
+                "shared_hit_blocks": counter(b, "shared_hit_blocks"),
+                "shared_read_blocks": counter(b, "shared_read_blocks"),
+                "rows_removed": counter(b, "rows_removed"),
+            }
+        )
+    df = pd.DataFrame(rows, columns=[c for c in INDEX_COLUMNS if c != "speedup"])
+    if df.empty:
+        return pd.DataFrame(columns=INDEX_COLUMNS)
+    base = df[df["index_set"] == "none"].set_index("label")["median_ms"]
+    df["speedup"] = [
+        base.get(lbl, float("nan")) / m if m > 0 else float("nan")
+        for lbl, m in zip(df["label"], df["median_ms"], strict=True)
+    ]
+    return _sorted(df[INDEX_COLUMNS], ["query", "case", "index_set"], "index_set")
+
+
+def _index_pivot(results: RunResults, value: str) -> pd.DataFrame:
+    df = index_frame(results)
+    if df.empty:
+        return pd.DataFrame()
+    wide = df.pivot_table(index="label", columns="index_set", values=value, aggfunc="first", sort=False)
+    return wide[ordered(str(c) for c in wide.columns)]
+
+
+def index_speedups(results: RunResults) -> pd.DataFrame:
+    """Speed-up over no index, query (rows) × index set (columns); NaN where a set was not measured."""
+    return _index_pivot(results, "speedup").astype(float)
+
+
+def index_plan_shapes(results: RunResults) -> pd.DataFrame:
+    """Plan shape per query (rows) × index set (columns)."""
+    return _index_pivot(results, "plan_shape").fillna("–")
+
+
+def index_sizes(results: RunResults) -> pd.DataFrame:
+    """Per index: size and build time, from the run's 'index_sizes' table when present."""
+    return table_frame(results, "index_sizes")
+
+
+def index_size_speedup(results: RunResults) -> pd.DataFrame:
+    """Per query and index set: total size of the set's indexes next to the speed-up it gave."""
+    sizes = index_sizes(results)
+    cols = ["label", "index_set", "size_bytes", "speedup"]
+    if sizes.empty or not {"index_set", "size_bytes"} <= set(sizes.columns):
+        return pd.DataFrame(columns=cols)
+    per_set = sizes.groupby("index_set")["size_bytes"].sum()
+    df = index_frame(results)
+    df = df[df["index_set"].isin(per_set.index) & df["speedup"].notna()]
+    out = df.assign(size_bytes=df["index_set"].map(per_set))[cols]
+    return out.reset_index(drop=True)
+
+
+def write_overhead(results: RunResults) -> pd.DataFrame:
+    """Time to insert a fixed batch with each index set present, and its overhead over 'none' (when recorded)."""
+    df = table_frame(results, "index_write_overhead")
+    if df.empty or not {"index_set", "insert_ms"} <= set(df.columns):
+        return df
+    base = df.loc[df["index_set"] == "none", "insert_ms"]
+    if "overhead_pct" not in df.columns and not base.empty:
+        df["overhead_pct"] = (df["insert_ms"] / float(base.iloc[0]) - 1.0) * 100.0
+    return _sorted(df, ["index_set"], "index_set")
