@@ -33,13 +33,18 @@ class Deferred:
 
 
 def copy_types(conn: psycopg.Connection[Any], table: str, columns: Sequence[str]) -> list[str]:
-    """The wire type of each column for binary COPY, read from the catalog: enums go as `text` (C23)."""
+    """The wire type of each column for binary COPY, read from the catalog (C23).
+
+    Enums go as `text` and timestamptz as `timestamp` (the generators make naive UTC datetimes): in both pairs the
+    binary forms are the same bytes. Composite types are registered so tuples dump as them.
+    """
     rows = conn.execute(
         "SELECT a.attname, t.typname, t.typtype FROM pg_attribute a JOIN pg_type t ON t.oid = a.atttypid"
         " WHERE a.attrelid = to_regclass(%s) AND a.attnum > 0 AND NOT a.attisdropped",
         (table,),
     ).fetchall()
-    kinds = {name: ("text" if typtype == "e" else typname) for name, typname, typtype in rows}
+    wire = {"timestamptz": "timestamp"}
+    kinds = {name: ("text" if typtype == "e" else wire.get(typname, typname)) for name, typname, typtype in rows}
     missing = [c for c in columns if c not in kinds]
     if missing:
         raise SeedError(f"table {table} has no column {missing[0]} (run `perfkit db migrate`)")
