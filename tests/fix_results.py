@@ -181,6 +181,28 @@ def loading_only_results() -> RunResults:
     return RunResults(environment=environment(), benchmarks=tuple(_loading(("join", "batched"))))
 
 
+def pagination_only_results() -> RunResults:
+    return RunResults(environment=environment(), benchmarks=tuple(_pagination()))
+
+
+@dataclass(frozen=True, slots=True)
+class Reports:
+    one: Path
+    two: Path
+
+
+@pytest.fixture(scope="session")
+def reports(tmp_path_factory: pytest.TempPathFactory) -> Reports:
+    """HTML reports rendered once per session (figures take seconds): the current run; baseline and current."""
+    from perfkit.report import render_html
+
+    base = tmp_path_factory.mktemp("reports")
+    return Reports(
+        one=render_html([current_results()], base / "one" / "report.html"),
+        two=render_html([baseline_results(), current_results()], base / "two" / "report.html"),
+    )
+
+
 @dataclass(frozen=True, slots=True)
 class ResultsFiles:
     current: Path

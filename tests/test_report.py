@@ -1,0 +1,330 @@
+"""The report: frames and slopes from known inputs, figures, the self-contained HTML page, the CLI."""
+
+from __future__ import annotations
+
+import math
+import re
+import stat
+import sys
+from html.parser import HTMLParser
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from perfkit import report
+from perfkit.cli import cli
+from perfkit.errors import ResultsError
+from perfkit.report import _format as fmt
+from perfkit.report import paths
+from perfkit.results import RunResults, load
+from tests.fix_results import (
+    OFFSET_BUFFERS_PER_ROW,
+    OFFSET_MS_PER_ROW,
+    Reports,
+    ResultsFiles,
+    baseline_results,
+    current_results,
+    environment,
+    loading_median,
+    loading_only_results,
+    pagination_only_results,
+)
+
+# -- frames ----------------------------------------------------------------------------------------
+
+
+def test_loading_frame_and_statements() -> None:
+    df = report.loading_frame(current_results())
+    assert list(df["strategy"].unique()) == ["n_plus_one", "join", "batched", "json"]
+    row = df[(df["strategy"] == "n_plus_one") & (df["n"] == 100)].iloc[0]
+    assert row["median_ms"] == pytest.approx(loading_median("n_plus_one", 100))
+    assert row["statements"] == 101
+    wide = report.loading_statements(current_results()).set_index("strategy")
+    assert list(wide.columns) == ["workload", "N=1", "N=10", "N=100", "N=1000"]
+    assert wide.loc["n_plus_one", "N=1000"] == 1001
+    assert wide.loc["batched", "N=1000"] == 2
+
+
+def test_loading_modelled_adds_round_trips_times_rtt() -> None:
+    df = report.loading_modelled(current_results(), rtts_ms=(1.0, 20.0))
+    r = df[(df["strategy"] == "n_plus_one") & (df["n"] == 100) & (df["rtt_ms"] == 20.0)].iloc[0]
+    assert r["modelled_ms"] == pytest.approx(loading_median("n_plus_one", 100) + 101 * 20.0)
+    j = df[(df["strategy"] == "join") & (df["n"] == 100) & (df["rtt_ms"] == 1.0)].iloc[0]
+    assert j["modelled_ms"] == pytest.approx(loading_median("join", 100) + 1.0)
+    wide = report.loading_modelled_table(current_results())
+    assert {"rtt_0.1_ms", "rtt_1_ms", "rtt_20_ms"} <= set(wide.columns)
+
+
+def test_pagination_slopes_of_linear_data() -> None:
+    s = report.pagination_slopes(current_results()).set_index("strategy")
+    assert s.loc["offset", "slope_ms_per_1k"] == pytest.approx(OFFSET_MS_PER_ROW * 1000)
+    assert s.loc["offset", "slope_buffers_per_1k"] == pytest.approx(OFFSET_BUFFERS_PER_ROW * 1000)
+    assert s.loc["keyset", "slope_ms_per_1k"] == pytest.approx(0.0, abs=1e-12)
+    assert s.loc["offset", "intercept_ms"] == pytest.approx(0.1)
+    assert s.loc["offset", "points"] == 5
+    frame = report.pagination_frame(current_results())
+    deep = frame[(frame["strategy"] == "offset") & (frame["depth"] == 50_000)].iloc[0]
+    assert deep["rows_read"] == 50_020
+    assert deep["buffers"] == pytest.approx(3 + OFFSET_BUFFERS_PER_ROW * 50_000)
+
+
+def test_pagination_slope_needs_two_depths() -> None:
+    r = current_results()
+    one = RunResults(r.environment, tuple(b for b in r.benchmarks if b.params.get("depth") in (None, 100)))
+    s = report.pagination_slopes(one)
+    assert len(s) == 2
+    assert s["slope_ms_per_1k"].isna().all()
+
+
+def test_index_speedups_and_plan_shapes() -> None:
+    wide = report.index_speedups(current_results())
+    assert list(wide.columns) == ["none", "single", "composite"]
+    assert wide.loc["posts_by_author_status", "single"] == pytest.approx(10.0)
+    assert wide.loc["posts_by_author_status", "composite"] == pytest.approx(40.0)
+    assert wide.loc["user_by_email", "single"] == pytest.approx(100.0)
+    assert math.isnan(wide.loc["user_by_email", "composite"])
+    shapes = report.index_plan_shapes(current_results())
+    assert shapes.loc["posts_by_author_status", "composite"] == "Index Only Scan using idx_composite"
+    assert shapes.loc["user_by_email", "none"] == "Seq Scan"
+    assert shapes.loc["user_by_email", "composite"] == "–"
+    frame = report.index_frame(current_results())
+    assert frame[frame["index_set"] == "composite"]["index_only"].all()
+
+
+def test_index_sizes_and_write_overhead() -> None:
+    sz = report.index_size_speedup(current_results())
+    row = sz[(sz["label"] == "posts_by_author_status") & (sz["index_set"] == "composite")].iloc[0]
+    assert row["size_bytes"] == 3_500_000
+    assert row["speedup"] == pytest.approx(40.0)
+    ov = report.write_overhead(current_results()).set_index("index_set")
+    assert ov.loc["single", "overhead_pct"] == pytest.approx(20.0)
+    assert ov.loc["composite", "overhead_pct"] == pytest.approx(35.0)
+
+
+def test_comparison_frame_verdicts_and_counters() -> None:
+    df = report.comparison_frame(baseline_results(), current_results())
+    get = {(r.variant, r.params): r for r in df.itertuples()}
+    slow = get[("n_plus_one", "n=1000")]
+    assert slow.change_pct == pytest.approx(100.0)
+    assert slow.verdict == "slower"
+    assert get[("join", "n=10")].verdict == "not significant"
+    assert get[("json", "n=10")].verdict == "new"
+    assert get[("batched", "n=10")].counters_changed == "round_trips 3 → 2; statements 3 → 2"
+    removed = report.comparison_frame(current_results(), baseline_results())
+    assert set(removed.loc[removed["variant"] == "json", "verdict"]) == {"removed"}
+    assert report.comparable(baseline_results(), current_results()) == []
+    other = RunResults(environment(scale=1.0), ())
+    assert report.comparable(other, current_results()) == ["scale"]
+
+
+def test_summary_sentences() -> None:
+    s = report.summary_frame(current_results()).set_index("subject")["finding"]
+    assert "batched is fastest (8.30 ms, 2 statements)" in s["users_latest_posts"]
+    assert "offset 2.00 ms / 1k rows, keyset 0 ms / 1k rows" in s["posts_feed"]
+    assert "40.0× faster than no index (20.0 ms)" in s["posts_by_author_status"]
+    assert report.summary_frame(RunResults(environment(), ())).empty
+
+
+@pytest.mark.parametrize(
+    ("fn", "value", "text"),
+    [
+        (fmt.fmt_ms, 0.12345, "0.123 ms"),
+        (fmt.fmt_ms, 12.345, "12.3 ms"),
+        (fmt.fmt_ms, 12345.6, "12,346 ms"),
+        (fmt.fmt_ms, float("nan"), "–"),
+        (fmt.fmt_bytes, 2_000_000, "1.9 MiB"),
+        (fmt.fmt_count, 1001.0, "1,001"),
+        (fmt.fmt_pct, 12.34, "+12.3 %"),
+        (fmt.fmt_ratio, 40.0, "40.0×"),
+    ],
+)
+def test_formatting_for_people(fn: object, value: float, text: str) -> None:
+    assert fn(value) == text  # type: ignore[operator]
+
+
+def test_format_frame_headers_and_units() -> None:
+    shown = report.format_frame(report.pagination_slopes(current_results()))
+    assert "time slope" in shown.columns
+    assert shown["time slope"].iloc[0] == "2.00 ms / 1k rows"
+
+
+# -- figures ---------------------------------------------------------------------------------------
+
+
+def test_figures_have_titles_labels_and_log_scales() -> None:
+    figs = report.figures(current_results())
+    assert set(figs) == {
+        "loading/users_latest_posts/time",
+        "loading/users_latest_posts/modelled",
+        "pagination/posts_feed/depth",
+        "indexes/speedup",
+        "indexes/size_vs_speedup",
+        "indexes/write_overhead",
+    }
+    for name, fig in figs.items():
+        titled = fig.get_suptitle() or all(ax.get_title() for ax in fig.axes if ax.get_label() != "<colorbar>")
+        assert titled, name
+        plot_axes = [ax for ax in fig.axes if ax.get_label() != "<colorbar>"]
+        assert all(ax.get_xlabel() for ax in plot_axes), name
+        assert plot_axes[0].get_ylabel(), name
+        assert any("PostgreSQL 15.18" in t.get_text() and "seed 42" in t.get_text() for t in fig.texts), name
+    loading = figs["loading/users_latest_posts/time"].axes[0]
+    assert (loading.get_xscale(), loading.get_yscale()) == ("log", "log")
+    assert "ms" in loading.get_ylabel()
+    t_ax, b_ax = figs["pagination/posts_feed/depth"].axes[:2]
+    assert b_ax.get_yscale() == "log" and "buffers" in b_ax.get_ylabel()
+    assert t_ax.get_xscale() == "symlog"  # depth 0 (the first page) is among the depths
+    assert t_ax.get_yscale() == "log"
+    assert "2.00 ms / 1k rows" in " ".join(t.get_text() for t in t_ax.get_legend().get_texts())
+    assert figs["indexes/write_overhead"].axes[0].get_xscale() == "linear"
+
+
+def test_figures_skip_missing_scenarios() -> None:
+    assert set(report.figures(loading_only_results())) == {
+        "loading/users_latest_posts/time",
+        "loading/users_latest_posts/modelled",
+    }
+    assert report.figures(RunResults(environment(), ())) == {}
+
+
+# -- HTML ------------------------------------------------------------------------------------------
+
+
+class _Refs(HTMLParser):
+    def __init__(self) -> None:
+        super().__init__()
+        self.tags: list[str] = []
+        self.refs: list[tuple[str, str, str]] = []
+        self.ids: list[str] = []
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        self.tags.append(tag)
+        for k, v in attrs:
+            if k in ("src", "href"):
+                self.refs.append((tag, k, v or ""))
+            if k == "id":
+                self.ids.append(v or "")
+
+
+def _parse(path: Path) -> tuple[str, _Refs]:
+    text = path.read_text()
+    p = _Refs()
+    p.feed(text)
+    return text, p
+
+
+def test_html_is_self_contained_with_environment_and_sections(reports: Reports) -> None:
+    out = reports.one
+    text, p = _parse(out)
+    assert not {"script", "link", "iframe"} & set(p.tags)
+    imgs = [v for tag, _, v in p.refs if tag == "img"]
+    assert len(imgs) == 6
+    assert all(v.startswith("data:image/png;base64,") for v in imgs)
+    assert all(v.startswith(("#", "data:")) for _, _, v in p.refs)
+    assert "http://" not in text and "https://" not in text
+    assert {"environment", "summary", "loading", "pagination", "indexes", "all"} <= set(p.ids)
+    assert "differences" not in p.ids
+    for needle in ("15.18 (embedded)", "shared_buffers=128MB", "f1ngerpr1nt", "cpus 8", "Drift under concurrent"):
+        assert needle in text
+    assert "2.00 ms / 1k rows" in text
+    assert "could not be drawn" not in text
+    assert stat.S_IMODE(out.stat().st_mode) == 0o644
+    assert [f.name for f in out.parent.iterdir()] == ["report.html"]  # no temporary file left behind
+
+
+def test_html_two_runs_side_by_side_with_differences(reports: Reports) -> None:
+    text, p = _parse(reports.two)
+    assert "differences" in p.ids
+    assert 'class="runs"' in text
+    assert "+100.0 %" in text
+    assert '<td class="slower">slower</td>' in text
+    assert "statements 3 → 2" in text
+    assert "git fedcba9876" in text and "git 0123456789" in text
+    assert "4 slower, 0 faster, 23 not significant, 4 new, 0 removed" in text
+    assert "could not be drawn" not in text
+
+
+def test_html_handles_missing_scenarios(tmp_path: Path) -> None:
+    text, p = _parse(report.render_html([loading_only_results()], tmp_path / "partial.html"))
+    assert "loading" in p.ids
+    assert "pagination" not in p.ids and "indexes" not in p.ids
+    assert "Not in this run: Pagination, Index strategies." in text
+    empty = RunResults(environment(), ())
+    text, p = _parse(report.render_html([empty], tmp_path / "empty.html"))
+    assert "15.18" in text and "no benchmarks" in text
+    mixed = [loading_only_results(), pagination_only_results()]
+    text, p = _parse(report.render_html(mixed, tmp_path / "mixed.html"))
+    assert {"loading", "pagination"} <= set(p.ids)
+    assert "Pagination: not measured in this run." in text
+    assert "Loading strategies: not measured in this run." in text
+
+
+def test_render_files_reports_bad_files(results_files: ResultsFiles, tmp_path: Path) -> None:
+    with pytest.raises(ResultsError, match="not found"):
+        paths.render_files([tmp_path / "missing.json"], tmp_path / "r.html")
+    out = paths.render_files([results_files.loading_only, results_files.loading_only], tmp_path / "r.html")
+    assert "baseline: loading-only" in out.read_text()
+
+
+# -- CLI and discovery ------------------------------------------------------------------------------
+
+
+def test_cli_report(results_files: ResultsFiles, tmp_path: Path) -> None:
+    runner = CliRunner()
+    out = tmp_path / "report.html"
+    res = runner.invoke(cli, ["report", str(results_files.loading_only), "-o", str(out)])
+    assert res.exit_code == 0, res.output
+    assert out.exists() and "report written to" in res.output
+    bad = tmp_path / "bad.json"
+    bad.write_text('{"schema_version": ')
+    for args in (["report", str(tmp_path / "nope.json")], ["report", str(bad)]):
+        res = runner.invoke(cli, args)
+        assert res.exit_code == 1
+        assert "Traceback" not in res.output
+        assert len(res.output.strip().splitlines()) == 1
+    assert runner.invoke(cli, ["report"]).exit_code == 2
+
+
+def test_cli_notebook_without_jupyter_prints_how(results_files: ResultsFiles, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(paths.shutil, "which", lambda *a, **k: None)
+    res = CliRunner().invoke(cli, ["notebook", "--results", str(results_files.current)])
+    assert res.exit_code == 0, res.output
+    assert "-m pip install jupyterlab" in res.output
+    assert f"PERFKIT_RESULTS={results_files.current}" in res.output
+    assert re.search(r"jupyter lab \S*notebooks", res.output)
+
+
+def test_cli_notebook_launches_jupyter(results_files: ResultsFiles, monkeypatch: pytest.MonkeyPatch) -> None:
+    calls: list[tuple[tuple[str, ...], dict[str, str]]] = []
+    monkeypatch.setattr(paths.shutil, "which", lambda tool, path=None: f"/opt/jup/bin/{tool}")
+    cli_module = sys.modules["perfkit.cli.report"]  # the attribute perfkit.cli.report is the click command
+    monkeypatch.setattr(cli_module.subprocess, "call", lambda argv, cwd, env: calls.append((argv, env)) or 0)
+    res = CliRunner().invoke(cli, ["notebook", "--results", str(results_files.current)])
+    assert res.exit_code == 0, res.output
+    argv, env = calls[0]
+    assert argv[:2] == ("/opt/jup/bin/jupyter", "lab") and argv[2].endswith("notebooks")
+    assert env["PERFKIT_RESULTS"] == str(results_files.current)
+    res = CliRunner().invoke(cli, ["notebook", "--results", "/nonexistent/results.json"])
+    assert res.exit_code == 1 and "not found" in res.output
+
+
+def test_default_results_path(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import os
+
+    from perfkit.results import write
+
+    old = write(current_results(), tmp_path / "perfkit-out" / "old" / "results.json")
+    new = write(current_results(), tmp_path / "perfkit-out" / "new" / "results.json")
+    os.utime(old, (1_000_000, 1_000_000))
+    (tmp_path / "sub").mkdir()
+    monkeypatch.chdir(tmp_path / "sub")
+    monkeypatch.delenv("PERFKIT_RESULTS", raising=False)
+    assert paths.find_results() == [new, old]
+    assert paths.default_results_path() == new
+    assert paths.default_results_path(nth=1) == old
+    with pytest.raises(ResultsError, match="PERFKIT_RESULTS"):
+        paths.default_results_path(nth=2)
+    monkeypatch.setenv("PERFKIT_RESULTS", str(old))
+    assert load(paths.default_results_path()).environment.seed == 42
+    assert paths.default_results_path() == old
