@@ -1,25 +1,27 @@
-"""The short summary `perfkit run` prints: one row per benchmark, figures formatted for people."""
+"""The short summary `perfkit run` prints: one table per scenario, figures formatted for people."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
-from perfkit.results import RunResults
+from perfkit.results import Benchmark, RunResults
 
-_COUNTERS = ("statements", "shared_hit_blocks", "shared_read_blocks", "rows_read", "rows_removed")
+# The counters worth a column in the terminal, per scenario (the report has everything).
+_COUNTERS: dict[str, tuple[tuple[str, str], ...]] = {
+    "loading": (("statements", "statements"), ("rows", "rows")),
+    "pagination": (("rows_read", "rows read"), ("shared_hit_blocks", "buffers hit")),
+    "indexes": (("shared_hit_blocks", "buffers hit"), ("rows_removed", "rows removed")),
+}
+_DEFAULT_COUNTERS = (("statements", "statements"), ("shared_hit_blocks", "buffers hit"))
 
 
 @dataclass(frozen=True, slots=True)
-class SummaryRow:
-    """One line of the run summary."""
+class SummaryTable:
+    """One scenario's summary: column titles and formatted rows."""
 
-    scenario: str
-    benchmark: str
-    variant: str
-    params: str
-    median: str
-    ci: str
-    counters: str
+    title: str
+    columns: tuple[str, ...]
+    rows: tuple[tuple[str, ...], ...]
 
 
 def fmt_ms(ms: float) -> str:
@@ -31,16 +33,34 @@ def fmt_ms(ms: float) -> str:
     return f"{ms / 1000:.3g} s"
 
 
-def summary_rows(results: RunResults) -> list[SummaryRow]:
-    """Rows for the terminal summary, in the order benchmarks were run."""
-    rows: list[SummaryRow] = []
+def _params(b: Benchmark) -> str:
+    return " ".join(f"{k}={v}" for k, v in b.params.items())
+
+
+def _count(b: Benchmark, key: str) -> str:
+    v = b.counters.get(key)
+    return "-" if v is None else f"{int(v):,}"
+
+
+def summary_tables(results: RunResults) -> list[SummaryTable]:
+    """One table per scenario, in the order the scenarios ran."""
+    order: list[str] = []
     for b in results.benchmarks:
-        params = ", ".join(f"{k}={v}" for k, v in b.params.items())
-        counters = ", ".join(f"{k.replace('_blocks', '')}={int(b.counters[k]):,}" for k in _COUNTERS if k in b.counters)
-        if b.stats is None:
-            median = ci = "-"
-        else:
-            median = fmt_ms(b.stats.median_ms)
-            ci = f"{fmt_ms(b.stats.ci_low_ms)} – {fmt_ms(b.stats.ci_high_ms)}"
-        rows.append(SummaryRow(b.scenario, b.name, b.variant, params, median, ci, counters))
-    return rows
+        if b.scenario not in order:
+            order.append(b.scenario)
+    tables: list[SummaryTable] = []
+    for scenario in order:
+        counters = _COUNTERS.get(scenario, _DEFAULT_COUNTERS)
+        rows: list[tuple[str, ...]] = []
+        for b in results.benchmarks:
+            if b.scenario != scenario:
+                continue
+            if b.stats is None:
+                median = ci = "-"
+            else:
+                median = fmt_ms(b.stats.median_ms)
+                ci = f"{fmt_ms(b.stats.ci_low_ms)}–{fmt_ms(b.stats.ci_high_ms)}"
+            rows.append((b.name, b.variant, _params(b), median, ci, *(_count(b, k) for k, _ in counters)))
+        columns = ("benchmark", "variant", "parameters", "median", "95% CI", *(title for _, title in counters))
+        tables.append(SummaryTable(scenario, columns, tuple(rows)))
+    return tables

@@ -10,7 +10,7 @@ from rich.table import Table
 
 from perfkit.cli._common import console, data_dir_option, dsn_option, positive_scale
 from perfkit.runner import SCENARIOS, RunConfig, run
-from perfkit.summary import summary_rows
+from perfkit.summary import summary_tables
 
 
 @click.command("run")
@@ -76,12 +76,13 @@ def run_cmd(
             progress.update(tasks[table], completed=done, total=total)
 
         outcome = run(config, say=lambda msg: progress.console.print(f"• {msg}"), seed_progress=seed_progress)
-    table = Table(title="perfkit run", show_lines=False)
-    for col in ("scenario", "benchmark", "variant", "params", "median", "95% CI", "counters"):
-        table.add_column(col)
-    for r in summary_rows(outcome.results):
-        table.add_row(r.scenario, r.benchmark, r.variant, r.params, r.median, r.ci, r.counters)
-    console.print(table)
+    for summary in summary_tables(outcome.results):
+        table = Table(title=summary.title, title_justify="left")
+        for i, col in enumerate(summary.columns):
+            table.add_column(col, justify="right" if i >= 3 else "left", no_wrap=i >= 3)
+        for row in summary.rows:
+            table.add_row(*row)
+        console.print(table)
     console.print(f"results: {outcome.results_path}")
     if outcome.report_path is not None:
         console.print(f"report:  {outcome.report_path}")

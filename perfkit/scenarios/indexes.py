@@ -8,11 +8,11 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import psycopg
+from psycopg import sql
+
 from perfkit.explain import explain_analyze
 from perfkit.measure import measure
 from perfkit.plan import summarize
-from psycopg import sql
-
 from perfkit.results import Benchmark, Scalar, benchmark_version
 
 SCENARIO = "indexes"

@@ -8,10 +8,10 @@ from typing import Any
 from uuid import UUID
 
 import psycopg
-from perfkit.counter import StatementCounter
-from perfkit.measure import measure
 
+from perfkit.counter import StatementCounter
 from perfkit.errors import PerfkitError
+from perfkit.measure import measure
 from perfkit.results import Benchmark, benchmark_version
 
 SCENARIO = "loading"

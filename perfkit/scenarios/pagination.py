@@ -7,10 +7,10 @@ from dataclasses import dataclass
 from typing import Any
 
 import psycopg
+
 from perfkit.explain import explain_analyze
 from perfkit.measure import measure
 from perfkit.plan import Plan, summarize
-
 from perfkit.results import Benchmark, benchmark_version
 
 SCENARIO = "pagination"
