@@ -47,6 +47,29 @@ def test_start_query_stop_restart(private_server: EmbeddedServer) -> None:
     assert srv.start().port > 0
 
 
+def _processes_using(path: Path) -> list[int]:
+    """PIDs whose command line mentions the path (the postmaster and its children do)."""
+    pids = []
+    for proc in Path("/proc").iterdir():
+        if not proc.name.isdigit():
+            continue
+        try:
+            cmdline = (proc / "cmdline").read_bytes()
+        except OSError:
+            continue
+        if str(path).encode() in cmdline:
+            pids.append(int(proc.name))
+    return pids
+
+
+def test_stop_leaves_no_process(private_server: EmbeddedServer) -> None:
+    srv = private_server
+    srv.start()
+    assert _processes_using(srv.pgdata), "the running server should be visible in /proc"
+    srv.stop()
+    assert _processes_using(srv.pgdata) == []
+
+
 def test_password_not_in_repr(private_server: EmbeddedServer) -> None:
     info = private_server.start()
     assert info.password not in repr(info)
