@@ -182,12 +182,16 @@ def environment_line(env: Environment) -> str:
     """The environment in one line, for figure footers."""
     keys = ("shared_buffers", "work_mem", "jit")
     settings = " ".join(f"{k}={env.server_settings[k]}" for k in keys if k in env.server_settings)
-    machine = machine_line(env.machine)
+    m = env.machine
+    system = (m.get("system") or "").split(" ")[0]
+    machine = " ".join(p for p in (system, m.get("machine", "")) if p)
+    if m.get("cpu_count"):
+        machine += f", {m['cpu_count']} CPUs"
     parts = [
-        f"PostgreSQL {env.server_version}",
+        f"PostgreSQL {env.server_version.split(' ')[0]}",
         f"scale {fmt_plain(env.scale)}, seed {fmt_plain(env.seed)}",
         settings,
         machine,
-        env.started_at[:16].replace("T", " "),
+        env.started_at[:10],
     ]
     return " · ".join(p for p in parts if p)
