@@ -33,246 +33,392 @@ The results file comes from the environment variable `PERFKIT_RESULTS`; without 
 
 NOTEBOOKS: dict[str, list[tuple[str, str]]] = {
     "00-overview": [
-        ("md", "# perfkit: overview of a run\n\n" + PARAMS_MD),
+        (
+            "md",
+            """\
+# perfkit: overview of a run
+
+"""
+            + PARAMS_MD,
+        ),
         ("code", SETUP),
         (
             "md",
-            "## Where it was measured\n\nNumbers only compare across runs with the same server, settings, "
-            "scale and seed. The fingerprint identifies the seeded data.",
+            """\
+## Where it was measured
+
+Numbers only compare across runs with the same server, settings, scale and seed. The fingerprint identifies
+the seeded data.""",
         ),
-        ("code", "display(report.environment_frame(results))"),
+        (
+            "code",
+            """\
+display(report.environment_frame(results))""",
+        ),
         (
             "md",
-            "## Headlines\n\nOne finding per workload or query: the fastest and slowest way to do it, "
-            "with the statements or plan that explain the difference.",
+            """\
+## Headlines
+
+One finding per workload or query: the fastest and slowest way to do it, with the statements or plan that
+explain the difference.""",
         ),
-        ("code", "display(report.summary_frame(results))"),
+        (
+            "code",
+            """\
+display(report.summary_frame(results))""",
+        ),
         (
             "md",
-            "## Every figure\n\nThe same figures as the HTML report (`perfkit report RESULTS.json -o report.html`). "
-            "The notebooks `01`–`03` take each comparison in turn and say what to conclude.",
+            """\
+## Every figure
+
+The same figures as the HTML report (`perfkit report RESULTS.json -o report.html`). The notebooks `01`–`03`
+take each comparison in turn and say what to conclude.""",
         ),
-        ("code", "for name, fig in report.figures(results).items():\n    print(name)\n    display(fig)"),
+        (
+            "code",
+            """\
+for name, fig in report.figures(results).items():
+    print(name)
+    display(fig)""",
+        ),
         (
             "md",
-            "## All benchmarks\n\nOne row per benchmark: medians with their 95% confidence interval, "
-            "and the counters recorded with it.",
+            """\
+## All benchmarks
+
+One row per benchmark: medians with their 95% confidence interval, and the counters recorded with it.""",
         ),
-        ("code", "from perfkit.results import benchmarks_frame\n\nbenchmarks_frame(results)"),
+        (
+            "code",
+            """\
+from perfkit.results import benchmarks_frame
+
+benchmarks_frame(results)""",
+        ),
     ],
     "01-loading-strategies": [
         (
             "md",
-            "# Loading strategies: N+1 vs JOIN vs batched vs JSON\n\n"
-            "A page of N parents is loaded with their children. **N+1** runs one query per parent; **join** runs "
-            "one query and repeats parent columns on every row; **batched** runs one query per relation with "
-            "`= ANY(...)`; **json** builds the nested result in one statement.\n\n" + PARAMS_MD,
-        ),
-        ("code", SETUP),
-        (
-            "code",
-            "frame = report.loading_frame(results)\n"
-            "if frame.empty:\n"
-            "    print('This run has no loading benchmarks: run `perfkit run --scenario loading`.')\n"
-            "report.format_frame(frame)",
-        ),
-        (
-            "md",
-            "## Time against N\n\nBoth axes are logarithmic. A line with slope 1 grows in proportion to N. "
-            "On loopback a round trip costs about 0.1 ms, so N+1 can look harmless at small N; the gap opens "
-            "as N grows.",
-        ),
-        ("code", "for workload in frame['workload'].unique():\n    display(report.loading_figure(results, workload))"),
-        (
-            "md",
-            "## Statements executed\n\nThe counts are exact and do not depend on timing: N+1 runs 1 + N "
-            "statements per relation, batched 1 + one per relation, JOIN and JSON one. This is what a "
-            "regression guard should check.",
-        ),
-        ("code", "report.format_frame(report.loading_statements(results))"),
-        (
-            "md",
-            "## On a real network\n\nEvery statement pays a network round trip. The model adds "
-            "*round trips × added round-trip time* to the measured median, at 0.1, 1 and 20 ms. At 20 ms "
-            "(another region) N+1 at N=100 pays two seconds of latency alone, while the other strategies pay "
-            "one or two round trips.",
-        ),
-        (
-            "code",
-            "for workload in frame['workload'].unique():\n"
-            "    if frame.loc[frame['workload'] == workload, 'round_trips'].notna().any():\n"
-            "        display(report.loading_modelled_figure(results, workload))\n"
-            "report.format_frame(report.loading_modelled_table(results))",
-        ),
-        (
-            "md",
-            "## What to conclude\n\nPrefer batched or JSON loading for pages of more than a few parents: "
-            "their cost does not grow with the number of round trips. JOIN is fastest when children are few, "
-            "but transfers the parent columns once per child row (compare `rows` and `bytes`).",
-        ),
-    ],
-    "02-pagination": [
-        (
-            "md",
-            "# Pagination: OFFSET vs keyset\n\n"
-            "The post feed ordered by `(created_at DESC, id DESC)`, read at increasing depths. **OFFSET** makes "
-            "the server read and discard every row before the page; **keyset** seeks to the last row seen.\n\n"
+            """\
+# Loading strategies: N+1 vs JOIN vs batched vs JSON
+
+A page of N parents is loaded with their children. **N+1** runs one query per parent; **join** runs one query
+and repeats parent columns on every row; **batched** runs one query per relation with `= ANY(...)`; **json**
+builds the nested result in one statement.
+
+"""
             + PARAMS_MD,
         ),
         ("code", SETUP),
         (
             "code",
-            "frame = report.pagination_frame(results)\n"
-            "if frame.empty:\n"
-            "    print('This run has no pagination benchmarks: run `perfkit run --scenario pagination`.')\n"
-            "report.format_frame(frame)",
+            """\
+frame = report.loading_frame(results)
+if frame.empty:
+    print("This run has no loading benchmarks: run `perfkit run --scenario loading`.")
+report.format_frame(frame)""",
         ),
         (
             "md",
-            "## Time and buffers against depth\n\nLog axes (depth 0, the first page, sits at the left edge). "
-            "OFFSET's time and buffers rise with depth; keyset's stay flat, because each page touches the same "
-            "few index and heap pages wherever it starts.",
-        ),
-        ("code", "for query in frame['query'].unique():\n    display(report.pagination_figure(results, query))"),
-        (
-            "md",
-            "## Growth per 1,000 rows of depth\n\nA least-squares line through median time (and buffers) "
-            "against depth. The slope is what one more thousand rows of depth costs per page.",
-        ),
-        ("code", "slopes = report.pagination_slopes(results)\nreport.format_frame(slopes)"),
-        (
-            "code",
-            "summary = report.summary_frame(results)\n"
-            "for row in summary[summary['comparison'] == 'pagination'].itertuples():\n"
-            "    print(f'{row.subject}: {row.finding}')",
-        ),
-        (
-            "md",
-            "## Drift under concurrent writes\n\nWhile pages are walked, another connection inserts and deletes "
-            "rows. OFFSET shifts with every write before the cursor and serves duplicates or skips rows; keyset "
-            "continues from the last key seen. (Shown when the run recorded it.)",
+            """\
+## Time against N
+
+Both axes are logarithmic. A line with slope 1 grows in proportion to N. On loopback a round trip costs about
+0.1 ms, so N+1 can look harmless at small N; the gap opens as N grows.""",
         ),
         (
             "code",
-            "drift = report.pagination_drift(results)\n"
-            "drift if not drift.empty else print('no drift table in this run')",
+            """\
+for workload in frame["workload"].unique():
+    display(report.loading_figure(results, workload))""",
         ),
         (
             "md",
-            "## What to conclude\n\nUse keyset pagination for feeds and anything users page deep into; keep "
-            "OFFSET for small, bounded lists. The OFFSET slope tells you how deep a page can go before it "
-            "breaks your latency budget.",
+            """\
+## Statements executed
+
+The counts are exact and do not depend on timing: N+1 runs 1 + N statements per relation, batched 1 + one per
+relation, JOIN and JSON one. This is what a regression guard should check.""",
+        ),
+        (
+            "code",
+            """\
+report.format_frame(report.loading_statements(results))""",
+        ),
+        (
+            "md",
+            """\
+## On a real network
+
+Every statement pays a network round trip. The model adds *round trips × added round-trip time* to the
+measured median, at 0.1, 1 and 20 ms. At 20 ms (another region) N+1 at N=100 pays two seconds of latency
+alone, while the other strategies pay one or two round trips.""",
+        ),
+        (
+            "code",
+            """\
+for workload in frame["workload"].unique():
+    if frame.loc[frame["workload"] == workload, "round_trips"].notna().any():
+        display(report.loading_modelled_figure(results, workload))
+report.format_frame(report.loading_modelled_table(results))""",
+        ),
+        (
+            "md",
+            """\
+## What to conclude
+
+Prefer batched or JSON loading for pages of more than a few parents: their cost does not grow with the number
+of round trips. JOIN is fastest when children are few, but transfers the parent columns once per child row
+(compare `rows` and `bytes`).""",
+        ),
+    ],
+    "02-pagination": [
+        (
+            "md",
+            """\
+# Pagination: OFFSET vs keyset
+
+The post feed ordered by `(created_at DESC, id DESC)`, read at increasing depths. **OFFSET** makes the server
+read and discard every row before the page; **keyset** seeks to the last row seen.
+
+"""
+            + PARAMS_MD,
+        ),
+        ("code", SETUP),
+        (
+            "code",
+            """\
+frame = report.pagination_frame(results)
+if frame.empty:
+    print("This run has no pagination benchmarks: run `perfkit run --scenario pagination`.")
+report.format_frame(frame)""",
+        ),
+        (
+            "md",
+            """\
+## Time and buffers against depth
+
+Log axes (depth 0, the first page, sits at the left edge). OFFSET's time and buffers rise with depth; keyset's
+stay flat, because each page touches the same few index and heap pages wherever it starts.""",
+        ),
+        (
+            "code",
+            """\
+for query in frame["query"].unique():
+    display(report.pagination_figure(results, query))""",
+        ),
+        (
+            "md",
+            """\
+## Growth per 1,000 rows of depth
+
+A least-squares line through median time (and buffers) against depth. The slope is what one more thousand rows
+of depth costs per page.""",
+        ),
+        (
+            "code",
+            """\
+slopes = report.pagination_slopes(results)
+report.format_frame(slopes)""",
+        ),
+        (
+            "code",
+            """\
+summary = report.summary_frame(results)
+for row in summary[summary["comparison"] == "pagination"].itertuples():
+    print(f"{row.subject}: {row.finding}")""",
+        ),
+        (
+            "md",
+            """\
+## Drift under concurrent writes
+
+While pages are walked, another connection inserts and deletes rows. OFFSET shifts with every write before the
+cursor and serves duplicates or skips rows; keyset continues from the last key seen. (Shown when the run
+recorded it.)""",
+        ),
+        (
+            "code",
+            """\
+drift = report.pagination_drift(results)
+drift if not drift.empty else print("no drift table in this run")""",
+        ),
+        (
+            "md",
+            """\
+## What to conclude
+
+Use keyset pagination for feeds and anything users page deep into; keep OFFSET for small, bounded lists. The
+OFFSET slope tells you how deep a page can go before it breaks your latency budget.""",
         ),
     ],
     "03-index-strategies": [
         (
             "md",
-            "# Index strategies\n\nEach query of the catalogue measured with each index set: no index, "
-            "single-column, composite and others. Speed-up is the median time without an index divided by the "
-            "median time with the set.\n\n" + PARAMS_MD,
+            """\
+# Index strategies
+
+Each query of the catalogue measured with each index set: no index, single-column, composite and others.
+Speed-up is the median time without an index divided by the median time with the set.
+
+"""
+            + PARAMS_MD,
         ),
         ("code", SETUP),
         (
             "code",
-            "frame = report.index_frame(results)\n"
-            "if frame.empty:\n"
-            "    print('This run has no index benchmarks: run `perfkit run --scenario indexes`.')\n"
-            "report.format_frame(frame.drop(columns=['label', 'node_types', 'indexes']))",
+            """\
+frame = report.index_frame(results)
+if frame.empty:
+    print("This run has no index benchmarks: run `perfkit run --scenario indexes`.")
+report.format_frame(frame.drop(columns=["label", "node_types", "indexes"]))""",
         ),
         (
             "md",
-            "## Speed-up heatmap\n\nBlue cells are faster than no index, red ones slower; the colour scale is "
-            "logarithmic, so 10× and 100× are equally far apart. A blank cell was not measured.",
-        ),
-        ("code", "if not frame.empty:\n    display(report.index_heatmap(results))"),
-        (
-            "md",
-            "## Plan shape\n\nWhat PostgreSQL did in each cell: the node types and the index used. An "
-            "*Index Only Scan* answered from the index alone; a *Seq Scan* under an index set means the planner "
-            "judged the index useless for that query.",
-        ),
-        ("code", "report.index_plan_shapes(results)"),
-        (
-            "md",
-            "## What indexes cost\n\nSize against speed-up, and the time to insert a fixed batch with each set "
-            "present (shown when the run recorded them). An index that buys little speed-up but costs space and "
-            "write time is a candidate to drop.",
+            """\
+## Speed-up heatmap
+
+Blue cells are faster than no index, red ones slower; the colour scale is logarithmic, so 10× and 100× are
+equally far apart. A blank cell was not measured.""",
         ),
         (
             "code",
-            "if not report.index_size_speedup(results).empty:\n"
-            "    display(report.index_size_figure(results))\n"
-            "report.index_sizes(results)",
-        ),
-        (
-            "code",
-            "overhead = report.write_overhead(results)\n"
-            "if 'insert_ms' in overhead.columns:\n"
-            "    display(report.write_overhead_figure(results))\n"
-            "overhead",
+            """\
+if not frame.empty:
+    display(report.index_heatmap(results))""",
         ),
         (
             "md",
-            "## What to conclude\n\nPick, per query, the smallest index set that reaches most of the best "
-            "speed-up, and check the plan shape says it is used. A composite index in the right column order "
-            "often serves several queries at once.",
+            """\
+## Plan shape
+
+What PostgreSQL did in each cell: the node types and the index used. An *Index Only Scan* answered from the
+index alone; a *Seq Scan* under an index set means the planner judged the index useless for that query.""",
+        ),
+        (
+            "code",
+            """\
+report.index_plan_shapes(results)""",
+        ),
+        (
+            "md",
+            """\
+## What indexes cost
+
+Size against speed-up, and the time to insert a fixed batch with each set present (shown when the run recorded
+them). An index that buys little speed-up but costs space and write time is a candidate to drop.""",
+        ),
+        (
+            "code",
+            """\
+if not report.index_size_speedup(results).empty:
+    display(report.index_size_figure(results))
+report.index_sizes(results)""",
+        ),
+        (
+            "code",
+            """\
+overhead = report.write_overhead(results)
+if "insert_ms" in overhead.columns:
+    display(report.write_overhead_figure(results))
+overhead""",
+        ),
+        (
+            "md",
+            """\
+## What to conclude
+
+Pick, per query, the smallest index set that reaches most of the best speed-up, and check the plan shape says
+it is used. A composite index in the right column order often serves several queries at once.""",
         ),
     ],
     "04-regressions": [
         (
             "md",
-            "# Regressions: baseline vs current\n\nTwo runs compared benchmark by benchmark. The current run "
-            "comes from `PERFKIT_RESULTS` and the baseline from `PERFKIT_BASELINE`; without them, the newest and "
-            "second newest `perfkit-out/*/results.json`.\n\n"
-            "A timing change counts only when the 95% confidence intervals of the two medians do not overlap; "
-            "counters (statements, buffers, rows) are compared exactly, as they do not depend on timing.",
+            """\
+# Regressions: baseline vs current
+
+Two runs compared benchmark by benchmark. The current run comes from `PERFKIT_RESULTS` and the baseline from
+`PERFKIT_BASELINE`; without them, the newest and second newest `perfkit-out/*/results.json`.
+
+A timing change counts only when the 95% confidence intervals of the two medians do not overlap; counters
+(statements, buffers, rows) are compared exactly, as they do not depend on timing.""",
         ),
         (
             "code",
-            "%matplotlib inline\n"
-            "from IPython.display import display\n\n"
-            "from perfkit import report\n"
-            "from perfkit.report.paths import BASELINE_ENV, default_results_path\n"
-            "from perfkit.results import load\n\n"
-            "CURRENT = default_results_path()\n"
-            "BASELINE = default_results_path(BASELINE_ENV, nth=1)\n"
-            "current, baseline = load(CURRENT), load(BASELINE)\n"
-            "print(f'baseline: {BASELINE}')\nprint(f'current:  {CURRENT}')",
+            """\
+%matplotlib inline
+from IPython.display import display
+
+from perfkit import report
+from perfkit.report.paths import BASELINE_ENV, default_results_path
+from perfkit.results import load
+
+CURRENT = default_results_path()
+BASELINE = default_results_path(BASELINE_ENV, nth=1)
+current, baseline = load(CURRENT), load(BASELINE)
+print(f"baseline: {BASELINE}")
+print(f"current:  {CURRENT}")""",
         ),
         (
             "md",
-            "## Are the runs comparable?\n\nDifferent server versions, settings, scale, seed or data make "
-            "timing differences meaningless; rows that differ are listed here.",
+            """\
+## Are the runs comparable?
+
+Different server versions, settings, scale, seed or data make timing differences meaningless; rows that differ
+are listed here.""",
         ),
         (
             "code",
-            "env = report.environment_diff(baseline, current)\n"
-            "different = report.comparable(baseline, current)\n"
-            "print('comparable' if not different else f'NOT comparable: {\", \".join(different)} differ')\n"
-            "env[env['differs']]",
+            """\
+env = report.environment_diff(baseline, current)
+different = report.comparable(baseline, current)
+print("comparable" if not different else f"NOT comparable: {', '.join(different)} differ")
+env[env["differs"]]""",
         ),
         (
             "md",
-            "## Median change per benchmark\n\nSignificant changes first (vermillion slower, blue faster), "
-            "then the largest of the rest in grey.",
-        ),
-        ("code", "cmp = report.comparison_frame(baseline, current)\ncmp['verdict'].value_counts()"),
-        ("code", "if cmp['change_pct'].notna().any():\n    display(report.comparison_figure(baseline, current))"),
-        (
-            "md",
-            "## What changed\n\nRegressions and improvements, benchmarks only in one run, and counters that "
-            "changed (a changed statement count is a regression in itself, whatever the timing says).",
+            """\
+## Median change per benchmark
+
+Significant changes first (vermillion slower, blue faster), then the largest of the rest in grey.""",
         ),
         (
             "code",
-            "changed = cmp[(cmp['verdict'] != 'not significant') | (cmp['counters_changed'] != '')]\n"
-            "report.format_frame(changed)",
+            """\
+cmp = report.comparison_frame(baseline, current)
+cmp["verdict"].value_counts()""",
+        ),
+        (
+            "code",
+            """\
+if cmp["change_pct"].notna().any():
+    display(report.comparison_figure(baseline, current))""",
         ),
         (
             "md",
-            "## What to conclude\n\nA slower verdict with unchanged counters points at the environment or the "
-            "data; a changed statement count or plan points at the code. `version changed` marks benchmarks "
-            "whose SQL or parameters changed, so their baseline is stale.",
+            """\
+## What changed
+
+Regressions and improvements, benchmarks only in one run, and counters that changed (a changed statement count
+is a regression in itself, whatever the timing says).""",
+        ),
+        (
+            "code",
+            """\
+changed = cmp[(cmp["verdict"] != "not significant") | (cmp["counters_changed"] != "")]
+report.format_frame(changed)""",
+        ),
+        (
+            "md",
+            """\
+## What to conclude
+
+A slower verdict with unchanged counters points at the environment or the data; a changed statement count or
+plan points at the code. `version changed` marks benchmarks whose SQL or parameters changed, so their baseline
+is stale.""",
         ),
     ],
 }

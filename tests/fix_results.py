@@ -32,7 +32,14 @@ def environment(**overrides: Any) -> Environment:
     values: dict[str, Any] = {
         "server_version": "15.18",
         "server_settings": {"shared_buffers": "128MB", "work_mem": "4MB", "jit": "off"},
-        "machine": {"system": "Linux", "arch": "x86_64", "cpus": "8"},
+        "machine": {
+            "hostname": "bench-1",
+            "system": "Linux 6.1",
+            "machine": "x86_64",
+            "processor": "x86_64",
+            "cpu_count": "8",
+            "memory_bytes": str(16 * 1024**3),
+        },
         "python_version": "3.11.2",
         "perfkit_version": "0.1.0",
         "git_commit": "0123456789abcdef",

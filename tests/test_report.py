@@ -102,6 +102,18 @@ def test_index_sizes_and_write_overhead() -> None:
     assert ov.loc["composite", "overhead_pct"] == pytest.approx(35.0)
 
 
+def test_index_sizes_matched_per_query_when_named() -> None:
+    r = current_results()
+    sizes = (
+        {"query": "posts_by_author_status", "index_set": "single", "index": "a", "size_bytes": 1000},
+        {"query": "user_by_email", "index_set": "single", "index": "b", "size_bytes": 300},
+        {"query": "user_by_email", "index_set": "single", "index": "c", "size_bytes": 200},
+    )
+    df = report.index_size_speedup(RunResults(r.environment, r.benchmarks, {"index_sizes": sizes}))
+    got = {(row.label, row.index_set): row.size_bytes for row in df.itertuples()}
+    assert got == {("posts_by_author_status", "single"): 1000, ("user_by_email", "single"): 500}
+
+
 def test_comparison_frame_verdicts_and_counters() -> None:
     df = report.comparison_frame(baseline_results(), current_results())
     get = {(r.variant, r.params): r for r in df.itertuples()}
@@ -225,7 +237,13 @@ def test_html_is_self_contained_with_environment_and_sections(reports: Reports) 
     assert "http://" not in text and "https://" not in text
     assert {"environment", "summary", "loading", "pagination", "indexes", "all"} <= set(p.ids)
     assert "differences" not in p.ids
-    for needle in ("15.18 (embedded)", "shared_buffers=128MB", "f1ngerpr1nt", "cpus 8", "Drift under concurrent"):
+    for needle in (
+        "15.18 (embedded)",
+        "shared_buffers=128MB",
+        "f1ngerpr1nt",
+        "bench-1: Linux 6.1 x86_64, 8 CPUs, 16.0 GiB RAM",
+        "Drift under concurrent",
+    ):
         assert needle in text
     assert "2.00 ms / 1k rows" in text
     assert "could not be drawn" not in text

@@ -145,9 +145,24 @@ def format_frame(df: pd.DataFrame) -> pd.DataFrame:
     return out.reset_index(drop=True)
 
 
+def machine_line(machine: Mapping[str, str]) -> str:
+    """The machine in a few words: 'Linux 6.1 x86_64, 2 CPUs, 23.5 GiB RAM' (unknown keys as key=value)."""
+    known = ("hostname", "system", "machine", "processor", "cpu_count", "memory_bytes")
+    parts = [" ".join(machine[k] for k in ("system", "machine") if machine.get(k))]
+    if machine.get("cpu_count"):
+        parts.append(f"{machine['cpu_count']} CPUs")
+    mem = machine.get("memory_bytes", "")
+    if mem.isdigit():
+        parts.append(f"{fmt_bytes(int(mem))} RAM")
+    parts += [f"{k}={v}" for k, v in machine.items() if k not in known]
+    return ", ".join(p for p in parts if p)
+
+
 def environment_items(env: Environment) -> list[tuple[str, str]]:
     """The environment as (label, value) pairs, in reading order."""
-    machine = ", ".join(f"{k} {v}" for k, v in env.machine.items()) or "–"
+    machine = machine_line(env.machine) or "–"
+    if env.machine.get("hostname"):
+        machine = f"{env.machine['hostname']}: {machine}"
     settings = ", ".join(f"{k}={v}" for k, v in sorted(env.server_settings.items())) or "–"
     return [
         ("PostgreSQL", env.server_version + (" (embedded)" if env.embedded else "")),
@@ -167,12 +182,16 @@ def environment_line(env: Environment) -> str:
     """The environment in one line, for figure footers."""
     keys = ("shared_buffers", "work_mem", "jit")
     settings = " ".join(f"{k}={env.server_settings[k]}" for k in keys if k in env.server_settings)
-    machine = " ".join(f"{k}={v}" for k, v in env.machine.items())
+    m = env.machine
+    system = (m.get("system") or "").split(" ")[0]
+    machine = " ".join(p for p in (system, m.get("machine", "")) if p)
+    if m.get("cpu_count"):
+        machine += f", {m['cpu_count']} CPUs"
     parts = [
-        f"PostgreSQL {env.server_version}",
+        f"PostgreSQL {env.server_version.split(' ')[0]}",
         f"scale {fmt_plain(env.scale)}, seed {fmt_plain(env.seed)}",
         settings,
         machine,
-        env.started_at[:16].replace("T", " "),
+        env.started_at[:10],
     ]
     return " · ".join(p for p in parts if p)

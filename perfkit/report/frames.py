@@ -273,16 +273,19 @@ def index_sizes(results: RunResults) -> pd.DataFrame:
 
 
 def index_size_speedup(results: RunResults) -> pd.DataFrame:
-    """Per query and index set: total size of the set's indexes next to the speed-up it gave."""
+    """Per query and index set: total size of the set's indexes next to the speed-up it gave.
+
+    Sizes are matched on (query, index_set) when the sizes table names the query, else on index_set alone.
+    """
     sizes = index_sizes(results)
     cols = ["label", "index_set", "size_bytes", "speedup"]
     if sizes.empty or not {"index_set", "size_bytes"} <= set(sizes.columns):
         return pd.DataFrame(columns=cols)
-    per_set = sizes.groupby("index_set")["size_bytes"].sum()
+    keys = ["query", "index_set"] if "query" in sizes.columns else ["index_set"]
+    per_set = sizes.groupby(keys, as_index=False)["size_bytes"].sum()
     df = index_frame(results)
-    df = df[df["index_set"].isin(per_set.index) & df["speedup"].notna()]
-    out = df.assign(size_bytes=df["index_set"].map(per_set))[cols]
-    return out.reset_index(drop=True)
+    df = df[df["speedup"].notna()].merge(per_set, on=keys, how="inner")
+    return df[cols].reset_index(drop=True)
 
 
 def write_overhead(results: RunResults) -> pd.DataFrame:

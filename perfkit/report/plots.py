@@ -107,7 +107,7 @@ def index_heatmap(results: RunResults) -> Figure:
 
     wide = index_speedups(results)
     rows, cols = list(wide.index), list(wide.columns)
-    fig = new_figure(results.environment, (max(8.0, 2.5 + 1.3 * len(cols)), 1.8 + 0.5 * len(rows)))
+    fig = new_figure(results.environment, (max(8.0, 4.0 + 1.3 * len(cols)), 2.0 + 0.6 * len(rows)))
     ax = fig.add_subplot()
     data = wide.to_numpy(float)
     finite = data[np.isfinite(data) & (data > 0)]
@@ -121,35 +121,48 @@ def index_heatmap(results: RunResults) -> Figure:
             strong = np.isfinite(v) and abs(np.log(v)) > 0.6 * np.log(span)
             ax.text(j, i, text, ha="center", va="center", fontsize=9, color="white" if strong else "black")
     ax.set_xticks(range(len(cols)), cols)
-    ax.set_yticks(range(len(rows)), rows)
+    ax.set_yticks(range(len(rows)), [str(r).replace(" (", "\n(", 1) for r in rows], fontsize=9)
     ax.set_xlabel("index set")
     ax.set_ylabel("query")
-    ax.set_title("Speed-up over no index, per query and index set (higher is better)")
-    fig.colorbar(im, ax=ax, label="speed-up × (log scale)")
+    ax.set_title("Speed-up over no index (higher is better)")
+    bar = fig.colorbar(im, ax=ax, label="speed-up (log scale)")
+    ticks = [t for t in (0.01, 0.1, 0.5, 1, 2, 5, 10, 100, 1000, 10000) if 1 / span <= t <= span]
+    bar.set_ticks(ticks, labels=[fmt_ratio(t) for t in ticks])
+    bar.ax.minorticks_off()
     return fig
 
 
 def index_size_figure(results: RunResults) -> Figure:
     """What each index set costs in size against the speed-up it buys, per query."""
     df = index_size_speedup(results)
-    fig = new_figure(results.environment, (8, 4.6))
+    unit, div = ("MiB", 1024**2) if df["size_bytes"].max() >= 1024**2 else ("KiB", 1024)
+    size = df["size_bytes"] / div
+    labels = list(dict.fromkeys(df["label"]))
+    fig = new_figure(results.environment, (8, 4.6 + 0.2 * len(labels) * (len(labels) > 1)))
     ax = fig.add_subplot()
-    for label, g in df.groupby("label", sort=False):
+    for label in labels:
+        g = df["label"] == label
         colour, marker = style_of(str(label))
-        ax.scatter(g["size_bytes"] / 1024**2, g["speedup"], color=colour, marker=marker, s=50, label=str(label))
-        for _, r in g.iterrows():
-            ax.annotate(
-                str(r["index_set"]),
-                (r["size_bytes"] / 1024**2, r["speedup"]),
-                fontsize=8,
-                xytext=(5, 3),
-                textcoords="offset points",
-            )
-    auto_scale(ax, "x", df["size_bytes"] / 1024**2, "total size of the index set (MiB)")
+        ax.scatter(size[g], df.loc[g, "speedup"], color=colour, marker=marker, s=50, label=str(label))
+        for x, y, name in zip(size[g], df.loc[g, "speedup"], df.loc[g, "index_set"], strict=True):
+            ax.annotate(str(name), (x, y), fontsize=8, xytext=(5, 3), textcoords="offset points")
+    auto_scale(ax, "x", size, f"total size of the index set ({unit})")
     auto_scale(ax, "y", df["speedup"], "speed-up over no index (×)")
     ax.grid(True, alpha=0.35)
-    ax.legend(frameon=False, fontsize=8, title="query", title_fontsize=8)
-    ax.set_title("Index size vs speed-up")
+    ax.margins(0.15)
+    if len(labels) > 1:
+        ax.legend(
+            frameon=False,
+            fontsize=8,
+            title="query",
+            title_fontsize=8,
+            loc="upper center",
+            bbox_to_anchor=(0.5, -0.16),
+            ncol=2,
+        )
+        ax.set_title("Index size vs speed-up")
+    else:
+        ax.set_title(f"Index size vs speed-up: {labels[0]}" if labels else "Index size vs speed-up")
     return fig
 
 
