@@ -139,6 +139,7 @@ def write(results: RunResults, path: str | os.PathLike[str]) -> Path:
         with os.fdopen(fd, "w") as fh:
             json.dump(to_dict(results), fh, indent=1, allow_nan=False)
             fh.write("\n")
+        Path(tmp).chmod(0o644)  # mkstemp makes it private; results are meant to be shared
         Path(tmp).replace(target)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)

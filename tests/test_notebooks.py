@@ -14,6 +14,7 @@ from jupyter_client.kernelspec import KernelSpecManager
 from jupyter_client.manager import AsyncKernelManager
 from nbclient import NotebookClient
 
+from perfkit.runner import RunOutcome
 from tests.fix_results import ResultsFiles
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -76,10 +77,19 @@ def _text(outputs: list[nbformat.NotebookNode]) -> str:
 
 
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=[p.stem for p in NOTEBOOKS])
-def test_notebook_runs(path: Path, results_files: ResultsFiles, kernel_specs: KernelSpecManager) -> None:
-    outputs = _execute(path, results_files.current, results_files.baseline, kernel_specs)
+def test_notebook_runs(path: Path, small_run: RunOutcome, kernel_specs: KernelSpecManager) -> None:
+    """Every notebook on the results of a small real run (the run is its own baseline for 04)."""
+    outputs = _execute(path, small_run.results_path, small_run.results_path, kernel_specs)
     assert any("image/png" in o.get("data", {}) for o in outputs), "no figure displayed"
-    assert str(results_files.current) in _text(outputs)
+    assert str(small_run.results_path) in _text(outputs)
+
+
+def test_regressions_notebook_on_two_runs(results_files: ResultsFiles, kernel_specs: KernelSpecManager) -> None:
+    """The regressions notebook with a baseline that differs (hand-made records with a planted slowdown)."""
+    outputs = _execute(
+        ROOT / "notebooks" / "04-regressions.ipynb", results_files.current, results_files.baseline, kernel_specs
+    )
+    assert any("image/png" in o.get("data", {}) for o in outputs), "no figure displayed"
 
 
 def test_notebook_without_its_scenario(results_files: ResultsFiles, kernel_specs: KernelSpecManager) -> None:
