@@ -2,30 +2,82 @@
 
 from __future__ import annotations
 
+import importlib
 from importlib.metadata import PackageNotFoundError, version
+from typing import TYPE_CHECKING, Any
 
-from perfkit.baseline import latest_baseline, list_baselines, save_baseline
-from perfkit.compare import Comparison, compare_files, parse_check
-from perfkit.counter import StatementCounter, normalize_sql
-from perfkit.db import Target, connect, resolve_target
-from perfkit.drift import DriftReport, drift_walk
-from perfkit.errors import PerfkitError, PlanError
-from perfkit.explain import explain_analyze, explain_estimate
-from perfkit.export import to_pytest_benchmark
-from perfkit.keyset import KeysetSpec, Page, SortKey, decode_cursor, encode_cursor, fetch_page, walk
-from perfkit.measure import Measurement, time_query
-from perfkit.plan import Plan, PlanNode, PlanSummary, parse_plan
-from perfkit.realism import realism_report
-from perfkit.results import Benchmark, Environment, RunResults, benchmarks_frame, load
-from perfkit.runner import RunConfig, RunOutcome, run
-from perfkit.seed import SeedInfo, ensure_seeded
-from perfkit.server import EmbeddedServer
-from perfkit.stats import Stats, summarize
+if TYPE_CHECKING:
+    from perfkit.baseline import latest_baseline, list_baselines, save_baseline
+    from perfkit.compare import Comparison, compare_files, parse_check
+    from perfkit.counter import StatementCounter, normalize_sql
+    from perfkit.db import Target, connect, resolve_target
+    from perfkit.drift import DriftReport, drift_walk
+    from perfkit.errors import PerfkitError, PlanError
+    from perfkit.explain import explain_analyze, explain_estimate
+    from perfkit.export import to_pytest_benchmark
+    from perfkit.keyset import KeysetSpec, Page, SortKey, decode_cursor, encode_cursor, fetch_page, walk
+    from perfkit.measure import Measurement, time_query
+    from perfkit.plan import Plan, PlanNode, PlanSummary, parse_plan
+    from perfkit.realism import realism_report
+    from perfkit.results import Benchmark, Environment, RunResults, benchmarks_frame, load
+    from perfkit.runner import RunConfig, RunOutcome, run
+    from perfkit.seed import SeedInfo, ensure_seeded
+    from perfkit.server import EmbeddedServer
+    from perfkit.stats import Stats, summarize
 
 try:
     __version__ = version("perfkit")
 except PackageNotFoundError:  # running from a source tree without installation
     __version__ = "0.0.0+unknown"
+
+# The public API, imported on first use (PEP 562) so that `perfkit --help` does not pay for pandas and matplotlib.
+_EXPORTS: dict[str, str] = {
+    "Benchmark": "perfkit.results",
+    "Comparison": "perfkit.compare",
+    "DriftReport": "perfkit.drift",
+    "EmbeddedServer": "perfkit.server",
+    "Environment": "perfkit.results",
+    "KeysetSpec": "perfkit.keyset",
+    "Measurement": "perfkit.measure",
+    "Page": "perfkit.keyset",
+    "PerfkitError": "perfkit.errors",
+    "Plan": "perfkit.plan",
+    "PlanError": "perfkit.errors",
+    "PlanNode": "perfkit.plan",
+    "PlanSummary": "perfkit.plan",
+    "RunConfig": "perfkit.runner",
+    "RunOutcome": "perfkit.runner",
+    "RunResults": "perfkit.results",
+    "SeedInfo": "perfkit.seed",
+    "SortKey": "perfkit.keyset",
+    "StatementCounter": "perfkit.counter",
+    "Stats": "perfkit.stats",
+    "Target": "perfkit.db",
+    "benchmarks_frame": "perfkit.results",
+    "compare_files": "perfkit.compare",
+    "connect": "perfkit.db",
+    "decode_cursor": "perfkit.keyset",
+    "drift_walk": "perfkit.drift",
+    "encode_cursor": "perfkit.keyset",
+    "ensure_seeded": "perfkit.seed",
+    "explain_analyze": "perfkit.explain",
+    "explain_estimate": "perfkit.explain",
+    "fetch_page": "perfkit.keyset",
+    "latest_baseline": "perfkit.baseline",
+    "list_baselines": "perfkit.baseline",
+    "load": "perfkit.results",
+    "normalize_sql": "perfkit.counter",
+    "parse_check": "perfkit.compare",
+    "parse_plan": "perfkit.plan",
+    "realism_report": "perfkit.realism",
+    "resolve_target": "perfkit.db",
+    "run": "perfkit.runner",
+    "save_baseline": "perfkit.baseline",
+    "summarize": "perfkit.stats",
+    "time_query": "perfkit.measure",
+    "to_pytest_benchmark": "perfkit.export",
+    "walk": "perfkit.keyset",
+}
 
 __all__ = [
     "Benchmark",
@@ -75,3 +127,12 @@ __all__ = [
     "to_pytest_benchmark",
     "walk",
 ]
+
+
+def __getattr__(name: str) -> Any:
+    module = _EXPORTS.get(name)
+    if module is None:
+        raise AttributeError(f"module 'perfkit' has no attribute {name!r}")
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value
+    return value

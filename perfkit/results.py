@@ -9,9 +9,10 @@ import tempfile
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import pandas as pd
+if TYPE_CHECKING:
+    import pandas as pd
 
 from perfkit.errors import ResultsError
 from perfkit.stats import Stats
@@ -224,6 +225,8 @@ def load(path: str | os.PathLike[str]) -> RunResults:
 
 def benchmarks_frame(results: RunResults | Iterable[Benchmark]) -> pd.DataFrame:
     """One row per benchmark: identity, parameters (param_*), statistics and counters."""
+    import pandas as pd  # imported here: the CLI should not pay for pandas
+
     benches = results.benchmarks if isinstance(results, RunResults) else tuple(results)
     rows: list[dict[str, Any]] = []
     for b in benches:
@@ -238,6 +241,8 @@ def benchmarks_frame(results: RunResults | Iterable[Benchmark]) -> pd.DataFrame:
 
 def samples_frame(results: RunResults) -> pd.DataFrame:
     """One row per timing sample (long format), for distributions."""
+    import pandas as pd  # imported here: the CLI should not pay for pandas
+
     rows = [
         {"scenario": b.scenario, "name": b.name, "variant": b.variant, "key": b.key, "sample": i, "ms": s}
         for b in results.benchmarks
@@ -248,4 +253,6 @@ def samples_frame(results: RunResults) -> pd.DataFrame:
 
 def table_frame(results: RunResults, name: str) -> pd.DataFrame:
     """A scenario's non-timing table (e.g. the pagination drift table) as a DataFrame."""
+    import pandas as pd  # imported here: the CLI should not pay for pandas
+
     return pd.DataFrame([dict(r) for r in results.tables.get(name, ())])

@@ -10,7 +10,6 @@ from pathlib import Path
 import click
 
 from perfkit.cli._common import console
-from perfkit.report.paths import notebook_launch, render_files
 
 
 @click.command("report")
@@ -25,6 +24,8 @@ from perfkit.report.paths import notebook_launch, render_files
 )
 def report(results: tuple[Path, ...], output: Path) -> None:
     """Write a self-contained HTML report of RESULTS (two or more: the first is the baseline, shown side by side)."""
+    from perfkit.report.paths import render_files  # matplotlib: import only when rendering
+
     path = render_files(results, output)
     console.print(f"report written to {path}")
 
@@ -33,6 +34,8 @@ def report(results: tuple[Path, ...], output: Path) -> None:
 @click.option("--results", type=click.Path(dir_okay=False, path_type=Path), help="Results file (default: newest).")
 def notebook(results: Path | None) -> None:
     """Open Jupyter on the notebooks with the latest results (or say how to)."""
+    from perfkit.report.paths import notebook_launch
+
     launch = notebook_launch(results)
     if not launch.available:
         console.print(launch.instructions, soft_wrap=True)
