@@ -64,7 +64,6 @@ def test_model_agrees_with_the_proxy_at_1ms(seeded: tuple[Target, SeedInfo], see
     shown = "; ".join(f"{c.strategy} {c.proxied_ms:.2f} vs {c.modelled_ms:.2f} ms" for cs in attempts for c in cs)
     for c in best:
         assert c.modelled_ms == pytest.approx(c.direct_ms + c.round_trips * 1.0)
-        assert c.proxied_ms > c.direct_ms + c.round_trips * 0.8  # the proxy really delays every round trip
         assert abs(c.error) <= 0.15, f"proxied vs modelled: {shown}"
         assert c.agrees
     row = by["n_plus_one"].row()
