@@ -167,6 +167,40 @@ report.format_frame(report.loading_modelled_table(results))""",
         (
             "md",
             """\
+## The model checked through a proxy
+
+`perfkit run` also runs N+1 and batched loading through a local TCP proxy that delays each direction by half of
+1 ms, and compares the proxied median with the model (direct median + round trips × 1 ms). `agrees` is true
+within 15%; on a busy machine (`load_avg_1m` above `cpus`) every wake-up is late and the proxied time drifts
+above the model.""",
+        ),
+        (
+            "code",
+            """\
+check = report.loading_latency_check(results)
+print("no latency check in this run" if check.empty else "")
+report.format_frame(check)""",
+        ),
+        (
+            "md",
+            """\
+## Row explosion
+
+A plain JOIN repeats the parent's columns on every child row, and without a top-N it brings every child back.
+`rows_per_logical_row` compares the rows sent with the nodes of the nested result; `bytes_vs_batched` compares
+the bytes with batched loading's.""",
+        ),
+        (
+            "code",
+            """\
+for workload in frame["workload"].unique():
+    if frame.loc[frame["workload"] == workload, "bytes"].notna().any():
+        display(report.loading_transfer_figure(results, workload))
+report.format_frame(report.loading_explosion(results))""",
+        ),
+        (
+            "md",
+            """\
 ## What to conclude
 
 Prefer batched or JSON loading for pages of more than a few parents: their cost does not grow with the number

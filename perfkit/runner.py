@@ -97,8 +97,10 @@ def run(
             data_fingerprint=info.fingerprint,
         )
         if "loading" in config.scenarios:
-            tell("loading strategies: N+1 vs one statement vs batched")
-            benches += loading.run(conn, config.loading)
+            tell("loading strategies: N+1 vs JOIN vs batched vs JSON, and the latency model through a proxy")
+            lrun = loading.run_all(conn, config.loading, conninfo=target.conninfo)
+            benches += lrun.benchmarks
+            tables.update(lrun.tables)
         if "pagination" in config.scenarios:
             tell("pagination: OFFSET vs keyset by depth")
             benches += pagination.run(conn, config.pagination)

@@ -22,7 +22,7 @@ def quick_config(out: Path, **kw: object) -> RunConfig:
         "scale": 0.01,
         "seed": 7,
         "out": out,
-        "loading": LoadingConfig(sizes=(1, 5, 20), **QUICK),  # type: ignore[arg-type]
+        "loading": LoadingConfig(sizes=(1, 5, 20), latency_runs=11, **{**QUICK, "budget_s": 0.05}),  # type: ignore[arg-type]
         "pagination": PaginationConfig(page_size=10, **QUICK),  # type: ignore[arg-type]
         "indexes": IndexConfig(**QUICK),  # type: ignore[arg-type]
     }

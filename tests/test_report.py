@@ -231,7 +231,7 @@ def test_html_is_self_contained_with_environment_and_sections(reports: Reports) 
     text, p = _parse(out)
     assert not {"script", "link", "iframe"} & set(p.tags)
     imgs = [v for tag, _, v in p.refs if tag == "img"]
-    assert len(imgs) == 6
+    assert len(imgs) == 7  # loading: time, modelled, transferred; pagination; indexes: heatmap, sizes, writes
     assert all(v.startswith("data:image/png;base64,") for v in imgs)
     assert all(v.startswith(("#", "data:")) for _, _, v in p.refs)
     assert "http://" not in text and "https://" not in text

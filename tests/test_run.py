@@ -38,13 +38,30 @@ def test_results_file_is_versioned_and_complete(small_run: RunOutcome) -> None:
 
 def test_loading_statement_counts(small_run: RunOutcome) -> None:
     counters = by_key(small_run, "loading")
-    for n in (1, 5, 20):
-        key = f"n={n},take=5"
-        assert counters[("n_plus_one", key)]["statements"] == 1 + n
-        assert counters[("join", key)]["statements"] == 1
-        assert counters[("batched", key)]["statements"] == 2
-        # all strategies loaded the same posts
-        assert counters[("n_plus_one", key)]["posts"] == counters[("join", key)]["posts"]
+    names = {b.name for b in small_run.results.benchmarks if b.scenario == "loading"}
+    assert names == {"users_latest_posts", "posts_author_tags", "posts_comments_authors"}
+    assert {k for (_v, k) in counters} == {"n=1", "n=5", "n=20"}
+    for b in small_run.results.benchmarks:
+        if b.scenario != "loading":
+            continue
+        c = b.counters
+        assert c["statements"] == c["expected_statements"], b.key
+        n = int(b.params["n"])
+        if b.variant == "n_plus_one" and b.name != "posts_comments_authors":
+            assert c["statements"] == 1 + 2 * n  # two relations, one query per parent each
+        elif b.variant == "batched":
+            assert c["statements"] == 3
+        elif b.variant != "n_plus_one":
+            assert c["statements"] == 1
+
+
+def test_loading_latency_check_table(small_run: RunOutcome) -> None:
+    rows = small_run.results.tables["loading_latency_check"]
+    assert [r["strategy"] for r in rows] == ["n_plus_one", "batched"]
+    for r in rows:
+        assert r["rtt_ms"] == 1.0 and r["n"] == 10
+        assert r["modelled_ms"] == r["direct_ms"] + r["round_trips"] * 1.0  # type: ignore[operator]
+        assert isinstance(r["agrees"], bool)
 
 
 def test_pagination_offset_reads_more_rows_than_keyset(small_run: RunOutcome) -> None:

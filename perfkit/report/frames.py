@@ -37,22 +37,46 @@ def _sorted(df: pd.DataFrame, by: list[str], variant_col: str) -> pd.DataFrame:
 
 # -- loading ---------------------------------------------------------------------------------------
 
-LOADING_COLUMNS = ["workload", "strategy", "n", *_TIMING, "statements", "round_trips", "rows", "bytes"]
+_LOADING_COUNTERS = ["statements", "round_trips", "rows", "bytes", "logical_rows", "server_ms"]
+_LOADING_COUNTERS += ["shared_hit_blocks", "shared_read_blocks"]
+LOADING_COLUMNS = ["workload", "strategy", "n", *_TIMING, *_LOADING_COUNTERS]
 
 
 def loading_frame(results: RunResults) -> pd.DataFrame:
-    """Loading strategies: one row per workload, strategy and N, with time and what was transferred."""
+    """Loading strategies: one row per workload, strategy and N, with client time, what was transferred and (where
+    pg_stat_statements was available) server execution time and shared buffers per load."""
     rows = [
         {
             "workload": b.name,
             "strategy": b.variant,
             "n": param_int(b.params, "n"),
             **timing(b),
-            **{c: counter(b, c) for c in ("statements", "round_trips", "rows", "bytes")},
+            **{c: counter(b, c) for c in _LOADING_COUNTERS},
         }
         for b in of_scenario(results, LOADING)
     ]
     return _sorted(pd.DataFrame(rows, columns=LOADING_COLUMNS), ["workload", "strategy", "n"], "strategy")
+
+
+def loading_explosion(results: RunResults) -> pd.DataFrame:
+    """Rows and bytes each strategy transferred against the logical result: `rows_per_logical_row` (rows sent per
+    node of the nested result) and `bytes_vs_batched` (bytes over what batched loading sent for the same page)."""
+    df = loading_frame(results)
+    cols = ["workload", "strategy", "n", "logical_rows", "rows", "rows_per_logical_row", "bytes", "bytes_vs_batched"]
+    if df.empty:
+        return pd.DataFrame(columns=cols)
+    base = df[df["strategy"] == "batched"].set_index(["workload", "n"])["bytes"]
+    keys = list(zip(df["workload"], df["n"], strict=True))
+    df = df.assign(
+        rows_per_logical_row=df["rows"] / df["logical_rows"],
+        bytes_vs_batched=[b / base.get(k, float("nan")) for k, b in zip(keys, df["bytes"], strict=True)],
+    )
+    return df[cols].reset_index(drop=True)
+
+
+def loading_latency_check(results: RunResults) -> pd.DataFrame:
+    """The latency model checked through the delay proxy (direct, modelled and proxied medians), when run."""
+    return table_frame(results, "loading_latency_check")
 
 
 def loading_statements(results: RunResults) -> pd.DataFrame:

@@ -60,6 +60,8 @@ def _loading(r: RunResults) -> str:
         parts.append(_figure(partial(fg.loading_figure, r, workload), f"{workload}: time vs N"))
         if frame.loc[frame["workload"] == workload, "round_trips"].notna().any():
             parts.append(_figure(partial(fg.loading_modelled_figure, r, workload), f"{workload}: modelled time"))
+        if frame.loc[frame["workload"] == workload, "bytes"].notna().any():
+            parts.append(_figure(partial(fg.loading_transfer_figure, r, workload), f"{workload}: rows and bytes"))
     parts.append("<h4>Statements executed</h4>")
     parts.append(_guard(lambda: h.table(fr.loading_statements(r)), "statements table"))
     modelled = fr.loading_modelled_table(r)
@@ -67,6 +69,18 @@ def _loading(r: RunResults) -> str:
         parts.append("<h4>Modelled time at added round-trip times</h4>")
         parts.append(h.para("measured median + round trips × added round-trip time", "muted"))
         parts.append(_guard(lambda: h.table(modelled), "modelled table"))
+    check = fr.loading_latency_check(r)
+    if not check.empty:
+        parts.append("<h4>The latency model checked through a delaying proxy</h4>")
+        parts.append(
+            h.para("proxied median vs direct median + round trips × RTT; agrees within the tolerance", "muted")
+        )
+        parts.append(_guard(lambda: h.table(check), "latency check table"))
+    explosion = fr.loading_explosion(r)
+    if explosion["logical_rows"].notna().any():
+        parts.append("<h4>Row explosion: transferred vs the logical result</h4>")
+        parts.append(h.para("rows per node of the nested result, and bytes relative to batched loading", "muted"))
+        parts.append(_guard(lambda: h.table(explosion), "row explosion table"))
     parts.append(h.details("All loading measurements", _guard(lambda: h.table(frame), "loading table")))
     return "".join(parts)
 

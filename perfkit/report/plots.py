@@ -68,6 +68,22 @@ def loading_modelled_figure(results: RunResults, workload: str, rtts_ms: Sequenc
     return fig
 
 
+def loading_transfer_figure(results: RunResults, workload: str) -> Figure:
+    """Rows and bytes transferred against N, one line per strategy: the JOIN's row explosion made visible."""
+    df = loading_frame(results)
+    df = df[(df["workload"] == workload) & df["bytes"].notna()]
+    fig = new_figure(results.environment, (10, 4.2))
+    ax_r, ax_b = fig.subplots(1, 2)
+    _lines(ax_r, df, "n", "rows", "strategy")
+    auto_scale(ax_r, "x", df["n"], "N (parents loaded)")
+    auto_scale(ax_r, "y", df["rows"], "rows transferred")
+    _lines(ax_b, df, "n", "bytes", "strategy", legend=False)
+    auto_scale(ax_b, "x", df["n"], "N (parents loaded)")
+    auto_scale(ax_b, "y", df["bytes"], "bytes transferred (field values)")
+    fig.suptitle(f"Loading {workload}: what each strategy transferred")
+    return fig
+
+
 def pagination_figure(results: RunResults, query: str) -> Figure:
     """Time and buffers against depth, one line per strategy (and page size), slopes in the legend."""
     df = pagination_frame(results)

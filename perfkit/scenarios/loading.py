@@ -1,146 +1,184 @@
-"""Loading strategies: N users with their latest published posts, as N+1 queries, one statement, or batched."""
+"""Loading strategies: pages of N parents with their relations loaded as N+1, JOIN, batched, JSON (and top-N ways)."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
-from uuid import UUID
 
 import psycopg
 
+from perfkit import pgss
 from perfkit.counter import StatementCounter
-from perfkit.errors import PerfkitError
+from perfkit.errors import ConfigError, PerfkitError
 from perfkit.measure import measure
-from perfkit.results import Benchmark, benchmark_version
+from perfkit.results import Benchmark, Scalar, benchmark_version
+from perfkit.scenarios import _loading_comments, _loading_posts, _loading_users
+from perfkit.scenarios._loading_latency import LatencyCheck, latency_check
+from perfkit.scenarios._loading_model import Loaded, Shape, Strategy, Workload
+
+__all__ = [
+    "SCENARIO",
+    "WORKLOADS",
+    "LatencyCheck",
+    "LoadingConfig",
+    "LoadingRun",
+    "Shape",
+    "Strategy",
+    "StrategyMismatch",
+    "Workload",
+    "latency_check",
+    "load_all",
+    "run",
+    "run_all",
+]
 
 SCENARIO = "loading"
-POSTS_PER_USER = 5
-
-USERS_PAGE = """
-SELECT id, name, email FROM users ORDER BY created_at DESC, id DESC LIMIT %(n)s
-"""
-POSTS_OF_ONE_USER = """
-SELECT id, title, published_at FROM posts
-WHERE author_id = %(author)s AND status = 'published'
-ORDER BY published_at DESC, id DESC LIMIT %(take)s
-"""
-ONE_STATEMENT = """
-SELECT u.id, u.name, u.email, p.id, p.title, p.published_at
-FROM (SELECT id, name, email, created_at FROM users ORDER BY created_at DESC, id DESC LIMIT %(n)s) u
-LEFT JOIN LATERAL (
-    SELECT id, title, published_at FROM posts
-    WHERE author_id = u.id AND status = 'published'
-    ORDER BY published_at DESC, id DESC LIMIT %(take)s
-) p ON true
-ORDER BY u.created_at DESC, u.id DESC, p.published_at DESC, p.id DESC
-"""
-POSTS_OF_MANY_USERS = """
-SELECT author_id, id, title, published_at FROM (
-    SELECT author_id, id, title, published_at,
-           row_number() OVER (PARTITION BY author_id ORDER BY published_at DESC, id DESC) AS rn
-    FROM posts WHERE author_id = ANY(%(authors)s) AND status = 'published'
-) ranked WHERE rn <= %(take)s
-ORDER BY author_id, published_at DESC, id DESC
-"""
-
-# The logical result every strategy must produce: user id -> ids of its latest posts, newest first.
-Loaded = dict[UUID, tuple[UUID, ...]]
-
-
-def load_n_plus_one(conn: psycopg.Connection[Any], n: int) -> Loaded:
-    """One query for the users, then one query per user for its posts (the N+1 pattern)."""
-    users = conn.execute(USERS_PAGE, {"n": n}).fetchall()
-    out: Loaded = {}
-    for uid, _name, _email in users:
-        posts = conn.execute(POSTS_OF_ONE_USER, {"author": uid, "take": POSTS_PER_USER}).fetchall()
-        out[uid] = tuple(p[0] for p in posts)
-    return out
-
-
-def load_join(conn: psycopg.Connection[Any], n: int) -> Loaded:
-    """One statement: the page of users LEFT JOIN LATERAL their latest posts."""
-    out: Loaded = {}
-    for uid, _name, _email, pid, _title, _published in conn.execute(
-        ONE_STATEMENT, {"n": n, "take": POSTS_PER_USER}
-    ).fetchall():
-        posts = out.setdefault(uid, ())
-        if pid is not None:
-            out[uid] = (*posts, pid)
-    return out
-
-
-def load_batched(conn: psycopg.Connection[Any], n: int) -> Loaded:
-    """Two statements: the users, then all their posts at once with `author_id = ANY(...)`."""
-    users = conn.execute(USERS_PAGE, {"n": n}).fetchall()
-    ids = [u[0] for u in users]
-    by_author: dict[UUID, list[UUID]] = {uid: [] for uid in ids}
-    for author, pid, _title, _published in conn.execute(
-        POSTS_OF_MANY_USERS, {"authors": ids, "take": POSTS_PER_USER}
-    ).fetchall():
-        by_author[author].append(pid)
-    return {uid: tuple(by_author[uid]) for uid in ids}
-
-
-STRATEGIES: Mapping[str, tuple[Callable[[psycopg.Connection[Any], int], Loaded], tuple[str, ...]]] = {
-    "n_plus_one": (load_n_plus_one, (USERS_PAGE, POSTS_OF_ONE_USER)),
-    "join": (load_join, (ONE_STATEMENT,)),
-    "batched": (load_batched, (USERS_PAGE, POSTS_OF_MANY_USERS)),
+WORKLOADS: Mapping[str, Workload] = {
+    w.name: w for w in (_loading_users.WORKLOAD, _loading_posts.WORKLOAD, _loading_comments.WORKLOAD)
 }
+LATENCY_TABLE = "loading_latency_check"
 
 
 @dataclass(frozen=True, slots=True)
 class LoadingConfig:
-    """Page sizes and timing budget of the loading comparison."""
+    """Workloads, page sizes and timing budget of the loading comparison, and the proxy check of the latency model."""
 
-    sizes: Sequence[int] = (1, 10, 100)
-    warmup: int = 2
-    min_runs: int = 5
+    sizes: Sequence[int] = (1, 10, 100, 1000)
+    workloads: Sequence[str] = tuple(WORKLOADS)
+    warmup: int = 1
+    min_runs: int = 3
     max_runs: int = 30
-    budget_s: float = 1.5
+    budget_s: float = 0.25
+    latency_check: bool = True
+    latency_n: int = 10
+    latency_rtt_ms: float = 1.0
+    latency_runs: int = 31
 
 
 class StrategyMismatch(PerfkitError):
     """Two loading strategies returned different data: a bug, never a result."""
 
 
+def _validate(cfg: LoadingConfig) -> None:
+    unknown = [w for w in cfg.workloads if w not in WORKLOADS]
+    if unknown:
+        raise ConfigError(f"unknown loading workload {unknown[0]!r}; choose from {', '.join(WORKLOADS)}")
+    if not cfg.sizes or any(n < 1 for n in cfg.sizes):
+        raise ConfigError(f"loading page sizes must be positive integers, got {tuple(cfg.sizes)}")
+
+
+def load_all(conn: psycopg.Connection[Any], workload: Workload, n: int) -> dict[str, Loaded]:
+    """Every strategy's result for a page of N; raises StrategyMismatch unless they are all equal."""
+    out: dict[str, Loaded] = {}
+    for name, strategy in workload.strategies.items():
+        out[name] = strategy.load(conn, n)
+        first = next(iter(out))
+        if out[name] != out[first]:
+            raise StrategyMismatch(f"loading strategy {name!r} of {workload.name} returned different data at n={n}")
+    return out
+
+
+def _counters(counter: StatementCounter, shape: Shape, workload: Workload, strategy: str) -> dict[str, float]:
+    logical = shape.logical_rows
+    counters: dict[str, float] = {
+        "statements": counter.statements,
+        "round_trips": counter.round_trips,
+        "rows": counter.rows,
+        "bytes": counter.bytes,
+        "parents": shape.parents,
+        "logical_rows": logical,
+        "row_explosion": counter.rows / logical if logical else 0.0,
+        "expected_statements": workload.expected_statements(strategy, shape),
+    }
+    for rel in workload.relations:
+        counters[f"children_{rel}"] = shape.children[rel]
+        counters[f"distinct_{rel}"] = shape.distinct[rel]
+    return counters
+
+
+def _bench(
+    conn: psycopg.Connection[Any], workload: Workload, name: str, n: int, cfg: LoadingConfig, server: bool, note: str
+) -> tuple[Benchmark, Loaded]:
+    strategy = workload.strategies[name]
+    with StatementCounter(conn) as counter:
+        loaded = strategy.load(conn, n)
+    counters = _counters(counter, workload.shape(loaded), workload, name)
+    before = pgss.snapshot(conn) if server else None
+    m = measure(
+        lambda: strategy.load(conn, n),
+        warmup=cfg.warmup,
+        min_runs=cfg.min_runs,
+        max_runs=cfg.max_runs,
+        budget_s=cfg.budget_s,
+    )
+    notes: tuple[str, ...] = (note,) if note else ()
+    if before is not None:
+        delta = pgss.snapshot(conn) - before
+        if delta.consistent:
+            counters.update(delta.per(m.warmup + m.runs))
+        else:
+            notes = ("pg_stat_statements went backwards during the measurement (reset or evicted): no server time",)
+    bench = Benchmark(
+        scenario=SCENARIO,
+        name=workload.name,
+        variant=name,
+        params={"n": n},
+        samples_ms=m.samples_ms,
+        stats=m.stats,
+        counters=counters,
+        notes=notes,
+        version=benchmark_version(strategy.statements, n),
+    )
+    return bench, loaded
+
+
 def run(conn: psycopg.Connection[Any], config: LoadingConfig | None = None) -> list[Benchmark]:
-    """Measure every strategy at every page size; check they return the same data."""
+    """Measure every strategy of every workload at every page size; strategies must return the same data."""
     cfg = config or LoadingConfig()
+    _validate(cfg)
+    missing = pgss.enable(conn)
     benches: list[Benchmark] = []
-    for n in cfg.sizes:
-        reference: Loaded | None = None
-        for variant, (fn, statements) in STRATEGIES.items():
-            with StatementCounter(conn) as counter:
-                loaded = fn(conn, n)
-            if reference is None:
-                reference = loaded
-            elif loaded != reference:
-                raise StrategyMismatch(f"loading strategy {variant!r} returned different data at n={n}")
-            m = measure(
-                lambda fn=fn, n=n: fn(conn, n),  # type: ignore[misc]
-                warmup=cfg.warmup,
-                min_runs=cfg.min_runs,
-                max_runs=cfg.max_runs,
-                budget_s=cfg.budget_s,
-            )
-            benches.append(
-                Benchmark(
-                    scenario=SCENARIO,
-                    name="users_latest_posts",
-                    variant=variant,
-                    params={"n": n, "take": POSTS_PER_USER},
-                    samples_ms=m.samples_ms,
-                    stats=m.stats,
-                    counters={
-                        "statements": counter.statements,
-                        "round_trips": counter.round_trips,
-                        "rows": counter.rows,
-                        "bytes": counter.bytes,
-                        "users": len(loaded),
-                        "posts": sum(len(v) for v in loaded.values()),
-                    },
-                    version=benchmark_version(statements, n, POSTS_PER_USER),
-                )
-            )
+    for wname in cfg.workloads:
+        workload = WORKLOADS[wname]
+        for n in cfg.sizes:
+            reference: Loaded | None = None
+            for name in workload.strategies:
+                bench, loaded = _bench(conn, workload, name, n, cfg, missing is None, missing or "")
+                if reference is None:
+                    reference = loaded
+                elif loaded != reference:
+                    raise StrategyMismatch(f"loading strategy {name!r} of {wname} returned different data at n={n}")
+                benches.append(bench)
     return benches
+
+
+@dataclass(frozen=True, slots=True)
+class LoadingRun:
+    """The loading comparison's benchmarks and its non-timing tables (the latency check)."""
+
+    benchmarks: list[Benchmark]
+    tables: dict[str, tuple[dict[str, Scalar], ...]]
+
+
+def run_all(conn: psycopg.Connection[Any], config: LoadingConfig | None = None, *, conninfo: str | None) -> LoadingRun:
+    """`run`, then (if configured and a TCP `conninfo` is given) the proxy check of the latency model at N+1 and
+    batched, reported as the `loading_latency_check` table."""
+    cfg = config or LoadingConfig()
+    benches = run(conn, cfg)
+    tables: dict[str, tuple[dict[str, Scalar], ...]] = {}
+    if cfg.latency_check and conninfo is not None and _loading_users.NAME in cfg.workloads:
+        try:
+            checks = latency_check(
+                conn,
+                conninfo,
+                WORKLOADS[_loading_users.NAME],
+                n=cfg.latency_n,
+                rtt_ms=cfg.latency_rtt_ms,
+                runs=cfg.latency_runs,
+            )
+        except ConfigError as exc:  # e.g. a Unix-socket connection: the proxy forwards TCP only
+            tables[LATENCY_TABLE] = ({"skipped": str(exc)},)
+        else:
+            tables[LATENCY_TABLE] = tuple(c.row() for c in checks)
+    return LoadingRun(benches, tables)
