@@ -1,3 +1,3 @@
-"""Benchmarks run against the same session server as the tests."""
+"""Benchmarks run against the same kind of session server and fixtures as the tests."""
 
-pytest_plugins = ["tests.fix_server"]
+pytest_plugins = ["tests.fix_server", "tests.fix_seed", "tests.fix_loading"]
