@@ -7,4 +7,5 @@ pytest_plugins = [
     "tests.fix_run",
     "tests.fix_pagination",
     "tests.fix_results",
+    "tests.fix_indexes",
 ]
