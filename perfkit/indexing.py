@@ -91,6 +91,15 @@ class IndexDef:
             out += f" WHERE {self.where}"
         return out
 
+    @property
+    def short(self) -> str:
+        """Compact form: `posts (author_id, status)`, `users gin (name gin_trgm_ops)`."""
+        method = "" if self.method == "btree" else f"{self.method} "
+        out = f"{self.table} {method}({', '.join(k.text for k in self.keys)})"
+        if self.include:
+            out += f" INCLUDE ({', '.join(self.include)})"
+        return out + (f" WHERE {self.where}" if self.where else "")
+
     def ddl(self, *, concurrently: bool = False) -> sql.Composed:
         """CREATE [UNIQUE] INDEX [CONCURRENTLY] name ON table USING method (keys) [INCLUDE (...)] [WHERE ...]."""
         parts: list[sql.Composable] = [sql.SQL("CREATE UNIQUE INDEX" if self.unique else "CREATE INDEX")]
