@@ -37,3 +37,29 @@ def settings_big(admin_conninfo: str) -> Iterator[Target]:
         yield target
     finally:
         _drop_db(admin_conninfo, name)
+
+
+@pytest.fixture(scope="session")
+def shop(admin_conninfo: str) -> Iterator[Target]:
+    """Two tables no catalogue query touches: 60,000 orders of 2,000 customers (tests change nothing for good)."""
+    name = f"pk_shop_{uuid.uuid4().hex[:8]}"
+    target = _make_db(admin_conninfo, name)
+    with connect(target) as conn:
+        conn.execute("CREATE TABLE customers (id int PRIMARY KEY, country text)")
+        conn.execute(
+            "CREATE TABLE orders (id int PRIMARY KEY, customer int, status text, amount int, created_at timestamptz)"
+        )
+        conn.execute(
+            "INSERT INTO customers SELECT g, (ARRAY['NZ','DE','JP','US'])[1 + g % 4] FROM generate_series(1, 2000) g"
+        )
+        conn.execute(
+            "INSERT INTO orders SELECT g, g % 2000, (ARRAY['open','paid','paid','shipped'])[1 + g % 4], g % 1000, "
+            "timestamptz '2024-01-01' + g * interval '1 minute' FROM generate_series(1, 60000) g"
+        )
+        conn.execute("SELECT pg_stat_force_next_flush()")
+        conn.execute("ANALYZE customers")
+        conn.execute("ANALYZE orders")
+    try:
+        yield target
+    finally:
+        _drop_db(admin_conninfo, name)
