@@ -167,9 +167,14 @@ NOTEBOOKS: dict[str, list[tuple[str, str]]] = {
     "03-index-strategies": [
         (
             "md",
-            "# Index strategies\n\nEach query of the catalogue measured with each index set: no index, "
-            "single-column, composite and others. Speed-up is the median time without an index divided by the "
-            "median time with the set.\n\n" + PARAMS_MD,
+            "# Index strategies\n\nThe guide's queries (user by e-mail, posts by author and status, the published "
+            "feed, tags, JSONB containment and key tests, substring search, a time range, the analytics "
+            "aggregation) measured with each index set: none, single-column, composite in both column orders, "
+            "partial, covering (`INCLUDE`), expression (`lower(email)`), GIN `jsonb_ops` and `jsonb_path_ops`, "
+            "trigram GIN and BRIN. Each set is built inside a transaction that is rolled back, so the schema "
+            "ends as it began. Speed-up is the median time without an index divided by the median time with "
+            "the set. `perfkit run` measures a representative subset; `IndexConfig(full=True)` runs the whole "
+            "catalogue.\n\n" + PARAMS_MD,
         ),
         ("code", SETUP),
         (
@@ -188,15 +193,18 @@ NOTEBOOKS: dict[str, list[tuple[str, str]]] = {
         (
             "md",
             "## Plan shape\n\nWhat PostgreSQL did in each cell: the node types and the index used. An "
-            "*Index Only Scan* answered from the index alone; a *Seq Scan* under an index set means the planner "
-            "judged the index useless for that query.",
+            "*Index Only Scan* answered from the index alone (the table was VACUUMed first, so the visibility "
+            "map lets it skip the heap); a *Seq Scan* under an index set means the planner judged the index "
+            "useless for that query, or could not use it at all: a partial index whose `WHERE` the query does "
+            "not imply, a `jsonb_path_ops` index under a `?` key test.",
         ),
         ("code", "report.index_plan_shapes(results)"),
+        ("code", "report.index_notes(results)"),
         (
             "md",
-            "## What indexes cost\n\nSize against speed-up, and the time to insert a fixed batch with each set "
-            "present (shown when the run recorded them). An index that buys little speed-up but costs space and "
-            "write time is a candidate to drop.",
+            "## What indexes cost\n\nSize against speed-up, build time (plain and `CONCURRENTLY`), and the time "
+            "to insert a fixed batch of posts with each set present. An index that buys little speed-up but "
+            "costs space and write time is a candidate to drop.",
         ),
         (
             "code",
@@ -213,9 +221,17 @@ NOTEBOOKS: dict[str, list[tuple[str, str]]] = {
         ),
         (
             "md",
+            "## Statistics hygiene\n\nBefore measuring, perfkit checks each table's statistics "
+            "(`pg_stat_user_tables`: never analysed, or too many rows changed since) and its visibility map, "
+            "and runs ANALYZE or VACUUM where needed.",
+        ),
+        ("code", "report.index_hygiene(results)"),
+        (
+            "md",
             "## What to conclude\n\nPick, per query, the smallest index set that reaches most of the best "
             "speed-up, and check the plan shape says it is used. A composite index in the right column order "
-            "often serves several queries at once.",
+            'often serves several queries at once. For your own queries, `perfkit advise "SQL"` proposes '
+            "B-tree indexes, estimates them with HypoPG and measures the best one.",
         ),
     ],
     "04-regressions": [
