@@ -187,3 +187,24 @@ def test_full_catalogue_leaves_schema_unchanged(small_run: RunOutcome, run_db: T
     overhead = {r["index_set"]: r for r in out.tables["index_write_overhead"]}
     assert overhead["none"]["overhead_pct"] == 0.0 and "(author_id, status)" in overhead
     assert any(r["check"] == "statistics" for r in out.tables["index_hygiene"])
+
+
+def test_run_report_frames_per_query(small_run: RunOutcome) -> None:
+    from perfkit import report
+
+    r = small_run.results
+    wide = report.index_speedups(r)
+    assert "posts_by_author_status (author=rare, status=published)" in wide.index
+    assert {"none", "single", "composite", "partial", "gin_ops", "gin_path", "trigram", "brin"} <= set(wide.columns)
+    sizes = report.index_size_speedup(r)
+    gin = sizes[sizes["label"].str.startswith("prefs_has_key") & (sizes["index_set"] == "gin_path")]
+    feed = sizes[sizes["label"].str.startswith("published_feed") & (sizes["index_set"] == "single")]
+    assert len(gin) == 1 and len(feed) == 1
+    assert int(gin["size_bytes"].iloc[0]) != int(feed["size_bytes"].iloc[0])  # sizes belong to their own query
+    notes = report.index_notes(r)
+    partial = notes[(notes["query"] == "posts_by_author_status") & (notes["index_set"] == "partial")]
+    assert list(partial["case"]) == ["author=popular, status=archived"]
+    assert "is not implied by the query" in partial["note"].iloc[0]
+    keyq = notes[(notes["query"] == "prefs_has_key") & (notes["index_set"] == "gin_path")]["note"]
+    assert any(n.startswith("index present, operator not supported: preferences ? 'beta_ui'") for n in keyq)
+    assert not report.index_hygiene(r).empty
