@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from importlib.metadata import PackageNotFoundError, version
 
+from perfkit.advise import Advice, advise
 from perfkit.baseline import latest_baseline, list_baselines, save_baseline
 from perfkit.compare import Comparison, compare_files, parse_check
 from perfkit.db import Target, connect, resolve_target
@@ -23,6 +24,7 @@ except PackageNotFoundError:  # running from a source tree without installation
     __version__ = "0.0.0+unknown"
 
 __all__ = [
+    "Advice",
     "Benchmark",
     "Comparison",
     "DriftReport",
@@ -40,6 +42,7 @@ __all__ = [
     "Stats",
     "Target",
     "__version__",
+    "advise",
     "benchmarks_frame",
     "compare_files",
     "connect",
