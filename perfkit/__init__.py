@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from importlib.metadata import PackageNotFoundError, version
 
-from perfkit.advise import Advice, advise
+from perfkit.advise import Advice
 from perfkit.baseline import latest_baseline, list_baselines, save_baseline
 from perfkit.compare import Comparison, compare_files, parse_check
 from perfkit.db import Target, connect, resolve_target
@@ -42,7 +42,6 @@ __all__ = [
     "Stats",
     "Target",
     "__version__",
-    "advise",
     "benchmarks_frame",
     "compare_files",
     "connect",
