@@ -188,7 +188,15 @@ CATALOGUE: tuple[CatalogQuery, ...] = (
             IndexSet("partial", (_ix("posts", "author_pub", col("author_id"), where="status = 'published'"),)),
             IndexSet(
                 "covering",
-                (_ix("posts", "author_status_cov", col("author_id"), col("status"), include=("title", "created_at")),),
+                (
+                    _ix(
+                        "posts",
+                        "author_status_cov",
+                        col("author_id"),
+                        col("status"),
+                        include=("id", "title", "created_at"),
+                    ),
+                ),
             ),
         ),
         _author_cases,
