@@ -291,81 +291,71 @@ OFFSET slope tells you how deep a page can go before it breaks your latency budg
     "03-index-strategies": [
         (
             "md",
-            """\
-# Index strategies
-
-Each query of the catalogue measured with each index set: no index, single-column, composite and others.
-Speed-up is the median time without an index divided by the median time with the set.
-
-"""
-            + PARAMS_MD,
+            "# Index strategies\n\nThe guide's queries (user by e-mail, posts by author and status, the published "
+            "feed, tags, JSONB containment and key tests, substring search, a time range, the analytics "
+            "aggregation) measured with each index set: none, single-column, composite in both column orders, "
+            "partial, covering (`INCLUDE`), expression (`lower(email)`), GIN `jsonb_ops` and `jsonb_path_ops`, "
+            "trigram GIN and BRIN. Each set is built inside a transaction that is rolled back, so the schema "
+            "ends as it began. Speed-up is the median time without an index divided by the median time with "
+            "the set. `perfkit run` measures a representative subset; `IndexConfig(full=True)` runs the whole "
+            "catalogue.\n\n" + PARAMS_MD,
         ),
         ("code", SETUP),
         (
             "code",
-            """\
-frame = report.index_frame(results)
-if frame.empty:
-    print("This run has no index benchmarks: run `perfkit run --scenario indexes`.")
-report.format_frame(frame.drop(columns=["label", "node_types", "indexes"]))""",
+            "frame = report.index_frame(results)\n"
+            "if frame.empty:\n"
+            "    print('This run has no index benchmarks: run `perfkit run --scenario indexes`.')\n"
+            "report.format_frame(frame.drop(columns=['label', 'node_types', 'indexes']))",
         ),
         (
             "md",
-            """\
-## Speed-up heatmap
-
-Blue cells are faster than no index, red ones slower; the colour scale is logarithmic, so 10× and 100× are
-equally far apart. A blank cell was not measured.""",
+            "## Speed-up heatmap\n\nBlue cells are faster than no index, red ones slower; the colour scale is "
+            "logarithmic, so 10× and 100× are equally far apart. A blank cell was not measured.",
+        ),
+        ("code", "if not frame.empty:\n    display(report.index_heatmap(results))"),
+        (
+            "md",
+            "## Plan shape\n\nWhat PostgreSQL did in each cell: the node types and the index used. An "
+            "*Index Only Scan* answered from the index alone (the table was VACUUMed first, so the visibility "
+            "map lets it skip the heap); a *Seq Scan* under an index set means the planner judged the index "
+            "useless for that query, or could not use it at all: a partial index whose `WHERE` the query does "
+            "not imply, a `jsonb_path_ops` index under a `?` key test.",
+        ),
+        ("code", "report.index_plan_shapes(results)"),
+        ("code", "report.index_notes(results)"),
+        (
+            "md",
+            "## What indexes cost\n\nSize against speed-up, build time (plain and `CONCURRENTLY`), and the time "
+            "to insert a fixed batch of posts with each set present. An index that buys little speed-up but "
+            "costs space and write time is a candidate to drop.",
         ),
         (
             "code",
-            """\
-if not frame.empty:
-    display(report.index_heatmap(results))""",
+            "if not report.index_size_speedup(results).empty:\n"
+            "    display(report.index_size_figure(results))\n"
+            "report.index_sizes(results)",
+        ),
+        (
+            "code",
+            "overhead = report.write_overhead(results)\n"
+            "if 'insert_ms' in overhead.columns:\n"
+            "    display(report.write_overhead_figure(results))\n"
+            "overhead",
         ),
         (
             "md",
-            """\
-## Plan shape
-
-What PostgreSQL did in each cell: the node types and the index used. An *Index Only Scan* answered from the
-index alone; a *Seq Scan* under an index set means the planner judged the index useless for that query.""",
+            "## Statistics hygiene\n\nBefore measuring, perfkit checks each table's statistics "
+            "(`pg_stat_user_tables`: never analysed, or too many rows changed since) and its visibility map, "
+            "and runs ANALYZE or VACUUM where needed.",
         ),
-        (
-            "code",
-            """\
-report.index_plan_shapes(results)""",
-        ),
+        ("code", "report.index_hygiene(results)"),
         (
             "md",
-            """\
-## What indexes cost
-
-Size against speed-up, and the time to insert a fixed batch with each set present (shown when the run recorded
-them). An index that buys little speed-up but costs space and write time is a candidate to drop.""",
-        ),
-        (
-            "code",
-            """\
-if not report.index_size_speedup(results).empty:
-    display(report.index_size_figure(results))
-report.index_sizes(results)""",
-        ),
-        (
-            "code",
-            """\
-overhead = report.write_overhead(results)
-if "insert_ms" in overhead.columns:
-    display(report.write_overhead_figure(results))
-overhead""",
-        ),
-        (
-            "md",
-            """\
-## What to conclude
-
-Pick, per query, the smallest index set that reaches most of the best speed-up, and check the plan shape says
-it is used. A composite index in the right column order often serves several queries at once.""",
+            "## What to conclude\n\nPick, per query, the smallest index set that reaches most of the best "
+            "speed-up, and check the plan shape says it is used. A composite index in the right column order "
+            'often serves several queries at once. For your own queries, `perfkit advise "SQL"` proposes '
+            "B-tree indexes, estimates them with HypoPG and measures the best one.",
         ),
     ],
     "04-regressions": [

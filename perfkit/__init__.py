@@ -7,6 +7,7 @@ from importlib.metadata import PackageNotFoundError, version
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
+    from perfkit.advise import Advice
     from perfkit.baseline import latest_baseline, list_baselines, save_baseline
     from perfkit.compare import Comparison, compare_files, parse_check
     from perfkit.counter import StatementCounter, normalize_sql
@@ -32,6 +33,7 @@ except PackageNotFoundError:  # running from a source tree without installation
 
 # The public API, imported on first use (PEP 562) so that `perfkit --help` does not pay for pandas and matplotlib.
 _EXPORTS: dict[str, str] = {
+    "Advice": "perfkit.advise",
     "Benchmark": "perfkit.results",
     "Comparison": "perfkit.compare",
     "DriftReport": "perfkit.drift",
@@ -80,6 +82,7 @@ _EXPORTS: dict[str, str] = {
 }
 
 __all__ = [
+    "Advice",
     "Benchmark",
     "Comparison",
     "DriftReport",

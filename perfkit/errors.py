@@ -57,3 +57,11 @@ class EnvironmentMismatch(CompareError):
 
 class KeysetSpecError(ConfigError):
     """A keyset sort spec is unusable: unknown table or column, or its last key is not unique (C09)."""
+
+
+class IndexBuildError(PerfkitError):
+    """An index could not be built (a failed CREATE INDEX CONCURRENTLY leaves an INVALID index: it is dropped)."""
+
+
+class AdviseError(PerfkitError):
+    """`perfkit advise` cannot work on this input: a syntax error, not a query, or a table it cannot see."""

@@ -105,10 +105,14 @@ def run(
             tell("pagination: OFFSET vs keyset by depth")
             benches += pagination.run(conn, config.pagination)
         if "indexes" in config.scenarios:
-            tell("index strategies: none vs single vs composite")
-            ibenches, sizes = indexes.run(conn, config.indexes)
-            benches += ibenches
-            tables["index_sizes"] = tuple(sizes)
+            scope = "full catalogue" if config.indexes.full else "representative subset"
+            tell(f"index strategies: catalogue queries x index sets ({scope})")
+            irun = indexes.run(conn, config.indexes)
+            benches += irun.benchmarks
+            tables.update(irun.tables)
+            for row in irun.tables.get("index_hygiene", ()):
+                if row.get("action") not in (None, "none"):
+                    tell(f"index strategies: {row['table']}: {row['check']} {row['state']} -> {row['action']}")
     results = RunResults(environment=env, benchmarks=tuple(benches), tables=tables)
     results_path = write(results, out / "results.json")
     report_path: Path | None = None

@@ -8,4 +8,5 @@ pytest_plugins = [
     "tests.fix_pagination",
     "tests.fix_results",
     "tests.fix_loading",
+    "tests.fix_indexes",
 ]

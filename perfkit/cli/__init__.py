@@ -7,6 +7,7 @@ import sys
 import click
 
 from perfkit.cli._common import PerfkitGroup, err_console
+from perfkit.cli.advise import advise_cmd
 from perfkit.cli.compare import baseline, compare_cmd, export_cmd
 from perfkit.cli.db import db, seed
 from perfkit.cli.explain import explain
@@ -31,6 +32,7 @@ cli.add_command(db)
 cli.add_command(seed)
 cli.add_command(report)
 cli.add_command(notebook)
+cli.add_command(advise_cmd)
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -5,6 +5,8 @@ from perfkit.report._format import environment_line, format_frame
 from perfkit.report.diff import comparable, comparison_frame, environment_diff
 from perfkit.report.frames import (
     index_frame,
+    index_hygiene,
+    index_notes,
     index_plan_shapes,
     index_size_speedup,
     index_sizes,
@@ -46,6 +48,8 @@ __all__ = [
     "format_frame",
     "index_frame",
     "index_heatmap",
+    "index_hygiene",
+    "index_notes",
     "index_plan_shapes",
     "index_size_figure",
     "index_size_speedup",

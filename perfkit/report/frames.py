@@ -305,11 +305,32 @@ def index_size_speedup(results: RunResults) -> pd.DataFrame:
     cols = ["label", "index_set", "size_bytes", "speedup"]
     if sizes.empty or not {"index_set", "size_bytes"} <= set(sizes.columns):
         return pd.DataFrame(columns=cols)
-    keys = ["query", "index_set"] if "query" in sizes.columns else ["index_set"]
-    per_set = sizes.groupby(keys, as_index=False)["size_bytes"].sum()
     df = index_frame(results)
-    df = df[df["speedup"].notna()].merge(per_set, on=keys, how="inner")
-    return df[cols].reset_index(drop=True)
+    df = df[df["speedup"].notna()]
+    if "query" in sizes.columns:  # sets are per query: the same set name means different indexes for two queries
+        per_cell = sizes.groupby(["query", "index_set"])["size_bytes"].sum()
+        keys = list(zip(df["query"], df["index_set"], strict=True))
+        df = df.assign(size_bytes=[per_cell.get(k, float("nan")) for k in keys])
+        return df[df["size_bytes"].notna()][cols].reset_index(drop=True)
+    per_set = sizes.groupby("index_set")["size_bytes"].sum()
+    df = df[df["index_set"].isin(per_set.index)]
+    out = df.assign(size_bytes=df["index_set"].map(per_set))[cols]
+    return out.reset_index(drop=True)
+
+
+def index_notes(results: RunResults) -> pd.DataFrame:
+    """What the index scenario noticed per cell: unused indexes, JSONB operators an index cannot serve (C14)."""
+    rows = [
+        {"query": b.name, "case": params_label(b.params), "index_set": b.variant, "note": note}
+        for b in of_scenario(results, INDEXES)
+        for note in b.notes
+    ]
+    return pd.DataFrame(rows, columns=["query", "case", "index_set", "note"])
+
+
+def index_hygiene(results: RunResults) -> pd.DataFrame:
+    """Statistics and visibility-map checks made before measuring, and what perfkit did (ANALYZE, VACUUM)."""
+    return table_frame(results, "index_hygiene")
 
 
 def write_overhead(results: RunResults) -> pd.DataFrame:

@@ -119,6 +119,14 @@ def _indexes(r: RunResults) -> str:
         parts.append("<h4>Write overhead</h4>")
         parts.append(_figure(lambda: fg.write_overhead_figure(r), "write overhead"))
         parts.append(h.table(overhead))
+    notes = fr.index_notes(r)
+    if not notes.empty:
+        parts.append("<h4>What the plans show</h4>")
+        parts.append(h.para("indexes a plan did not use, and JSONB predicates no index could serve", "muted"))
+        parts.append(h.table(notes))
+    hygiene = fr.index_hygiene(r)
+    if not hygiene.empty:
+        parts.append(h.details("Statistics and visibility map before measuring", h.table(hygiene)))
     cols = ["label", "index_set", "median_ms", "ci_low_ms", "ci_high_ms", "speedup", "plan_shape", "index_only"]
     cols += ["shared_hit_blocks", "shared_read_blocks", "rows_removed"]
     parts.append(h.details("All index measurements", _guard(lambda: h.table(fr.index_frame(r)[cols]), "index table")))

@@ -1,8 +1,7 @@
-"""Index strategies: one query measured without an index, with a single-column and with a composite index."""
+"""Index strategies: each catalogue query measured under each index set, plus what every index costs."""
 
 from __future__ import annotations
 
-import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -10,146 +9,208 @@ from typing import Any
 import psycopg
 from psycopg import sql
 
+from perfkit import freshness, indexing
+from perfkit.errors import ConfigError, SchemaError
 from perfkit.explain import explain_analyze
+from perfkit.jsonb_rules import diagnose
 from perfkit.measure import measure
-from perfkit.plan import summarize
+from perfkit.plan import Plan, summarize
 from perfkit.results import Benchmark, Scalar, benchmark_version
+from perfkit.scenarios._index_catalog import BY_NAME, CATALOGUE, CatalogQuery, IndexSet, selection
+from perfkit.scenarios._index_costs import concurrent_builds, write_overhead
 
 SCENARIO = "indexes"
 
+__all__ = ["BY_NAME", "CATALOGUE", "SCENARIO", "CatalogQuery", "IndexConfig", "IndexRun", "IndexSet", "run"]
 
-@dataclass(frozen=True, slots=True)
-class IndexSet:
-    """A named set of indexes on one table, as (index name, column list or expression) pairs."""
-
-    name: str
-    table: str
-    indexes: tuple[tuple[str, str], ...]
-
-
-@dataclass(frozen=True, slots=True)
-class CatalogQuery:
-    """A query of the catalogue, the table it reads, and the index sets compared for it."""
-
-    name: str
-    table: str
-    sql: str
-    index_sets: tuple[IndexSet, ...]
-
-
-POSTS_BY_AUTHOR_STATUS = CatalogQuery(
-    name="posts_by_author_status",
-    table="posts",
-    sql="SELECT id, title, created_at FROM posts WHERE author_id = %(author)s AND status = %(status)s",
-    index_sets=(
-        IndexSet("none", "posts", ()),
-        IndexSet("single", "posts", (("pk_ix_posts_author", "author_id"),)),
-        IndexSet("composite", "posts", (("pk_ix_posts_author_status", "author_id, status"),)),
-    ),
-)
+Conn = psycopg.Connection[Any]
 
 
 @dataclass(frozen=True, slots=True)
 class IndexConfig:
-    """Which queries to run and the timing budget."""
+    """What to run: the representative subset (default) or the `full` catalogue, or named `queries`; timing effort.
 
-    queries: Sequence[CatalogQuery] = (POSTS_BY_AUTHOR_STATUS,)
-    warmup: int = 2
+    `concurrently` times each index's CREATE INDEX CONCURRENTLY too; `write_rows` posts are inserted per
+    write-overhead run (0 skips it). Each set's tables are analysed after the build when the set has an expression
+    index (the only kind whose statistics a build adds), or always with `analyze_always`.
+    """
+
+    full: bool = False
+    queries: Sequence[str] | None = None
+    warmup: int = 1
     min_runs: int = 5
-    max_runs: int = 30
-    budget_s: float = 1.5
+    max_runs: int = 20
+    budget_s: float = 0.25
+    concurrently: bool = True
+    write_rows: int = 1000
+    write_runs: int = 3
+    analyze_always: bool = False
     extra: Mapping[str, str] = field(default_factory=dict)
 
 
-def popular_author_params(conn: psycopg.Connection[Any]) -> dict[str, Any]:
-    """The author with most posts and the common status: a realistic, selective-enough parameter set."""
-    row = conn.execute(
-        "SELECT author_id FROM posts GROUP BY author_id ORDER BY count(*) DESC, author_id LIMIT 1"
-    ).fetchone()
-    if row is None:
-        raise AssertionError("posts is empty: seed the database first")
-    return {"author": row[0], "status": "published"}
+@dataclass(frozen=True, slots=True)
+class IndexRun:
+    """The benchmarks (query x case x index set) and the tables: sizes and builds, write overhead, statistics."""
+
+    benchmarks: tuple[Benchmark, ...]
+    tables: Mapping[str, tuple[dict[str, Scalar], ...]]
 
 
-def _secondary_indexes(conn: psycopg.Connection[Any], table: str) -> list[str]:
-    """Indexes on the table that back no constraint (those can be dropped for the 'none' baseline)."""
-    rows = conn.execute(
-        """
-        SELECT i.relname FROM pg_index x
-        JOIN pg_class i ON i.oid = x.indexrelid
-        JOIN pg_class t ON t.oid = x.indrelid
-        JOIN pg_namespace n ON n.oid = t.relnamespace
-        WHERE t.relname = %s AND n.nspname = current_schema()
-          AND NOT EXISTS (SELECT 1 FROM pg_constraint c WHERE c.conindid = x.indexrelid)
-        ORDER BY i.relname
-        """,
-        (table,),
-    ).fetchall()
-    return [str(r[0]) for r in rows]
+def _plan(conn: Conn, q: CatalogQuery, params: Mapping[str, Any]) -> Plan:
+    return explain_analyze(conn, q.sql, params)
 
 
-def run(
-    conn: psycopg.Connection[Any], config: IndexConfig | None = None
+def _counters(plan: Plan) -> dict[str, float]:
+    s = summarize(plan)
+    heap_fetches = sum(int(n.raw.get("Heap Fetches", 0) or 0) for n in plan.nodes() if n.node_type == "Index Only Scan")
+    return {
+        "shared_hit_blocks": s.shared_hit_blocks,
+        "shared_read_blocks": s.shared_read_blocks,
+        "rows_removed": s.rows_removed,
+        "rows_returned": plan.root.rows_total,
+        "estimate_error": round(s.worst_misestimate.magnitude, 3) if s.worst_misestimate else 1.0,
+        "heap_fetches": heap_fetches,
+    }
+
+
+def _notes(conn: Conn, plan: Plan, iset: IndexSet) -> tuple[str, ...]:
+    notes = [f.message for f in diagnose(conn, plan)]
+    used = set(summarize(plan).indexes)
+    for ix in iset.indexes:
+        if ix.name not in used:
+            why = f" (partial: WHERE {ix.where} is not implied by the query)" if ix.where else ""
+            notes.append(f"{ix.name} not used{why}")
+    return tuple(notes)
+
+
+def _measure_set(
+    conn: Conn, q: CatalogQuery, iset: IndexSet, cases: list[Any], cfg: IndexConfig
 ) -> tuple[list[Benchmark], list[dict[str, Scalar]]]:
-    """Measure each catalogue query under each index set; the schema is left exactly as it was.
-
-    Each index set lives inside a transaction that is rolled back: the table's own secondary indexes are
-    dropped, the set is built, the table analysed, the query explained and timed, and everything undone.
-    """
-    cfg = config or IndexConfig()
+    """Inside a rolled-back transaction: strip the tables, build the set, ANALYZE, explain and time each case."""
     benches: list[Benchmark] = []
     sizes: list[dict[str, Scalar]] = []
-    for q in cfg.queries:
-        params = popular_author_params(conn)
-        for iset in q.index_sets:
-            with conn.transaction(force_rollback=True):
-                for existing in _secondary_indexes(conn, q.table):
-                    conn.execute(sql.SQL("DROP INDEX {}").format(sql.Identifier(existing)))
-                for ix_name, columns in iset.indexes:
-                    t0 = time.perf_counter()
-                    conn.execute(
-                        sql.SQL("CREATE INDEX {} ON {} ({})").format(
-                            sql.Identifier(ix_name), sql.Identifier(q.table), sql.SQL(columns)
-                        )
-                    )
-                    build_ms = (time.perf_counter() - t0) * 1000
-                    size = conn.execute("SELECT pg_relation_size(%s::regclass)", (ix_name,)).fetchone()
-                    sizes.append(
-                        {
-                            "query": q.name,
-                            "index_set": iset.name,
-                            "index": ix_name,
-                            "columns": columns,
-                            "size_bytes": int(size[0]) if size else 0,
-                            "build_ms": round(build_ms, 3),
-                        }
-                    )
-                conn.execute(sql.SQL("ANALYZE {}").format(sql.Identifier(q.table)))
-                plan = explain_analyze(conn, q.sql, params)
-                m = measure(
-                    lambda: conn.execute(q.sql, params).fetchall(),  # noqa: B023 - used within the loop
-                    warmup=cfg.warmup,
-                    min_runs=cfg.min_runs,
-                    max_runs=cfg.max_runs,
-                    budget_s=cfg.budget_s,
-                )
-            summary = summarize(plan)
+    with conn.transaction(force_rollback=True):
+        for ext in iset.extensions:
+            if not indexing.ensure_extension(conn, ext):
+                raise ConfigError(f"index set {q.name}/{iset.name} needs the {ext} extension, which is not available")
+        tables = dict.fromkeys([*q.tables, *(ix.table for ix in iset.indexes)])
+        for table in tables:
+            indexing.strip_table(conn, table)
+        for ix in iset.indexes:
+            b = indexing.create(conn, ix)
+            sizes.append(
+                {
+                    "query": q.name,
+                    "index_set": iset.name,
+                    "index": ix.name,
+                    "table": ix.table,
+                    "kind": ix.kind,
+                    "definition": ix.text,
+                    "size_bytes": b.size_bytes,
+                    "build_ms": b.build_ms,
+                    "analysed": cfg.analyze_always or any(k.expression for k in ix.keys),
+                }
+            )
+        # Column statistics survive DROP INDEX and were checked fresh before; CREATE INDEX records the index's own
+        # size. Only an expression index needs ANALYZE (statistics on the expression), so only then is it paid for.
+        analyse = [
+            t
+            for t in tables
+            if cfg.analyze_always or any(k.expression for ix in iset.indexes if ix.table == t for k in ix.keys)
+        ]
+        for table in analyse:
+            conn.execute(sql.SQL("ANALYZE {}").format(sql.Identifier(table)))
+        for case in cases:
+            plan = _plan(conn, q, case.params)
+            notes = _notes(conn, plan, iset)
+            m = measure(
+                lambda p=case.params: conn.execute(q.sql, p).fetchall(),  # type: ignore[misc]
+                warmup=cfg.warmup,
+                min_runs=cfg.min_runs,
+                max_runs=cfg.max_runs,
+                budget_s=cfg.budget_s,
+            )
+            plan_dict = summarize(plan).to_dict()
+            plan_dict["index_set_definition"] = iset.label
             benches.append(
                 Benchmark(
                     scenario=SCENARIO,
                     name=q.name,
                     variant=iset.name,
-                    params={"status": str(params["status"]), "author": "most posts"},
+                    params=dict(case.label),
                     samples_ms=m.samples_ms,
                     stats=m.stats,
-                    counters={
-                        "shared_hit_blocks": summary.shared_hit_blocks,
-                        "shared_read_blocks": summary.shared_read_blocks,
-                        "rows_removed": summary.rows_removed,
-                        "rows_returned": plan.root.rows_total,
-                    },
-                    plan=summary.to_dict(),
-                    version=benchmark_version(q.sql, [list(i.indexes) for i in [iset]]),
+                    counters=_counters(plan),
+                    plan=plan_dict,
+                    notes=notes,
+                    version=benchmark_version(q.sql, dict(case.label), [ix.text for ix in iset.indexes]),
                 )
             )
     return benches, sizes
+
+
+def _selected(cfg: IndexConfig) -> list[tuple[CatalogQuery, tuple[IndexSet, ...], int]]:
+    if cfg.queries is None:
+        return selection(cfg.full)
+    unknown = [n for n in cfg.queries if n not in BY_NAME]
+    if unknown:
+        raise ConfigError(f"unknown catalogue query {unknown[0]!r}; choose from {', '.join(BY_NAME)}")
+    return [(BY_NAME[n], BY_NAME[n].index_sets, 99) for n in cfg.queries]
+
+
+def run(conn: Conn, config: IndexConfig | None = None) -> IndexRun:
+    """Measure the selected catalogue queries under their index sets; the schema is left exactly as it was.
+
+    Before measuring: perfkit's leftover indexes are dropped, stale statistics are refreshed (ANALYZE) and tables
+    whose visibility map is not current are VACUUMed (outside any transaction), so index-only scans are real.
+    Each index set then lives in a transaction that is rolled back (see _measure_set). CONCURRENTLY builds and the
+    write-overhead batch follow. `conn` must be an autocommit connection.
+    """
+    cfg = config or IndexConfig()
+    if not conn.autocommit:
+        raise ConfigError("the index scenario needs an autocommit connection (VACUUM, CREATE INDEX CONCURRENTLY)")
+    chosen = _selected(cfg)
+    leftovers = indexing.cleanup_leftovers(conn)
+    before = indexing.schema_indexes(conn)
+    tables = [t for q, _, _ in chosen for t in q.tables]
+    hygiene: list[dict[str, Scalar]] = [
+        {"table": name, "check": "leftover index", "state": "dropped", "action": f"DROP INDEX {name}"}
+        for name in leftovers
+    ]
+    for c in freshness.ensure_fresh(conn, tables):
+        action = "ANALYZE" if c.analyzed else "none"
+        hygiene.append({"table": c.table, "check": "statistics", "state": c.reason, "action": action})
+    for v in freshness.ensure_all_visible(conn, tables):
+        state = f"{v.all_visible_pages}/{v.pages} pages all-visible"
+        hygiene.append(
+            {"table": v.table, "check": "visibility map", "state": state, "action": "VACUUM" if v.vacuumed else "none"}
+        )
+    benches: list[Benchmark] = []
+    sizes: list[dict[str, Scalar]] = []
+    for q, sets, ncases in chosen:
+        cases = q.cases(conn)[:ncases]
+        for iset in sets:
+            b, s = _measure_set(conn, q, iset, cases, cfg)
+            benches += b
+            sizes += s
+    if cfg.concurrently:
+        wanted = [(ix, iset.extensions) for q, sets, _ in chosen for iset in sets for ix in iset.indexes]
+        builds = concurrent_builds(conn, wanted)
+        sizes = [{**row, **builds.get(str(row["index"]), {})} for row in sizes]
+    overhead: list[dict[str, Scalar]] = []
+    if cfg.write_rows > 0 and any("posts" in q.tables for q, _, _ in chosen):
+        pairs = [(f"{q.name}/{s.name}", s) for q, sets, _ in chosen for s in sets]
+        overhead = write_overhead(conn, pairs, cfg.write_rows, cfg.write_runs)
+        # the rolled-back inserts left dead rows at the end of posts: VACUUM truncates them and resets the map
+        conn.execute("VACUUM posts")
+        hygiene.append({"table": "posts", "check": "after write batches", "state": "dead rows", "action": "VACUUM"})
+    after = indexing.schema_indexes(conn)
+    if after != before:
+        raise SchemaError("the index scenario changed the schema's indexes; this is a perfkit bug")
+    tables_out: dict[str, tuple[dict[str, Scalar], ...]] = {
+        "index_sizes": tuple(sizes),
+        "index_hygiene": tuple(hygiene),
+    }
+    if overhead:
+        tables_out["index_write_overhead"] = tuple(overhead)
+    return IndexRun(tuple(benches), tables_out)
