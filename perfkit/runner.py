@@ -100,8 +100,12 @@ def run(
             tell("loading strategies: N+1 vs one statement vs batched")
             benches += loading.run(conn, config.loading)
         if "pagination" in config.scenarios:
-            tell("pagination: OFFSET vs keyset by depth")
-            benches += pagination.run(conn, config.pagination)
+            tell("pagination: OFFSET vs keyset by depth, drift under writes, batch passes")
+            paged = pagination.run(
+                conn, config.pagination, connect_writer=lambda: connect(target, application_name="perfkit-writer")
+            )
+            benches += paged.benchmarks
+            tables.update(paged.tables)
         if "indexes" in config.scenarios:
             tell("index strategies: none vs single vs composite")
             ibenches, sizes = indexes.run(conn, config.indexes)
