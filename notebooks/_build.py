@@ -115,9 +115,11 @@ NOTEBOOKS: dict[str, list[tuple[str, str]]] = {
         (
             "md",
             "# Pagination: OFFSET vs keyset\n\n"
-            "The post feed ordered by `(created_at DESC, id DESC)`, read at increasing depths. **OFFSET** makes "
-            "the server read and discard every row before the page; **keyset** seeks to the last row seen.\n\n"
-            + PARAMS_MD,
+            "The guide's paginated queries, read at log-spaced depths from the first page to the last: the post feed "
+            "ordered by `(created_at DESC, id DESC)`, the most prolific author's published posts, and the admin user "
+            "list (`findWithPagination`: optional ILIKE search and role filter, plus a total count). **OFFSET** makes "
+            "the server read and discard every row before the page; **keyset** seeks to the last row seen, with the "
+            "primary key appended to the sort so that no row is skipped (`perfkit.keyset`).\n\n" + PARAMS_MD,
         ),
         ("code", SETUP),
         (
@@ -131,15 +133,23 @@ NOTEBOOKS: dict[str, list[tuple[str, str]]] = {
             "md",
             "## Time and buffers against depth\n\nLog axes (depth 0, the first page, sits at the left edge). "
             "OFFSET's time and buffers rise with depth; keyset's stay flat, because each page touches the same "
-            "few index and heap pages wherever it starts.",
+            "few index and heap pages wherever it starts. Where no index serves the sort (the admin list: there is "
+            "no index on `users.created_at`), both strategies scan and sort the whole filtered table on every page.",
         ),
         ("code", "for query in frame['query'].unique():\n    display(report.pagination_figure(results, query))"),
         (
             "md",
-            "## Growth per 1,000 rows of depth\n\nA least-squares line through median time (and buffers) "
-            "against depth. The slope is what one more thousand rows of depth costs per page.",
+            "## Growth per 1,000 rows of depth\n\nA least-squares line through median time, buffers and rows read "
+            "against depth. The slope is what one more thousand rows of depth costs per page. The verdict is judged "
+            "on buffers, which do not depend on timing: *grows linearly* when the deepest page touches at least 3× "
+            "the buffers of the first.",
         ),
-        ("code", "slopes = report.pagination_slopes(results)\nreport.format_frame(slopes)"),
+        (
+            "code",
+            "slopes = report.pagination_slopes(results)\n"
+            "report.format_frame(slopes[['query', 'strategy', 'growth', 'slope_ms_per_1k', 'r2_ms', "
+            "'slope_buffers_per_1k', 'slope_rows_read_per_1k', 'first_ms', 'deepest_ms', 'max_depth']])",
+        ),
         (
             "code",
             "summary = report.summary_frame(results)\n"
@@ -148,9 +158,30 @@ NOTEBOOKS: dict[str, list[tuple[str, str]]] = {
         ),
         (
             "md",
+            "## Does the cursor seek?\n\nKeyset pays off only when an index can start at the cursor: the cursor "
+            "predicate must appear as an *Index Cond*. When it appears only as a *Filter*, every row before the "
+            "cursor is still read and thrown away, and the page is flagged (`perfkit.keyset.check_seek`).",
+        ),
+        (
+            "code",
+            "seek = report.pagination_seek(results)\nseek if not seek.empty else print('no seek checks in this run')",
+        ),
+        (
+            "md",
+            "## The total count\n\n`findWithPagination` returns a total next to every page. COUNT(*) reads every "
+            "matching row whatever the page, so it can cost more than the page itself.",
+        ),
+        (
+            "code",
+            "counts = report.pagination_counts(results)\n"
+            "report.format_frame(counts) if not counts.empty else print('no COUNT(*) benchmarks in this run')",
+        ),
+        (
+            "md",
             "## Drift under concurrent writes\n\nWhile pages are walked, another connection inserts and deletes "
-            "rows. OFFSET shifts with every write before the cursor and serves duplicates or skips rows; keyset "
-            "continues from the last key seen. (Shown when the run recorded it.)",
+            "rows (a seeded random churn, on a scratch copy of the newest posts). OFFSET counts positions, so it "
+            "serves rows twice or skips them; keyset continues from the last key seen. Rows missed are counted "
+            "against a snapshot taken when the walk starts (rows deleted during the walk are not counted as missed).",
         ),
         (
             "code",
@@ -159,9 +190,26 @@ NOTEBOOKS: dict[str, list[tuple[str, str]]] = {
         ),
         (
             "md",
-            "## What to conclude\n\nUse keyset pagination for feeds and anything users page deep into; keep "
-            "OFFSET for small, bounded lists. The OFFSET slope tells you how deep a page can go before it "
-            "breaks your latency budget.",
+            "## Processing the whole table in batches\n\nThe guide's `processLargeDataset`: every post, 1,000 at a "
+            "time, by keyset, by OFFSET and through a server-side cursor. Total time per pass, and the peak of "
+            "Python memory (tracemalloc) while processing: all three hold one batch at a time; OFFSET pays for "
+            "re-reading the skipped rows on every batch.",
+        ),
+        (
+            "code",
+            "batches = report.pagination_batches(results)\n"
+            "if batches.empty:\n"
+            "    print('no batch passes in this run')\n"
+            "else:\n"
+            "    display(report.pagination_batches_figure(results))\n"
+            "    display(report.format_frame(batches))",
+        ),
+        (
+            "md",
+            "## What to conclude\n\nUse keyset pagination for feeds and anything users page deep into, with an "
+            "index that matches the sort (including its tiebreaker) after any equality filters; keep OFFSET for "
+            "small, bounded lists. The OFFSET slope tells you how deep a page can go before it breaks your latency "
+            "budget; drop or cache the COUNT(*) total when it costs more than the page.",
         ),
     ],
     "03-index-strategies": [

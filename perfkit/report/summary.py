@@ -49,7 +49,8 @@ def _loading(results: RunResults) -> list[dict[str, str]]:
 def _signed(x: Any, fmt: Callable[[Any], str]) -> str:
     if isinstance(x, float) and math.isnan(x):
         return fmt(x)
-    return f"+{fmt(x)}" if float(x) >= 0 else f"-{fmt(-float(x))}"
+    text = fmt(abs(float(x)))
+    return text if text.startswith("0") and text.strip("0 ms.") == "" else ("-" if float(x) < 0 else "+") + text
 
 
 def _growth_text(s: pd.Series) -> str:
