@@ -53,11 +53,15 @@ def _signed(x: Any, fmt: Callable[[Any], str]) -> str:
     return text if text.startswith("0") and text.strip("0 ms.") == "" else ("-" if float(x) < 0 else "+") + text
 
 
+def _whole(x: Any) -> str:
+    return fmt_count(round(float(x))) if abs(float(x)) >= 10 else fmt_count(x)
+
+
 def _growth_text(s: pd.Series) -> str:
     verdict = str(s["growth"]) if isinstance(s["growth"], str) and s["growth"] else "(one depth only)"
     return (
         f"{s['strategy']} {verdict} ({_signed(s['slope_ms_per_1k'], fmt_ms)} and "
-        f"{_signed(s['slope_buffers_per_1k'], fmt_count)} buffers per 1,000 rows of depth; "
+        f"{_signed(s['slope_buffers_per_1k'], _whole)} buffers per 1,000 rows of depth; "
         f"{fmt_ms(s['deepest_ms'])} at depth {fmt_count(s['max_depth'])})"
     )
 
