@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import psycopg
@@ -37,7 +37,7 @@ class PaginationConfig:
     min_runs: int = 5
     max_runs: int = 10
     budget_s: float = 0.3
-    queries: Sequence[str] = QUERIES
+    queries: Sequence[str] | None = None  # names to run (see QUERIES); None: all
     admin_filters: Sequence[AdminFilter] = DEFAULT_ADMIN_FILTERS
     drift: bool = True
     drift_rows: int = 200
@@ -167,17 +167,14 @@ def sweep(
         if cursor is not None:
             seek = _seek_row(q, depth, plan, conn)
             if not seek["seek"]:
-                keyset_bench = _with_note(keyset_bench, f"cursor predicate not seekable: {seek['reason']}")
+                keyset_bench = replace(
+                    keyset_bench, notes=(*keyset_bench.notes, f"cursor predicate not seekable: {seek['reason']}")
+                )
         benches += [offset_bench, keyset_bench]
     count_sql, count_params = q.count(conn)
     count_bench, _ = _bench(conn, cfg, q.name, "count", count_sql, count_params, {}, {"total": total})
     benches.append(count_bench)
     return benches, seek
-
-
-def _with_note(b: Benchmark, note: str) -> Benchmark:
-    return Benchmark(b.scenario, b.name, b.variant, b.params, b.samples_ms, b.stats, b.counters, b.plan,
-                     (*b.notes, note), b.version)  # fmt: skip
 
 
 def run(
@@ -186,7 +183,7 @@ def run(
     """Every query's depth sweep and COUNT(*), then (when enabled) the batch passes over posts and, given a way to
     open a second connection, the drift walks under concurrent writes."""
     cfg = config or PaginationConfig()
-    queries = [q for q in guide_queries(conn, cfg.admin_filters) if q.name in cfg.queries]
+    queries = [q for q in guide_queries(conn, cfg.admin_filters) if cfg.queries is None or q.name in cfg.queries]
     benches: list[Benchmark] = []
     seeks: list[dict[str, Scalar]] = []
     for q in queries:
