@@ -211,81 +211,103 @@ of round trips. JOIN is fastest when children are few, but transfers the parent 
     "02-pagination": [
         (
             "md",
-            """\
-# Pagination: OFFSET vs keyset
-
-The post feed ordered by `(created_at DESC, id DESC)`, read at increasing depths. **OFFSET** makes the server
-read and discard every row before the page; **keyset** seeks to the last row seen.
-
-"""
-            + PARAMS_MD,
+            "# Pagination: OFFSET vs keyset\n\n"
+            "The guide's paginated queries, read at log-spaced depths from the first page to the last: the post feed "
+            "ordered by `(created_at DESC, id DESC)`, the most prolific author's published posts, and the admin user "
+            "list (`findWithPagination`: optional ILIKE search and role filter, plus a total count). **OFFSET** makes "
+            "the server read and discard every row before the page; **keyset** seeks to the last row seen, with the "
+            "primary key appended to the sort so that no row is skipped (`perfkit.keyset`).\n\n" + PARAMS_MD,
         ),
         ("code", SETUP),
         (
             "code",
-            """\
-frame = report.pagination_frame(results)
-if frame.empty:
-    print("This run has no pagination benchmarks: run `perfkit run --scenario pagination`.")
-report.format_frame(frame)""",
+            "frame = report.pagination_frame(results)\n"
+            "if frame.empty:\n"
+            "    print('This run has no pagination benchmarks: run `perfkit run --scenario pagination`.')\n"
+            "report.format_frame(frame)",
         ),
         (
             "md",
-            """\
-## Time and buffers against depth
-
-Log axes (depth 0, the first page, sits at the left edge). OFFSET's time and buffers rise with depth; keyset's
-stay flat, because each page touches the same few index and heap pages wherever it starts.""",
+            "## Time and buffers against depth\n\nLog axes (depth 0, the first page, sits at the left edge). "
+            "OFFSET's time and buffers rise with depth; keyset's stay flat, because each page touches the same "
+            "few index and heap pages wherever it starts. Where no index serves the sort (the admin list: there is "
+            "no index on `users.created_at`), both strategies scan and sort the whole filtered table on every page.",
+        ),
+        ("code", "for query in frame['query'].unique():\n    display(report.pagination_figure(results, query))"),
+        (
+            "md",
+            "## Growth per 1,000 rows of depth\n\nA least-squares line through median time, buffers and rows read "
+            "against depth. The slope is what one more thousand rows of depth costs per page. The verdict is judged "
+            "on buffers, which do not depend on timing: *grows linearly* when the deepest page touches at least 3× "
+            "the buffers of the first.",
         ),
         (
             "code",
-            """\
-for query in frame["query"].unique():
-    display(report.pagination_figure(results, query))""",
+            "slopes = report.pagination_slopes(results)\n"
+            "columns = ['query', 'strategy', 'growth', 'slope_ms_per_1k', 'r2_ms', 'slope_buffers_per_1k',\n"
+            "           'slope_rows_read_per_1k', 'first_ms', 'deepest_ms', 'max_depth']\n"
+            "report.format_frame(slopes[columns])",
+        ),
+        (
+            "code",
+            "summary = report.summary_frame(results)\n"
+            "for row in summary[summary['comparison'] == 'pagination'].itertuples():\n"
+            "    print(f'{row.subject}: {row.finding}')",
         ),
         (
             "md",
-            """\
-## Growth per 1,000 rows of depth
-
-A least-squares line through median time (and buffers) against depth. The slope is what one more thousand rows
-of depth costs per page.""",
+            "## Does the cursor seek?\n\nKeyset pays off only when an index can start at the cursor: the cursor "
+            "predicate must appear as an *Index Cond*. When it appears only as a *Filter*, every row before the "
+            "cursor is still read and thrown away, and the page is flagged (`perfkit.keyset.check_seek`).",
         ),
         (
             "code",
-            """\
-slopes = report.pagination_slopes(results)
-report.format_frame(slopes)""",
-        ),
-        (
-            "code",
-            """\
-summary = report.summary_frame(results)
-for row in summary[summary["comparison"] == "pagination"].itertuples():
-    print(f"{row.subject}: {row.finding}")""",
+            "seek = report.pagination_seek(results)\nseek if not seek.empty else print('no seek checks in this run')",
         ),
         (
             "md",
-            """\
-## Drift under concurrent writes
-
-While pages are walked, another connection inserts and deletes rows. OFFSET shifts with every write before the
-cursor and serves duplicates or skips rows; keyset continues from the last key seen. (Shown when the run
-recorded it.)""",
+            "## The total count\n\n`findWithPagination` returns a total next to every page. COUNT(*) reads every "
+            "matching row whatever the page, so it can cost more than the page itself.",
         ),
         (
             "code",
-            """\
-drift = report.pagination_drift(results)
-drift if not drift.empty else print("no drift table in this run")""",
+            "counts = report.pagination_counts(results)\n"
+            "report.format_frame(counts) if not counts.empty else print('no COUNT(*) benchmarks in this run')",
         ),
         (
             "md",
-            """\
-## What to conclude
-
-Use keyset pagination for feeds and anything users page deep into; keep OFFSET for small, bounded lists. The
-OFFSET slope tells you how deep a page can go before it breaks your latency budget.""",
+            "## Drift under concurrent writes\n\nWhile pages are walked, another connection inserts and deletes "
+            "rows (a seeded random churn, on a scratch copy of the newest posts). OFFSET counts positions, so it "
+            "serves rows twice or skips them; keyset continues from the last key seen. Rows missed are counted "
+            "against a snapshot taken when the walk starts (rows deleted during the walk are not counted as missed).",
+        ),
+        (
+            "code",
+            "drift = report.pagination_drift(results)\n"
+            "drift if not drift.empty else print('no drift table in this run')",
+        ),
+        (
+            "md",
+            "## Processing the whole table in batches\n\nThe guide's `processLargeDataset`: every post, 1,000 at a "
+            "time, by keyset, by OFFSET and through a server-side cursor. Total time per pass, and the peak of "
+            "Python memory (tracemalloc) while processing: all three hold one batch at a time; OFFSET pays for "
+            "re-reading the skipped rows on every batch.",
+        ),
+        (
+            "code",
+            "batches = report.pagination_batches(results)\n"
+            "if batches.empty:\n"
+            "    print('no batch passes in this run')\n"
+            "else:\n"
+            "    display(report.pagination_batches_figure(results))\n"
+            "    display(report.format_frame(batches))",
+        ),
+        (
+            "md",
+            "## What to conclude\n\nUse keyset pagination for feeds and anything users page deep into, with an "
+            "index that matches the sort (including its tiebreaker) after any equality filters; keep OFFSET for "
+            "small, bounded lists. The OFFSET slope tells you how deep a page can go before it breaks your latency "
+            "budget; drop or cache the COUNT(*) total when it costs more than the page.",
         ),
     ],
     "03-index-strategies": [

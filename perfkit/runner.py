@@ -102,8 +102,12 @@ def run(
             benches += lrun.benchmarks
             tables.update(lrun.tables)
         if "pagination" in config.scenarios:
-            tell("pagination: OFFSET vs keyset by depth")
-            benches += pagination.run(conn, config.pagination)
+            tell("pagination: OFFSET vs keyset by depth, drift under writes, batch passes")
+            paged = pagination.run(
+                conn, config.pagination, connect_writer=lambda: connect(target, application_name="perfkit-writer")
+            )
+            benches += paged.benchmarks
+            tables.update(paged.tables)
         if "indexes" in config.scenarios:
             scope = "full catalogue" if config.indexes.full else "representative subset"
             tell(f"index strategies: catalogue queries x index sets ({scope})")

@@ -96,3 +96,12 @@ def test_notebook_without_its_scenario(results_files: ResultsFiles, kernel_specs
     path = ROOT / "notebooks" / "03-index-strategies.ipynb"
     outputs = _execute(path, results_files.loading_only, results_files.loading_only, kernel_specs)
     assert "This run has no index benchmarks" in _text(outputs)
+
+
+def test_pagination_notebook_on_a_real_run(small_run: RunOutcome, kernel_specs: KernelSpecManager) -> None:
+    path = ROOT / "notebooks" / "02-pagination.ipynb"
+    outputs = _execute(path, small_run.results_path, small_run.results_path, kernel_specs)
+    text = _text(outputs)
+    assert "posts_feed: offset grows linearly" in text
+    assert "admin_users" in text and "only a Filter" in text
+    assert "server_cursor" in text and "no drift table" not in text

@@ -133,7 +133,9 @@ def test_comparison_frame_verdicts_and_counters() -> None:
 def test_summary_sentences() -> None:
     s = report.summary_frame(current_results()).set_index("subject")["finding"]
     assert "batched is fastest (8.30 ms, 2 statements)" in s["users_latest_posts"]
-    assert "offset 2.00 ms / 1k rows, keyset 0 ms / 1k rows" in s["posts_feed"]
+    feed = s["posts_feed"]
+    assert "offset grows linearly (+2.00 ms and +20 buffers per 1,000 rows of depth; 100 ms at depth 50,000)" in feed
+    assert "keyset stays flat (0 ms and 0 buffers per 1,000 rows of depth; 0.100 ms at depth 50,000)" in feed
     assert "40.0× faster than no index (20.0 ms)" in s["posts_by_author_status"]
     assert report.summary_frame(RunResults(environment(), ())).empty
 

@@ -5,9 +5,13 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from perfkit.db import Target
+import pytest
+
+from perfkit._load import fingerprint
+from perfkit.db import Target, connect
 from perfkit.results import load
 from perfkit.runner import RunOutcome, run
+from perfkit.scenarios._pagination_drift import SCRATCH
 from tests.fix_run import quick_config
 
 
@@ -30,7 +34,7 @@ def test_results_file_is_versioned_and_complete(small_run: RunOutcome) -> None:
     assert "work_mem" in env["server_settings"]
     assert {b["scenario"] for b in doc["benchmarks"]} == {"loading", "pagination", "indexes"}
     for b in doc["benchmarks"]:
-        assert len(b["samples_ms"]) >= 5
+        assert len(b["samples_ms"]) >= (1 if b["name"] == "posts_batches" else 5)  # a batch pass reads every post
         assert b["stats"]["median_ms"] > 0
     reloaded = load(small_run.results_path)
     assert len(reloaded.benchmarks) == len(small_run.results.benchmarks)
@@ -65,13 +69,49 @@ def test_loading_latency_check_table(small_run: RunOutcome) -> None:
 
 
 def test_pagination_offset_reads_more_rows_than_keyset(small_run: RunOutcome) -> None:
-    counters = by_key(small_run, "pagination")
-    depths = sorted({int(k.split(",")[0].split("=")[1]) for (_v, k) in counters})
-    deepest = depths[-1]
-    key = f"depth={deepest},page_size=10"
-    assert counters[("offset", key)]["rows_read"] >= deepest + 10
-    assert counters[("keyset", key)]["rows_read"] <= 10 + 1
-    assert counters[("offset", key)]["rows_returned"] == counters[("keyset", key)]["rows_returned"] == 10
+    counters = {
+        (b.variant, int(b.params["depth"])): b.counters  # type: ignore[arg-type]
+        for b in small_run.results.benchmarks
+        if b.scenario == "pagination" and b.name == "posts_feed" and "depth" in b.params
+    }
+    deepest = max(d for _v, d in counters)
+    assert counters[("offset", deepest)]["rows_read"] >= deepest + 10
+    assert counters[("keyset", deepest)]["rows_read"] <= 10 + 1
+    assert counters[("offset", deepest)]["rows_returned"] == counters[("keyset", deepest)]["rows_returned"] == 10
+
+
+def test_pagination_queries_tables_and_verdicts(small_run: RunOutcome) -> None:
+    benches = [b for b in small_run.results.benchmarks if b.scenario == "pagination"]
+    names = {b.name for b in benches}
+    assert names == {"posts_feed", "author_posts", "admin_users", "admin_users_search", "posts_batches"}
+    counts = {b.name: b.counters["total"] for b in benches if b.variant == "count"}
+    assert counts["posts_feed"] == small_run.seed.rows["posts"]
+    assert counts["admin_users"] == small_run.seed.rows["users"]
+    assert 0 < counts["admin_users_search"] < counts["admin_users"]
+    tables = small_run.results.tables
+    slopes = {(r["query"], r["strategy"]): r for r in tables["pagination_slopes"]}
+    assert slopes[("posts_feed", "offset")]["growth"] == "grows linearly"
+    assert slopes[("posts_feed", "keyset")]["growth"] == "stays flat"
+    assert slopes[("posts_feed", "offset")]["slope_rows_read_per_1k"] == pytest.approx(1000, rel=0.01)
+    assert abs(float(slopes[("posts_feed", "keyset")]["slope_rows_read_per_1k"] or 0)) < 1
+    seek = {r["query"]: r for r in tables["pagination_seek"]}
+    assert seek["posts_feed"]["seek"] is True and seek["posts_feed"]["index"] == "idx_posts_created_id"
+    assert seek["admin_users"]["seek"] is False  # no index on users.created_at: the cursor is a Filter
+    flagged = [b for b in benches if b.name == "admin_users" and b.variant == "keyset" and b.params["depth"]]
+    assert flagged and all(any("not seekable" in n for n in b.notes) for b in flagged)
+    drift = {r["strategy"]: r for r in tables["pagination_drift"]}
+    assert drift["keyset"]["duplicates"] == drift["keyset"]["missing"] == 0
+    assert (drift["offset"]["duplicates"] or 0) + (drift["offset"]["missing"] or 0) > 0  # type: ignore[operator]
+    batches = {r["strategy"]: r for r in tables["pagination_batches"]}
+    assert set(batches) == {"keyset", "offset", "server_cursor"}
+    for row in batches.values():
+        assert row["rows"] == row["distinct_rows"] == small_run.seed.rows["posts"] and row["duplicates"] == 0
+
+
+def test_run_leaves_the_seeded_data_unchanged(small_run: RunOutcome, run_db: Target) -> None:
+    with connect(run_db) as conn:
+        assert fingerprint([conn]) == small_run.seed.fingerprint  # recomputed: drift wrote to a scratch copy only
+        assert conn.execute("SELECT to_regclass(%s)", (SCRATCH,)).fetchone() == (None,)
 
 
 def test_indexes_plans_use_the_index_set(small_run: RunOutcome) -> None:

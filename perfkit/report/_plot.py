@@ -29,6 +29,7 @@ _FIXED = {
     "lateral": ("#56B4E9", "P"),
     "offset": ("#D55E00", "o"),
     "keyset": ("#0072B2", "s"),
+    "server_cursor": ("#009E73", "^"),
     "none": ("#7F7F7F", "X"),
 }
 _assigned: dict[str, tuple[str, str]] = {}

@@ -8,6 +8,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from perfkit.growth import slope_rows
 from perfkit.report._common import (
     DEFAULT_RTTS_MS,
     INDEXES,
@@ -134,9 +135,14 @@ PAGINATION_COLUMNS = [
 
 
 def pagination_frame(results: RunResults) -> pd.DataFrame:
-    """Pagination: one row per query, strategy, page size and depth, with time, buffers and rows read."""
+    """Pagination pages: one row per query, strategy, page size and depth, with time, buffers and rows read.
+
+    Only benchmarks with a depth (OFFSET and keyset pages); COUNT(*) totals and batch passes have their own frames.
+    """
     rows = []
     for b in of_scenario(results, PAGINATION):
+        if "depth" not in b.params:
+            continue
         hit, read = counter(b, "shared_hit_blocks"), counter(b, "shared_read_blocks")
         rows.append(
             {
@@ -156,49 +162,93 @@ def pagination_frame(results: RunResults) -> pd.DataFrame:
     return _sorted(df, ["query", "strategy", "page_size", "depth"], "strategy")
 
 
-def _slope_per_1k(x: np.ndarray[Any, Any], y: np.ndarray[Any, Any]) -> tuple[float, float]:
-    ok = ~(np.isnan(x) | np.isnan(y))
-    x, y = x[ok], y[ok]
-    if np.unique(x).size < 2:
-        return float("nan"), float("nan")
-    slope, intercept = np.polyfit(x, y, 1)
-    return float(slope) * 1000.0, float(intercept)
+SLOPE_COLUMNS = [
+    "query",
+    "strategy",
+    "page_size",
+    "points",
+    "max_depth",
+    "slope_ms_per_1k",
+    "intercept_ms",
+    "r2_ms",
+    "slope_buffers_per_1k",
+    "slope_rows_read_per_1k",
+    "first_ms",
+    "deepest_ms",
+    "first_buffers",
+    "deepest_buffers",
+    "growth",
+]
 
 
 def pagination_slopes(results: RunResults) -> pd.DataFrame:
-    """Least-squares growth of time and buffers with depth, per 1,000 rows of depth, per query and strategy."""
-    df = pagination_frame(results)
-    cols = [
-        "query",
-        "strategy",
-        "page_size",
-        "points",
-        "max_depth",
-        "slope_ms_per_1k",
-        "intercept_ms",
-        "slope_buffers_per_1k",
-        "deepest_ms",
-    ]
+    """Least-squares growth of time, buffers and rows read with depth, per 1,000 rows of depth, per query and
+    strategy, with the verdict ('grows linearly' / 'stays flat') judged on buffers (see perfkit.growth)."""
+    df = pd.DataFrame(list(slope_rows(of_scenario(results, PAGINATION))), columns=SLOPE_COLUMNS)
+    return _sorted(df, ["query", "page_size", "strategy"], "strategy")
+
+
+COUNT_COLUMNS = ["query", "total", *_TIMING, "buffers", "rows_read", "first_page_ms", "count_vs_first_page"]
+
+
+def pagination_counts(results: RunResults) -> pd.DataFrame:
+    """The COUNT(*) total of each paginated query on its own (variant 'count'), next to its first keyset page."""
+    first = {
+        b.name: timing(b)["median_ms"]
+        for b in of_scenario(results, PAGINATION)
+        if b.variant == "keyset" and b.params.get("depth") == 0
+    }
     rows = []
-    for (query, strategy, page_size), g in df.groupby(["query", "strategy", "page_size"], sort=False, dropna=False):
-        g = g.sort_values("depth")
-        depth = g["depth"].to_numpy(float)
-        slope, intercept = _slope_per_1k(depth, g["median_ms"].to_numpy(float))
-        bslope, _ = _slope_per_1k(depth, g["buffers"].to_numpy(float))
+    for b in of_scenario(results, PAGINATION):
+        if b.variant != "count":
+            continue
+        t = timing(b)
+        page = first.get(b.name, float("nan"))
         rows.append(
             {
-                "query": query,
-                "strategy": strategy,
-                "page_size": page_size,
-                "points": len(g),
-                "max_depth": float(np.nanmax(depth)) if len(g) else float("nan"),
-                "slope_ms_per_1k": slope,
-                "intercept_ms": intercept,
-                "slope_buffers_per_1k": bslope,
-                "deepest_ms": float(g["median_ms"].iloc[-1]),
+                "query": b.name,
+                "total": counter(b, "total"),
+                **t,
+                "buffers": np.nansum([counter(b, "shared_hit_blocks"), counter(b, "shared_read_blocks")]),
+                "rows_read": counter(b, "rows_read"),
+                "first_page_ms": page,
+                "count_vs_first_page": t["median_ms"] / page if page > 0 else float("nan"),
             }
         )
-    return _sorted(pd.DataFrame(rows, columns=cols), ["query", "page_size", "strategy"], "strategy")
+    return pd.DataFrame(rows, columns=COUNT_COLUMNS)
+
+
+def pagination_seek(results: RunResults) -> pd.DataFrame:
+    """Per query: does the deepest keyset page seek to its cursor (Index Cond) or only filter by it?"""
+    return table_frame(results, "pagination_seek")
+
+
+BATCH_COLUMNS = [
+    "strategy",
+    "batch_size",
+    *_TIMING,
+    "batches",
+    "rows",
+    "distinct_rows",
+    "duplicates",
+    "peak_kib",
+    "memory_batches",
+]
+
+
+def pagination_batches(results: RunResults) -> pd.DataFrame:
+    """Whole-table batch passes (posts_batches): total time per pass, rows seen once or not, peak client memory."""
+    rows = [
+        {
+            "strategy": b.variant,
+            "batch_size": param_int(b.params, "batch_size"),
+            **timing(b),
+            **{c: counter(b, c) for c in BATCH_COLUMNS[5:]},
+        }
+        for b in of_scenario(results, PAGINATION)
+        if b.name == "posts_batches"
+    ]
+    return pd.DataFrame(rows, columns=BATCH_COLUMNS)
 
 
 def pagination_drift(results: RunResults) -> pd.DataFrame:

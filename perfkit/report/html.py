@@ -30,8 +30,10 @@ INTRO = {
     ),
     PAGINATION: (
         "OFFSET reads and discards every row before the page, so time and buffers grow with depth; keyset seeks to "
-        "the last row seen and stays flat. The slope is a least-squares fit of median time against depth, per "
-        "1,000 rows of depth."
+        "the last row seen and stays flat, as long as an index serves the sort order (the seek check says when it "
+        "does not). The slope is a least-squares fit of median time (and buffers) against depth, per 1,000 rows of "
+        "depth. Below: the COUNT(*) totals, the drift of each strategy under concurrent writes and whole-table "
+        "batch passes."
     ),
     INDEXES: (
         "Each query measured with each index set in place. Cells show how many times faster the query ran than "
@@ -91,14 +93,39 @@ def _pagination(r: RunResults) -> str:
     for query in dict.fromkeys(frame["query"]):
         parts.append(f"<h4>{h.esc(query)}</h4>")
         parts.append(_figure(partial(fg.pagination_figure, r, query), f"{query}: time and buffers vs depth"))
-    parts.append("<h4>Growth with depth (least-squares slope)</h4>")
+    parts.append("<h4>Growth with depth (least-squares slope per 1,000 rows of depth)</h4>")
     slopes = fr.pagination_slopes(r)
-    parts.append(_guard(lambda: h.table(slopes.drop(columns=["intercept_ms"])), "slopes table"))
+    verdict = "'grows linearly': the deepest page touches 3× the buffers of the first one or more (buffers do not "
+    parts.append(h.para(verdict + "depend on timing); 'stays flat' otherwise", "muted"))
+    cols = ["query", "strategy", "growth", "slope_ms_per_1k", "r2_ms", "slope_buffers_per_1k", "slope_rows_read_per_1k"]
+    cols += ["first_ms", "deepest_ms", "max_depth"]
+    parts.append(_guard(lambda: h.table(slopes[cols]), "slopes table"))
+    seek = fr.pagination_seek(r)
+    if not seek.empty and "seek" in seek.columns:
+        parts.append("<h4>Does the keyset cursor seek?</h4>")
+        for row in seek[~seek["seek"].astype(bool)].to_dict("records"):
+            text = f"{row['query']}: the keyset cursor predicate is not an index seek at depth {row['depth']:,}"
+            parts.append(h.note(f"{text} ({row['node_type']}): {row['reason']}.", "warn"))
+        shown = [c for c in ("query", "depth", "seek", "node_type", "index", "reason", "filter") if c in seek.columns]
+        parts.append(_guard(lambda: h.table(seek[shown]), "seek table"))
+    counts = fr.pagination_counts(r)
+    if not counts.empty:
+        parts.append("<h4>The COUNT(*) total on its own</h4>")
+        parts.append(h.para("a page-numbered UI runs it next to every page; compare with the first page", "muted"))
+        parts.append(_guard(lambda: h.table(counts), "count table"))
     drift = fr.pagination_drift(r)
     if not drift.empty:
         parts.append("<h4>Drift under concurrent writes</h4>")
-        parts.append(h.para("rows served, duplicated and missed against a snapshot taken at the start", "muted"))
+        how = "each strategy walks a scratch copy while another connection inserts and deletes rows between pages; "
+        parts.append(
+            h.para(how + "duplicates and rows missed are counted against a snapshot taken at the start", "muted")
+        )
         parts.append(h.table(drift))
+    batches = fr.pagination_batches(r)
+    if not batches.empty:
+        parts.append("<h4>Processing the whole table in batches</h4>")
+        parts.append(_figure(lambda: fg.pagination_batches_figure(r), "batch passes: time and memory"))
+        parts.append(_guard(lambda: h.table(batches), "batch table"))
     parts.append(h.details("All pagination measurements", _guard(lambda: h.table(frame), "pagination table")))
     return "".join(parts)
 

@@ -18,6 +18,7 @@ from perfkit.report.frames import (
     index_speedups,
     loading_frame,
     loading_modelled,
+    pagination_batches,
     pagination_frame,
     pagination_slopes,
     write_overhead,
@@ -114,6 +115,32 @@ def pagination_figure(results: RunResults, query: str) -> Figure:
     auto_scale(ax_b, "y", b["buffers"], "shared buffers hit + read (8 KiB pages)")
     ax_b.set_title("Buffers touched per page", fontsize=10)
     fig.suptitle(f"Pagination {query}: OFFSET vs keyset as pages get deeper")
+    return fig
+
+
+def pagination_batches_figure(results: RunResults) -> Figure:
+    """Whole-table batch passes: total time and peak client memory per strategy, side by side."""
+    df = pagination_batches(results)
+    fig = new_figure(results.environment, (10, 1.6 + 0.5 * max(1, len(df))))
+    ax_t, ax_m = fig.subplots(1, 2, sharey=True)
+    labels = df["strategy"].astype(str)
+    colours = [style_of(str(s))[0] for s in df["strategy"]]
+    for ax, col, scale, unit, title in (
+        (ax_t, "median_ms", 1000.0, "s", "total time of one pass (s)"),
+        (ax_m, "peak_kib", 1024.0, "MiB", "peak client memory (MiB, tracemalloc)"),
+    ):
+        values = df[col].astype(float) / scale
+        ax.barh(labels, values, color=colours)
+        for i, v in enumerate(values):
+            ax.annotate(f" {v:,.2f} {unit}", (float(v), i), va="center", fontsize=8)
+        ax.set_xlim(0, float(values.max()) * 1.35 if len(values) and values.max() > 0 else 1)
+        ax.grid(True, axis="x", alpha=0.35)
+        ax.set_xlabel(title)
+    ax_t.invert_yaxis()
+    ax_t.set_ylabel("strategy")
+    size = int(df["batch_size"].iloc[0]) if len(df) else 0
+    rows = int(df["rows"].iloc[0]) if len(df) else 0
+    fig.suptitle(f"Processing all {rows:,} posts in batches of {size:,}")
     return fig
 
 
@@ -236,6 +263,8 @@ def figures(results: RunResults) -> dict[str, Figure]:
     if has_scenario(results, PAGINATION):
         for query in dict.fromkeys(pagination_frame(results)["query"]):
             out[f"pagination/{query}/depth"] = pagination_figure(results, query)
+        if not pagination_batches(results).empty:
+            out["pagination/posts_batches/time_memory"] = pagination_batches_figure(results)
     if has_scenario(results, INDEXES):
         out["indexes/speedup"] = index_heatmap(results)
         if not index_size_speedup(results).empty:

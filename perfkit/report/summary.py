@@ -3,12 +3,21 @@
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from typing import Any
 
 import pandas as pd
 
-from perfkit.report._format import environment_items, fmt_count, fmt_ms, fmt_ratio, fmt_slope
-from perfkit.report.frames import index_frame, loading_frame, pagination_frame, pagination_slopes
+from perfkit.report._format import environment_items, fmt_count, fmt_ms, fmt_ratio
+from perfkit.report.frames import (
+    index_frame,
+    loading_frame,
+    pagination_batches,
+    pagination_counts,
+    pagination_drift,
+    pagination_seek,
+    pagination_slopes,
+)
 from perfkit.results import RunResults
 
 SUMMARY_COLUMNS = ["comparison", "subject", "finding"]
@@ -37,25 +46,59 @@ def _loading(results: RunResults) -> list[dict[str, str]]:
     return out
 
 
-def _same(col: pd.Series, value: Any) -> pd.Series:
-    return col.isna() if isinstance(value, float) and math.isnan(value) else col == value
+def _signed(x: Any, fmt: Callable[[Any], str]) -> str:
+    if isinstance(x, float) and math.isnan(x):
+        return fmt(x)
+    text = fmt(abs(float(x)))
+    return text if text.startswith("0") and text.strip("0 ms.") == "" else ("-" if float(x) < 0 else "+") + text
+
+
+def _whole(x: Any) -> str:
+    return fmt_count(round(float(x))) if abs(float(x)) >= 10 else fmt_count(x)
+
+
+def _growth_text(s: pd.Series) -> str:
+    verdict = str(s["growth"]) if isinstance(s["growth"], str) and s["growth"] else "(one depth only)"
+    return (
+        f"{s['strategy']} {verdict} ({_signed(s['slope_ms_per_1k'], fmt_ms)} and "
+        f"{_signed(s['slope_buffers_per_1k'], _whole)} buffers per 1,000 rows of depth; "
+        f"{fmt_ms(s['deepest_ms'])} at depth {fmt_count(s['max_depth'])})"
+    )
 
 
 def _pagination(results: RunResults) -> list[dict[str, str]]:
     slopes = pagination_slopes(results)
-    frame = pagination_frame(results)
+    counts = dict(zip(*(pagination_counts(results)[c] for c in ("query", "median_ms")), strict=True))
+    seek = pagination_seek(results)
+    flagged = set(seek.loc[~seek["seek"].astype(bool), "query"]) if "seek" in seek.columns else set()
     out = []
-    for (query, page_size), g in frame.groupby(["query", "page_size"], sort=False, dropna=False):
-        s = slopes[(slopes["query"] == query) & _same(slopes["page_size"], page_size)]
-        parts = [f"{v} {fmt_slope(x)}" for v, x in zip(s["strategy"], s["slope_ms_per_1k"], strict=True)]
-        text = "time grows by " + ", ".join(parts)
-        deepest = g[g["depth"] == g["depth"].max()]
-        if not deepest.empty:
-            cells = ", ".join(
-                f"{v} {fmt_ms(m)}" for v, m in zip(deepest["strategy"], deepest["median_ms"], strict=True)
-            )
-            text += f"; at depth {fmt_count(deepest['depth'].iloc[0])}: {cells}"
+    for (query, _page_size), g in slopes.groupby(["query", "page_size"], sort=False, dropna=False):
+        text = "; ".join(_growth_text(s) for _, s in g.iterrows())
+        if query in counts:
+            text += f"; the COUNT(*) total alone takes {fmt_ms(counts[query])}"
+        if query in flagged:
+            text += "; the keyset cursor is only a Filter (no index seeks to it)"
         out.append({"comparison": "pagination", "subject": str(query), "finding": text})
+    batches = pagination_batches(results)
+    if not batches.empty:
+        parts = []
+        for b in batches.to_dict("records"):
+            once = b["duplicates"] == 0 and b["distinct_rows"] == b["rows"]
+            peak = fmt_count(float(b["peak_kib"]) / 1024)
+            parts.append(
+                f"{b['strategy']} {fmt_ms(b['median_ms'])} (peak {peak} MiB{'' if once else ', rows repeated'})"
+            )
+        rows, size = fmt_count(batches["rows"].iloc[0]), fmt_count(batches["batch_size"].iloc[0])
+        text = f"all {rows} rows in batches of {size}: "
+        out.append({"comparison": "pagination", "subject": "posts_batches", "finding": text + ", ".join(parts)})
+    drift = pagination_drift(results)
+    if not drift.empty and {"strategy", "duplicates", "missing", "snapshot_rows"} <= set(drift.columns):
+        parts = [
+            f"{d.strategy} served {fmt_count(d.duplicates)} duplicates and missed {fmt_count(d.missing)}"
+            for d in drift.itertuples()
+        ]
+        text = f"walking {fmt_count(drift['snapshot_rows'].iloc[0])} rows under concurrent writes: " + ", ".join(parts)
+        out.append({"comparison": "pagination", "subject": "drift", "finding": text})
     return out
 
 

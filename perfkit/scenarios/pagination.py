@@ -1,50 +1,60 @@
-"""Pagination: OFFSET vs keyset over the post feed ordered by (created_at DESC, id DESC), at growing depths."""
+"""Pagination: OFFSET vs keyset on the guide's queries at growing depths, COUNT(*) totals, drift and batch passes."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import psycopg
 
 from perfkit.explain import explain_analyze
-from perfkit.measure import measure
-from perfkit.plan import Plan, summarize
-from perfkit.results import Benchmark, benchmark_version
+from perfkit.growth import slope_rows
+from perfkit.keyset import check_seek
+from perfkit.measure import time_query
+from perfkit.plan import Plan, PlanNode, summarize
+from perfkit.results import Benchmark, Scalar, benchmark_version
+from perfkit.scenarios._pagination_batches import batch_benchmarks
+from perfkit.scenarios._pagination_drift import drift_rows, drift_table
+from perfkit.scenarios._pagination_queries import AdminFilter, PageQuery, guide_queries
 
 SCENARIO = "pagination"
 NAME = "posts_feed"
+QUERIES = ("posts_feed", "author_posts", "admin_users", "admin_users_search")
+DEFAULT_ADMIN_FILTERS = (AdminFilter("admin_users"), AdminFilter("admin_users_search", search="an", role="user"))
 
-OFFSET_PAGE = """
-SELECT id, title, created_at FROM posts
-ORDER BY created_at DESC, id DESC
-LIMIT %(page_size)s OFFSET %(depth)s
-"""
-KEYSET_PAGE = """
-SELECT id, title, created_at FROM posts
-WHERE (created_at, id) < (%(after_created_at)s, %(after_id)s)
-ORDER BY created_at DESC, id DESC
-LIMIT %(page_size)s
-"""
-FIRST_PAGE = """
-SELECT id, title, created_at FROM posts
-ORDER BY created_at DESC, id DESC
-LIMIT %(page_size)s
-"""
-ROW_AT = "SELECT created_at, id FROM posts ORDER BY created_at DESC, id DESC LIMIT 1 OFFSET %(pos)s"
+Table = tuple[dict[str, Scalar], ...]
+ConnectFn = Callable[[], psycopg.Connection[Any]]
 
 
 @dataclass(frozen=True, slots=True)
 class PaginationConfig:
-    """Page size, depths (rows skipped before the page) and timing budget."""
+    """Page size, depths (rows skipped before the page), timing budget, and the drift and batch passes."""
 
     page_size: int = 20
-    depths: Sequence[int] | None = None  # None: log-spaced up to the last page
+    depths: Sequence[int] | None = None  # None: log-spaced up to the last page of each query
     warmup: int = 2
     min_runs: int = 5
-    max_runs: int = 30
-    budget_s: float = 1.0
+    max_runs: int = 10
+    budget_s: float = 0.3
+    queries: Sequence[str] | None = None  # names to run (see QUERIES); None: all
+    admin_filters: Sequence[AdminFilter] = DEFAULT_ADMIN_FILTERS
+    drift: bool = True
+    drift_rows: int = 200
+    drift_page_size: int = 10
+    drift_seed: int = 42
+    batches: bool = True
+    batch_size: int = 1000
+    batch_runs: int = 1
+    batch_memory_batches: int | None = 3  # batches traced for peak client memory (None: a whole pass)
+
+
+@dataclass(frozen=True, slots=True)
+class PaginationRun:
+    """The scenario's benchmarks and its tables (slopes, seek checks, drift, batch passes)."""
+
+    benchmarks: tuple[Benchmark, ...]
+    tables: dict[str, Table] = field(default_factory=dict)
 
 
 def log_depths(total_rows: int, page_size: int) -> list[int]:
@@ -61,8 +71,17 @@ def log_depths(total_rows: int, page_size: int) -> list[int]:
 
 
 def rows_read(plan: Plan) -> int:
-    """Rows the scans produced or discarded: what the server had to read to return the page."""
-    return int(sum(n.rows_total + n.rows_removed_total for n in plan.nodes() if n.node_type.endswith("Scan")))
+    """Rows the table scans produced or discarded (by Filter or recheck): what the server read to return the page.
+
+    Only nodes reading a relation count, so a Bitmap Index Scan and its Bitmap Heap Scan are not counted twice.
+    """
+    return int(
+        sum(
+            n.rows_total + n.rows_removed_total + n.rows_removed_recheck_total
+            for n in plan.nodes()
+            if n.relation is not None and n.node_type.endswith("Scan")
+        )
+    )
 
 
 def _counters(plan: Plan, returned: int) -> dict[str, float]:
@@ -75,50 +94,111 @@ def _counters(plan: Plan, returned: int) -> dict[str, float]:
     }
 
 
-def run(conn: psycopg.Connection[Any], config: PaginationConfig | None = None) -> list[Benchmark]:
-    """Measure OFFSET and keyset at every depth; both must return the same page."""
-    cfg = config or PaginationConfig()
-    row = conn.execute("SELECT count(*) FROM posts").fetchone()
-    total = int(row[0]) if row else 0
-    depths = list(cfg.depths) if cfg.depths is not None else log_depths(total, cfg.page_size)
+def _bench(
+    conn: psycopg.Connection[Any],
+    cfg: PaginationConfig,
+    name: str,
+    variant: str,
+    query: str,
+    params: list[Any],
+    bench_params: dict[str, Scalar],
+    extra: dict[str, float] | None = None,
+    notes: tuple[str, ...] = (),
+) -> tuple[Benchmark, Plan]:
+    plan = explain_analyze(conn, query, params)
+    m = time_query(
+        conn, query, params, warmup=cfg.warmup, min_runs=cfg.min_runs, max_runs=cfg.max_runs, budget_s=cfg.budget_s
+    )
+    bench = Benchmark(
+        scenario=SCENARIO,
+        name=name,
+        variant=variant,
+        params=bench_params,
+        samples_ms=m.samples_ms,
+        stats=m.stats,
+        counters={**_counters(plan, int(plan.root.rows_total)), **(extra or {})},
+        plan=summarize(plan).to_dict(),
+        notes=notes,
+        version=benchmark_version(query, bench_params),
+    )
+    return bench, plan
+
+
+def _node_json(node: PlanNode) -> dict[str, Any]:
+    return {**node.raw, "Plans": [_node_json(c) for c in node.children]}
+
+
+def _seek_row(q: PageQuery, depth: int, plan: Plan, conn: psycopg.Connection[Any]) -> dict[str, Scalar]:
+    check = check_seek({"Plan": _node_json(plan.root)}, q.spec, conn)
+    return {
+        "query": q.name,
+        "depth": depth,
+        "order_by": ", ".join(str(k) for k in q.spec.keys),
+        "seek": check.is_seek,
+        "node_type": check.node_type,
+        "index": check.index_name,
+        "index_cond": check.index_cond,
+        "filter": check.filter,
+        "reason": check.reason,
+    }
+
+
+def sweep(
+    conn: psycopg.Connection[Any], q: PageQuery, cfg: PaginationConfig
+) -> tuple[list[Benchmark], dict[str, Scalar] | None]:
+    """OFFSET and keyset pages of `q` at each depth (both must return the same rows), its COUNT(*) total, and the
+    seek check of the deepest keyset page that has a cursor."""
+    ps = cfg.page_size
+    total = q.total(conn)
+    depths = [d for d in (cfg.depths if cfg.depths is not None else log_depths(total, ps)) if d < max(total, 1)]
     benches: list[Benchmark] = []
+    seek: dict[str, Scalar] | None = None
     for depth in depths:
-        offset_params = {"page_size": cfg.page_size, "depth": depth}
-        if depth == 0:
-            keyset_sql, keyset_params = FIRST_PAGE, {"page_size": cfg.page_size}
-        else:
-            anchor = conn.execute(ROW_AT, {"pos": depth - 1}).fetchone()
-            if anchor is None:
-                continue
-            keyset_sql = KEYSET_PAGE
-            keyset_params = {"page_size": cfg.page_size, "after_created_at": anchor[0], "after_id": anchor[1]}
-        offset_rows = conn.execute(OFFSET_PAGE, offset_params).fetchall()
-        keyset_rows = conn.execute(keyset_sql, keyset_params).fetchall()
-        if [r[0] for r in offset_rows] != [r[0] for r in keyset_rows]:
-            raise AssertionError(f"OFFSET and keyset pages differ at depth {depth}")
-        for variant, query, params in (
-            ("offset", OFFSET_PAGE, offset_params),
-            ("keyset", keyset_sql, keyset_params),
-        ):
-            plan = explain_analyze(conn, query, params)
-            m = measure(
-                lambda q=query, p=params: conn.execute(q, p).fetchall(),  # type: ignore[misc]
-                warmup=cfg.warmup,
-                min_runs=cfg.min_runs,
-                max_runs=cfg.max_runs,
-                budget_s=cfg.budget_s,
-            )
-            benches.append(
-                Benchmark(
-                    scenario=SCENARIO,
-                    name=NAME,
-                    variant=variant,
-                    params={"depth": depth, "page_size": cfg.page_size},
-                    samples_ms=m.samples_ms,
-                    stats=m.stats,
-                    counters=_counters(plan, len(offset_rows)),
-                    plan=summarize(plan).to_dict(),
-                    version=benchmark_version(query, depth, cfg.page_size),
+        offset_sql, offset_params = q.offset(conn, depth, ps)
+        cursor = q.key_at(conn, depth - 1) if depth > 0 else None
+        keyset_sql, keyset_params = q.page(conn, cursor, ps)
+        offset_ids = [r[0] for r in conn.execute(offset_sql, offset_params).fetchall()]
+        keyset_ids = [r[0] for r in conn.execute(keyset_sql, keyset_params).fetchall()]
+        if offset_ids != keyset_ids:
+            raise AssertionError(f"{q.name}: OFFSET and keyset pages differ at depth {depth}")
+        params: dict[str, Scalar] = {"depth": depth, "page_size": ps}
+        offset_bench, _ = _bench(conn, cfg, q.name, "offset", offset_sql, offset_params, params)
+        keyset_bench, plan = _bench(conn, cfg, q.name, "keyset", keyset_sql, keyset_params, params)
+        if cursor is not None:
+            seek = _seek_row(q, depth, plan, conn)
+            if not seek["seek"]:
+                keyset_bench = replace(
+                    keyset_bench, notes=(*keyset_bench.notes, f"cursor predicate not seekable: {seek['reason']}")
                 )
-            )
-    return benches
+        benches += [offset_bench, keyset_bench]
+    count_sql, count_params = q.count(conn)
+    count_bench, _ = _bench(conn, cfg, q.name, "count", count_sql, count_params, {}, {"total": total})
+    benches.append(count_bench)
+    return benches, seek
+
+
+def run(
+    conn: psycopg.Connection[Any], config: PaginationConfig | None = None, *, connect_writer: ConnectFn | None = None
+) -> PaginationRun:
+    """Every query's depth sweep and COUNT(*), then (when enabled) the batch passes over posts and, given a way to
+    open a second connection, the drift walks under concurrent writes."""
+    cfg = config or PaginationConfig()
+    queries = [q for q in guide_queries(conn, cfg.admin_filters) if cfg.queries is None or q.name in cfg.queries]
+    benches: list[Benchmark] = []
+    seeks: list[dict[str, Scalar]] = []
+    for q in queries:
+        qb, seek = sweep(conn, q, cfg)
+        benches += qb
+        if seek is not None:
+            seeks.append(seek)
+    tables: dict[str, Table] = {"pagination_slopes": slope_rows(benches), "pagination_seek": tuple(seeks)}
+    if cfg.batches:
+        bb, rows = batch_benchmarks(conn, cfg.batch_size, runs=cfg.batch_runs, memory_batches=cfg.batch_memory_batches)
+        benches += bb
+        tables["pagination_batches"] = rows
+    if cfg.drift and connect_writer is not None:
+        reports = drift_table(
+            conn, connect_writer, rows=cfg.drift_rows, page_size=cfg.drift_page_size, seed=cfg.drift_seed
+        )
+        tables["pagination_drift"] = drift_rows(reports, f"newest {cfg.drift_rows} posts (scratch copy)")
+    return PaginationRun(tuple(benches), tables)
