@@ -186,7 +186,15 @@ def summarize(plan: Plan, *, large_table_rows: int = LARGE_TABLE_ROWS) -> PlanSu
         if n.node_type == "Seq Scan" and n.rows_total + n.rows_removed_total > large_table_rows
     )
     hottest = max(executed, key=lambda n: n.exclusive_ms, default=None) if plan.has_timing else None
-    rated = [(n.misestimate, n) for n in executed if n.misestimate is not None and n.misestimate > 1.0]
+    # Below a Limit the executor stops early: fewer rows than planned is expected there, not a misestimate.
+    cut_short = {id(d) for n in nodes if n.node_type == "Limit" for c in n.children for d in c.walk()}
+    rated = [
+        (n.misestimate, n)
+        for n in executed
+        if n.misestimate is not None
+        and n.misestimate > 1.0
+        and not (id(n) in cut_short and n.estimate_direction == "over")
+    ]
     worst = None
     if rated:
         magnitude, node = max(rated, key=lambda pair: pair[0] or 0.0)

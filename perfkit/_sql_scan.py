@@ -72,6 +72,15 @@ def tokens(sql: str) -> list[str]:
     return out
 
 
+# First keywords of PostgreSQL's statements (its SQL Commands reference); anything else cannot parse.
+SQL_COMMANDS = frozenset(
+    """ABORT ALTER ANALYZE BEGIN CALL CHECKPOINT CLOSE CLUSTER COMMENT COMMIT COPY CREATE DEALLOCATE DECLARE DELETE
+    DISCARD DO DROP END EXECUTE FETCH GRANT IMPORT INSERT LISTEN LOAD LOCK MERGE MOVE NOTIFY PREPARE REASSIGN REFRESH
+    REINDEX RELEASE RESET REVOKE ROLLBACK SAVEPOINT SECURITY SELECT SET SHOW START TABLE TRUNCATE UNLISTEN UPDATE
+    VACUUM VALUES WITH""".split()
+)
+
+
 def check_read_only(sql: str) -> None:
     """Raise PlanError unless `sql` is one query (SELECT / VALUES / TABLE / WITH ... SELECT) that writes nothing.
 
@@ -88,6 +97,8 @@ def check_read_only(sql: str) -> None:
     first = next((w for w in words if w != "("), "")
     if first == "EXPLAIN":
         raise PlanError("give the statement without EXPLAIN: perfkit adds EXPLAIN (ANALYZE, BUFFERS, FORMAT JSON)")
+    if first not in READ_ONLY_STARTS and first not in SQL_COMMANDS:
+        raise PlanError(f'syntax error at or near "{first}": not an SQL statement')
     if first not in READ_ONLY_STARTS:
         raise PlanError(
             f"refusing to EXPLAIN ANALYZE this {first} statement (EXPLAIN ANALYZE executes it): "

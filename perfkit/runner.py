@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -12,9 +13,12 @@ from perfkit.db import Target, connect, resolve_target
 from perfkit.errors import ConfigError
 from perfkit.results import Benchmark, RunResults, Scalar, write
 from perfkit.scenarios import indexes, loading, pagination
-from perfkit.seed import SeedInfo, ensure_seeded
+from perfkit.seed import SeedInfo, current_seed, ensure_seeded, seed_state
+from perfkit.server import EmbeddedServer
 
 SCENARIOS = ("loading", "pagination", "indexes")
+# Below this the seed has fewer than 10 users and 100 posts and the comparisons have nothing to measure.
+MIN_SCALE = 0.001
 
 Say = Callable[[str], None]
 SeedProgress = Callable[[str, int, int], None]
@@ -31,7 +35,7 @@ class RunConfig:
     out: Path | None = None
     dsn: str | None = None
     data_dir: Path | None = None
-    quick: bool = False
+    force: bool = False
     report: bool = True
     loading: loading.LoadingConfig = field(default_factory=loading.LoadingConfig)
     pagination: pagination.PaginationConfig = field(default_factory=pagination.PaginationConfig)
@@ -58,6 +62,8 @@ def validate(config: RunConfig) -> None:
     """Reject bad options before any work starts."""
     if not config.scale > 0:
         raise ConfigError(f"scale must be a positive number, got {config.scale}")
+    if config.scale < MIN_SCALE:
+        raise ConfigError(f"scale {config.scale} is too small: the smallest is {MIN_SCALE} (10 users, 100 posts)")
     unknown = [s for s in config.scenarios if s not in SCENARIOS]
     if unknown:
         raise ConfigError(f"unknown scenario {unknown[0]!r}; choose from {', '.join(SCENARIOS)}")
@@ -77,14 +83,32 @@ def run(
     tell: Say = say or (lambda _msg: None)
     out = config.out or default_out_dir()
     if target is None:
-        tell("starting the embedded server" if not (config.dsn) else "connecting")
+        if config.dsn or os.environ.get("PERFKIT_DSN"):
+            tell("connecting to the given server")
+        elif not EmbeddedServer(config.data_dir).status().running:
+            tell("starting the embedded server")
         target = resolve_target(config.dsn, config.data_dir)
     with connect(target) as conn:
-        applied = schema.migrate(conn)
+        applied = schema.migrate(conn, force=config.force)
         if applied:
             tell(f"schema: applied {len(applied)} migration(s)")
     tell(f"data: scale {config.scale}, seed {config.seed}, profile {config.profile}")
-    info = ensure_seeded(target, scale=config.scale, seed=config.seed, profile=config.profile, progress=seed_progress)
+    with connect(target) as conn:
+        previous = current_seed(conn)
+        state = seed_state(conn)
+    if state == "loading":
+        tell("the previous seed did not finish (interrupted?): seeding again")
+    elif previous is None or (previous.scale, previous.seed, previous.profile) != (
+        config.scale,
+        config.seed,
+        config.profile,
+    ):
+        tell("seeding")
+    info = ensure_seeded(
+        target, scale=config.scale, seed=config.seed, profile=config.profile, progress=seed_progress, force=config.force
+    )
+    if info.reused:
+        tell(f"reusing the seeded data ({info.total_rows:,} rows, fingerprint {info.fingerprint[:12]})")
     benches: list[Benchmark] = []
     tables: dict[str, tuple[dict[str, Scalar], ...]] = {}
     with connect(target) as conn:

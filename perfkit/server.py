@@ -95,10 +95,13 @@ def _version_of(bindir: Path) -> str:
 
 def find_binaries(explicit: str | os.PathLike[str] | None = None) -> Binaries:
     """Locate server binaries: explicit dir, PERFKIT_PG_BINDIR, PATH, pg_config --bindir, newest /usr/lib/postgresql."""
+    for given, what in ((explicit, "the given folder"), (os.environ.get("PERFKIT_PG_BINDIR"), "PERFKIT_PG_BINDIR")):
+        if given:  # an explicit choice is never silently replaced by another installation
+            d = Path(given)
+            if not _has_tools(d):
+                raise ServerError(f"no PostgreSQL server binaries in {d} ({what}): it needs {', '.join(_REQUIRED)}")
+            return Binaries(d, _version_of(d))
     candidates: list[Path] = []
-    for given in (explicit, os.environ.get("PERFKIT_PG_BINDIR")):
-        if given:
-            candidates.append(Path(given))
     on_path = shutil.which("pg_ctl")
     if on_path:
         candidates.append(Path(on_path).resolve().parent)
@@ -289,8 +292,17 @@ class EmbeddedServer:
         return pid if b"postgres" in cmdline or b"postmaster" in cmdline else None
 
     # -- lifecycle -----------------------------------------------------------------------------
+    @property
+    def _initialized_marker(self) -> Path:
+        return self.base_dir / ".initialized"
+
     def initialized(self) -> bool:
-        return (self.pgdata / "PG_VERSION").is_file() and self._password_path.is_file()
+        """True once initdb completed; an initdb cut short (Ctrl-C, crash) leaves no marker and is redone."""
+        return (
+            self._initialized_marker.is_file()
+            and (self.pgdata / "PG_VERSION").is_file()
+            and self._password_path.is_file()
+        )
 
     def init(self) -> None:
         """Create the cluster (initdb) with a random superuser password; TCP needs it, the socket is private."""
@@ -298,7 +310,8 @@ class EmbeddedServer:
         self.base_dir.mkdir(parents=True, exist_ok=True)
         self.base_dir.chmod(0o700)
         self._chown(self.base_dir)
-        if self.pgdata.exists():
+        self._initialized_marker.unlink(missing_ok=True)
+        if self.pgdata.exists():  # left by an initdb that was cut short
             shutil.rmtree(self.pgdata)
         password = secrets.token_urlsafe(24)
         self._password_path.write_text(password + "\n")
@@ -333,6 +346,7 @@ class EmbeddedServer:
         if res.returncode != 0:
             last = (res.stderr.strip().splitlines() or ["unknown error"])[-1]
             raise ServerError(f"initdb failed: {last}")
+        self._initialized_marker.write_text(self.binaries.version + "\n")
 
     def _preload(self) -> str:
         pg_config = self.binaries.bindir / "pg_config"
@@ -347,7 +361,11 @@ class EmbeddedServer:
         """Start the cluster (initialising it first if needed); a no-op when it already runs."""
         with self._lock():
             if not self.initialized():
-                self.init()
+                if self._pid() is not None and self._password_path.is_file():
+                    # a running cluster from before the marker existed: initdb evidently completed
+                    self._initialized_marker.write_text(self.binaries.version + "\n")
+                else:
+                    self.init()
             pid = self._pid()
             state = self._read_state()
             if pid is not None and isinstance(state.get("port"), int):

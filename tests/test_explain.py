@@ -142,3 +142,10 @@ def test_live_parallel_plan_divides_by_launched_workers(conn: psycopg.Connection
     assert scan.inclusive_ms == pytest.approx(scan.raw["Actual Total Time"] * scan.loops / (launched + 1), abs=1e-6)
     assert scan.rows_total == pytest.approx(20000, abs=scan.loops)  # per-loop rows are rounded
     assert all(n.exclusive_ms >= 0 for n in plan.nodes())
+
+
+def test_misspelt_statement_is_a_syntax_error_not_a_refusal() -> None:
+    with pytest.raises(PlanError, match='syntax error at or near "SELEC"'):
+        check_read_only("SELEC 1")
+    with pytest.raises(PlanError, match="refusing to EXPLAIN ANALYZE this DELETE"):
+        check_read_only("DELETE FROM t")

@@ -104,8 +104,8 @@ def test_children_exceeding_parent_clamp_with_warning() -> None:
     assert limit.estimate_factor == 1.0 and limit.estimate_direction == "exact"
     assert scan.estimate_factor == pytest.approx(0.01) and scan.estimate_direction == "over"  # 10 / 1000
     assert scan.misestimate == pytest.approx(100.0)
-    worst = summarize(plan).worst_misestimate
-    assert worst is not None and worst.relation == "t" and worst.direction == "over"
+    # the Limit stopped the scan after 10 of its planned 1000 rows: not a misestimate worth reporting
+    assert summarize(plan).worst_misestimate is None
 
 
 def test_parallel_gather_divides_by_processes() -> None:
@@ -342,3 +342,17 @@ def test_render_shows_exclusive_share_and_findings() -> None:
     text = _render_text(load("01-loops.json"))
     assert "Index Scan on posts using posts_author_created_idx  2.000 ms 83.0%" in text
     assert "hottest node" in text
+
+
+def test_limit_cutting_a_sort_short_is_not_a_misestimate() -> None:
+    # Captured: WHERE a < 50 AND b < 50 ORDER BY id LIMIT 5 on 100k rows where a = b (correlated columns).
+    # Sort: planned 24900, returned 5 because the Limit stopped it: expected, not an overestimate.
+    # Seq Scan: planned 24900 (0.5 x 0.5 x 100k), actual 50000: the real misestimate, 50000 / 24900 = 2.008x under.
+    plan = load("18-limit-cuts-sort-short.json")
+    summary = summarize(plan)
+    worst = summary.worst_misestimate
+    assert worst is not None
+    assert worst.node_type == "Seq Scan"
+    assert worst.direction == "under"
+    assert worst.plan_rows == 24900
+    assert not any("overestimated" in f for f in summary.findings)

@@ -93,3 +93,28 @@ def test_missing_binaries_give_install_hint(monkeypatch: pytest.MonkeyPatch, tmp
     monkeypatch.setattr("perfkit.server.Path.glob", lambda self, pattern: iter(()))
     with pytest.raises(ServerError, match="apt-get install postgresql"):
         find_binaries()
+
+
+def test_interrupted_initdb_is_redone(private_server: EmbeddedServer) -> None:
+    """An initdb cut short leaves PG_VERSION but no marker: the next start initialises again."""
+    srv = private_server
+    srv.start()
+    srv.stop()
+    # what a Ctrl-C during initdb leaves behind: a data folder with PG_VERSION and little else
+    (srv.base_dir / ".initialized").unlink()
+    for child in srv.pgdata.iterdir():
+        if child.name != "PG_VERSION":
+            if child.is_dir():
+                shutil.rmtree(child)
+            else:
+                child.unlink()
+    assert not srv.initialized()
+    info = srv.start()
+    with psycopg.connect(info.conninfo()) as conn:
+        assert conn.execute("SELECT 1").fetchone() == (1,)
+    assert srv.initialized()
+
+
+def test_explicit_bindir_without_binaries_is_an_error(tmp_path: Path) -> None:
+    with pytest.raises(ServerError, match="no PostgreSQL server binaries in"):
+        find_binaries(tmp_path)

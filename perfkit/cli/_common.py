@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import sys
 from pathlib import Path
 from typing import Any, NoReturn
@@ -10,8 +11,11 @@ import click
 from rich.console import Console
 
 from perfkit.errors import PerfkitError
+from perfkit.runner import MIN_SCALE
 
-console = Console(highlight=False)
+# Piped into a file or a CI log there is no terminal width to respect: do not cut tables to 80 columns.
+_WIDTH = None if sys.stdout.isatty() or os.environ.get("COLUMNS") else 160
+console = Console(highlight=False, width=_WIDTH)
 err_console = Console(stderr=True, highlight=False)
 
 
@@ -61,6 +65,8 @@ class PositiveFloat(click.ParamType):  # type: ignore[type-arg]
             self.fail(f"{value!r} is not a number", param, ctx)
         if not f > 0 or f != f or f == float("inf"):
             self.fail(f"{value!r} must be a positive number", param, ctx)
+        if f < MIN_SCALE:
+            self.fail(f"{value!r} is too small: the smallest scale is {MIN_SCALE} (10 users, 100 posts)", param, ctx)
         return f
 
 

@@ -10,6 +10,7 @@ from rich.table import Table
 
 from perfkit.cli._common import console, data_dir_option, dsn_option, positive_scale
 from perfkit.runner import SCENARIOS, RunConfig, run
+from perfkit.scenarios.indexes import IndexConfig
 from perfkit.summary import summary_tables
 
 
@@ -37,6 +38,10 @@ from perfkit.summary import summary_tables
     help="Output folder (default: perfkit-out/run-<timestamp>).",
 )
 @click.option("--no-report", is_flag=True, help="Write results.json only.")
+@click.option("--full", is_flag=True, help="Run the whole index catalogue (default: a representative subset).")
+@click.option(
+    "--force", is_flag=True, help="Use a database that holds tables perfkit did not create (they may be lost)."
+)
 @dsn_option
 @data_dir_option
 def run_cmd(
@@ -46,6 +51,8 @@ def run_cmd(
     scenarios: tuple[str, ...],
     out: Path | None,
     no_report: bool,
+    full: bool,
+    force: bool,
     dsn: str | None,
     data_dir: Path | None,
 ) -> None:
@@ -59,6 +66,8 @@ def run_cmd(
         dsn=dsn,
         data_dir=data_dir,
         report=not no_report,
+        force=force,
+        indexes=IndexConfig(full=full),
     )
     with Progress(
         TextColumn("{task.description}"),
@@ -79,7 +88,10 @@ def run_cmd(
     for summary in summary_tables(outcome.results):
         table = Table(title=summary.title, title_justify="left")
         for i, col in enumerate(summary.columns):
-            table.add_column(col, justify="right" if i >= 3 else "left", no_wrap=i >= 3)
+            if i >= 3:
+                table.add_column(col, justify="right", no_wrap=True)
+            else:  # names wrap rather than being cut to "pos…"
+                table.add_column(col, overflow="fold")
         for row in summary.rows:
             table.add_row(*row)
         console.print(table)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 
 import click
@@ -34,11 +35,13 @@ def server_stop(data_dir: Path | None) -> None:
 @server.command("status")
 @data_dir_option
 def server_status(data_dir: Path | None) -> None:
-    """Say whether the embedded server runs, where, and as whom."""
+    """Say whether the embedded server runs, where, and as whom (exit status 3 when it does not, like pg_ctl)."""
     st = EmbeddedServer(data_dir).status()
     if st.running:
         console.print(
-            f"running: PostgreSQL {st.version}, pid {st.pid}, 127.0.0.1:{st.port}, as {st.run_as}, data {st.base_dir}"
+            f"running: PostgreSQL {st.version}, pid {st.pid}, 127.0.0.1:{st.port}, as {st.run_as}, data {st.base_dir}",
+            soft_wrap=True,
         )
     else:
-        console.print(f"not running (data {st.base_dir})")
+        console.print(f"not running (data {st.base_dir})", soft_wrap=True)
+        sys.exit(3)
