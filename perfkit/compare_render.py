@@ -66,7 +66,7 @@ def summary_line(cmp: Comparison) -> str:
 
 def _side_notes(cmp: Comparison) -> list[str]:
     notes: list[str] = []
-    notes += [f"stale (not compared): {s.key} ({s.baseline_version} -> {s.current_version})" for s in cmp.stale]
+    notes += [f"SQL changed since the baseline: {s.key} ({s.baseline_version} -> {s.current_version})" for s in cmp.stale]
     notes += [f"only in the baseline: {k}" for k in cmp.only_baseline]
     notes += [f"only in the current run: {k}" for k in cmp.only_current]
     return notes
