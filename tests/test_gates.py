@@ -42,11 +42,7 @@ def failing(cmp: Comparison) -> set[tuple[str, str]]:
 
 
 def keys(outcome: RunOutcome, scenario: str, name: str, variant: str) -> list[str]:
-    return [
-        b.key
-        for b in outcome.results.benchmarks
-        if (b.scenario, b.name, b.variant) == (scenario, name, variant)
-    ]
+    return [b.key for b in outcome.results.benchmarks if (b.scenario, b.name, b.variant) == (scenario, name, variant)]
 
 
 # -- an unchanged build ---------------------------------------------------------------------------
@@ -168,7 +164,9 @@ def test_offset_instead_of_keyset_fails_rows_read_and_buffers_at_depth(
     cmp = compare(gate_baseline.results, current.results, checks)
     fails = failing(cmp)
     depths = {
-        int(b.params["depth"]): b.key for b in gate_baseline.results.benchmarks if b.key.startswith("pagination/posts_feed/keyset")
+        int(b.params["depth"]): b.key
+        for b in gate_baseline.results.benchmarks
+        if b.key.startswith("pagination/posts_feed/keyset")
     }
     deepest = depths[max(depths)]
     assert {(deepest, "counter:rows_read"), (deepest, "buffers")} <= fails
@@ -195,28 +193,28 @@ def _markdown_table(text: str) -> list[list[str]]:
     return rows
 
 
-def test_cli_exit_codes_and_markdown(
-    gate_baseline: RunOutcome, n_plus_one_run: RunOutcome, run_db: Target, tmp_path: Path
-) -> None:
-    base = str(gate_baseline.results_path)
+def test_cli_unchanged_exits_0(gate_baseline: RunOutcome, run_db: Target, tmp_path: Path) -> None:
     unchanged = run(gate_config(tmp_path / "again"), target=run_db).results_path
-    ok = CliRunner().invoke(cli, ["compare", base, str(unchanged), *GATES, "--format", "markdown"])
+    ok = CliRunner().invoke(
+        cli, ["compare", str(gate_baseline.results_path), str(unchanged), *GATES, "--format", "markdown"]
+    )
     assert ok.exit_code == 0, ok.output
     rows = _markdown_table(ok.stdout)
     assert rows[0] == ["benchmark", "metric", "baseline", "current", "change", "verdict"]
-    assert ":white_check_mark:" in ok.stdout
+    assert {r[-1] for r in rows[2:]} <= {"ok", "improvement"}
+    assert ok.stdout.count(":white_check_mark:") == 1
 
+
+def test_cli_planted_regression_exits_1_with_a_markdown_table(
+    gate_baseline: RunOutcome, n_plus_one_run: RunOutcome, tmp_path: Path
+) -> None:
     summary = tmp_path / "summary.md"  # what CI appends to $GITHUB_STEP_SUMMARY
-    bad = CliRunner().invoke(
-        cli,
-        ["compare", base, str(n_plus_one_run.results_path), *GATES, "--format", "markdown", "--summary", str(summary)],
-    )
+    args = [str(gate_baseline.results_path), str(n_plus_one_run.results_path), *GATES, "--format", "markdown"]
+    bad = CliRunner().invoke(cli, ["compare", *args, "--summary", str(summary)])
     assert bad.exit_code == 1, bad.output
     assert summary.read_text() == bad.stdout
     rows = _markdown_table(summary.read_text())
-    regressions = [r for r in rows[2:] if r[-1] == "regression"]
-    assert [(r[0], r[1], r[2], r[3]) for r in regressions] == [
-        ("loading/users_latest_posts/batched[n=20]", "statements", "3", "41")
-    ]
-    assert "SQL changed since the baseline" in bad.stdout
-
+    regressions = {(r[0], r[1]): (r[2], r[3]) for r in rows[2:] if r[-1] == "**regression**"}
+    assert regressions[("`loading/users_latest_posts/batched[n=20]`", "statements")] == ("3", "41")
+    assert {k for k, _ in regressions} == {"`loading/users_latest_posts/batched[n=20]`"}
+    assert "SQL changed since the baseline: loading/users_latest_posts/batched[n=20]" in bad.stdout
