@@ -10,4 +10,5 @@ pytest_plugins = [
     "tests.fix_loading",
     "tests.fix_indexes",
     "tests.fix_gates",
+    "tests.fix_bench",
 ]
