@@ -66,7 +66,9 @@ def summary_line(cmp: Comparison) -> str:
 
 def _side_notes(cmp: Comparison) -> list[str]:
     notes: list[str] = []
-    notes += [f"stale (not compared): {s.key} ({s.baseline_version} -> {s.current_version})" for s in cmp.stale]
+    notes += [
+        f"SQL changed since the baseline: {s.key} ({s.baseline_version} -> {s.current_version})" for s in cmp.stale
+    ]
     notes += [f"only in the baseline: {k}" for k in cmp.only_baseline]
     notes += [f"only in the current run: {k}" for k in cmp.only_current]
     return notes
@@ -151,7 +153,7 @@ def to_markdown(cmp: Comparison) -> str:
             lines.append(f"  - current: {_md(_plan_long(cp))}")
     notes = _side_notes(cmp)
     if notes:
-        lines += ["", "### Not compared", ""]
+        lines += ["", "### Notes", ""]
         lines += [f"- {_md(n)}" for n in notes]
     return "\n".join(lines) + "\n"
 

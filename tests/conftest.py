@@ -9,4 +9,6 @@ pytest_plugins = [
     "tests.fix_results",
     "tests.fix_loading",
     "tests.fix_indexes",
+    "tests.fix_gates",
+    "tests.fix_bench",
 ]

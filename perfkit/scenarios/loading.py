@@ -27,6 +27,7 @@ __all__ = [
     "Strategy",
     "StrategyMismatch",
     "Workload",
+    "count",
     "latency_check",
     "load_all",
     "run",
@@ -97,13 +98,19 @@ def _counters(counter: StatementCounter, shape: Shape, workload: Workload, strat
     return counters
 
 
+def count(conn: psycopg.Connection[Any], workload: Workload, name: str, n: int) -> tuple[dict[str, float], Loaded]:
+    """One load of a page of N by strategy `name`, counted: statements, round trips, rows, bytes and the result's
+    shape (what a benchmark records next to its timings), with the data loaded."""
+    with StatementCounter(conn) as counter:
+        loaded = workload.strategies[name].load(conn, n)
+    return _counters(counter, workload.shape(loaded), workload, name), loaded
+
+
 def _bench(
     conn: psycopg.Connection[Any], workload: Workload, name: str, n: int, cfg: LoadingConfig, server: bool, note: str
 ) -> tuple[Benchmark, Loaded]:
     strategy = workload.strategies[name]
-    with StatementCounter(conn) as counter:
-        loaded = strategy.load(conn, n)
-    counters = _counters(counter, workload.shape(loaded), workload, name)
+    counters, loaded = count(conn, workload, name, n)
     before = pgss.snapshot(conn) if server else None
     m = measure(
         lambda: strategy.load(conn, n),

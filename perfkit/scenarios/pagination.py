@@ -8,6 +8,7 @@ from typing import Any
 
 import psycopg
 
+from perfkit.errors import ConfigError
 from perfkit.explain import explain_analyze
 from perfkit.growth import slope_rows
 from perfkit.keyset import check_seek
@@ -94,6 +95,23 @@ def _counters(plan: Plan, returned: int) -> dict[str, float]:
     }
 
 
+def page(conn: psycopg.Connection[Any], q: PageQuery, variant: str, depth: int, size: int) -> tuple[str, list[Any]]:
+    """SQL and parameters of the page after `depth` rows: `offset` skips them, `keyset` seeks past the cursor a reader
+    holds there (the row at depth - 1)."""
+    if variant == "offset":
+        return q.offset(conn, depth, size)
+    if variant != "keyset":
+        raise ConfigError(f"unknown pagination variant {variant!r}; choose offset or keyset")
+    cursor = q.key_at(conn, depth - 1) if depth > 0 else None
+    return q.page(conn, cursor, size)
+
+
+def page_counters(conn: psycopg.Connection[Any], query: str, params: list[Any]) -> tuple[dict[str, float], Plan]:
+    """The exact counters of one execution (buffers, rows read and returned) from its EXPLAIN ANALYZE, and the plan."""
+    plan = explain_analyze(conn, query, params)
+    return _counters(plan, int(plan.root.rows_total)), plan
+
+
 def _bench(
     conn: psycopg.Connection[Any],
     cfg: PaginationConfig,
@@ -105,7 +123,7 @@ def _bench(
     extra: dict[str, float] | None = None,
     notes: tuple[str, ...] = (),
 ) -> tuple[Benchmark, Plan]:
-    plan = explain_analyze(conn, query, params)
+    counters, plan = page_counters(conn, query, params)
     m = time_query(
         conn, query, params, warmup=cfg.warmup, min_runs=cfg.min_runs, max_runs=cfg.max_runs, budget_s=cfg.budget_s
     )
@@ -116,7 +134,7 @@ def _bench(
         params=bench_params,
         samples_ms=m.samples_ms,
         stats=m.stats,
-        counters={**_counters(plan, int(plan.root.rows_total)), **(extra or {})},
+        counters={**counters, **(extra or {})},
         plan=summarize(plan).to_dict(),
         notes=notes,
         version=benchmark_version(query, bench_params),
@@ -154,9 +172,8 @@ def sweep(
     benches: list[Benchmark] = []
     seek: dict[str, Scalar] | None = None
     for depth in depths:
-        offset_sql, offset_params = q.offset(conn, depth, ps)
-        cursor = q.key_at(conn, depth - 1) if depth > 0 else None
-        keyset_sql, keyset_params = q.page(conn, cursor, ps)
+        offset_sql, offset_params = page(conn, q, "offset", depth, ps)
+        keyset_sql, keyset_params = page(conn, q, "keyset", depth, ps)
         offset_ids = [r[0] for r in conn.execute(offset_sql, offset_params).fetchall()]
         keyset_ids = [r[0] for r in conn.execute(keyset_sql, keyset_params).fetchall()]
         if offset_ids != keyset_ids:
@@ -164,7 +181,7 @@ def sweep(
         params: dict[str, Scalar] = {"depth": depth, "page_size": ps}
         offset_bench, _ = _bench(conn, cfg, q.name, "offset", offset_sql, offset_params, params)
         keyset_bench, plan = _bench(conn, cfg, q.name, "keyset", keyset_sql, keyset_params, params)
-        if cursor is not None:
+        if depth > 0:
             seek = _seek_row(q, depth, plan, conn)
             if not seek["seek"]:
                 keyset_bench = replace(
