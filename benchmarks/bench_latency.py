@@ -22,7 +22,8 @@ def test_model_agrees_with_the_proxy_at_1ms(seeded: tuple[Target, SeedInfo], see
     for i, cs in enumerate(attempts, 1):
         for c in cs:
             print(
-                f"attempt {i}: {c.strategy:10s} direct {c.direct_ms:7.2f} ms + {c.round_trips} x 1 ms = model "
+                f"attempt {i}: {c.strategy:10s} direct {c.direct_ms:6.2f} ms, via 0 ms proxy {c.base_ms:6.2f} ms "
+                f"+ {c.round_trips} x 1 ms = model "
                 f"{c.modelled_ms:7.2f} ms; proxied {c.proxied_ms:7.2f} ms; error {c.error:+.1%}"
             )
     best = min(attempts, key=lambda cs: max(abs(c.error) for c in cs))

@@ -170,9 +170,9 @@ report.format_frame(report.loading_modelled_table(results))""",
 ## The model checked through a proxy
 
 `perfkit run` also runs N+1 and batched loading through a local TCP proxy that delays each direction by half of
-1 ms, and compares the proxied median with the model (direct median + round trips × 1 ms). `agrees` is true
-within 15%; on a busy machine (`load_avg_1m` above `cpus`) every wake-up is late and the proxied time drifts
-above the model.""",
+1 ms, and compares the proxied median with the model: the median through the same proxy with no delay (`base_ms`;
+the extra hop costs something on its own) + round trips × 1 ms. `agrees` is true within 15%; on a busy machine
+(`load_avg_1m` above `cpus`) every wake-up is late and the proxied time drifts above the model.""",
         ),
         (
             "code",

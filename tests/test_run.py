@@ -64,7 +64,7 @@ def test_loading_latency_check_table(small_run: RunOutcome) -> None:
     assert [r["strategy"] for r in rows] == ["n_plus_one", "batched"]
     for r in rows:
         assert r["rtt_ms"] == 1.0 and r["n"] == 10
-        assert r["modelled_ms"] == r["direct_ms"] + r["round_trips"] * 1.0  # type: ignore[operator]
+        assert r["modelled_ms"] == r["base_ms"] + r["round_trips"] * 1.0  # type: ignore[operator]
         assert isinstance(r["agrees"], bool)
 
 
