@@ -13,6 +13,8 @@ import psycopg
 from psycopg import sql
 from psycopg.types.composite import CompositeInfo, register_composite
 
+from perfkit._binary import HEADER, TRAILER
+from perfkit._tables import Batch
 from perfkit.errors import SeedError
 from perfkit.schema import TABLES, secondary_indexes
 
@@ -85,6 +87,48 @@ def copy_rows(
                 if on_batch is not None:
                     on_batch(n)
     return written
+
+
+@dataclass(frozen=True, slots=True)
+class Loaded:
+    """What one COPY loaded: rows (as the server counted them) and a digest of the rows' bytes in order."""
+
+    table: str
+    rows: int
+    digest: str
+
+
+def copy_batches(
+    conn: psycopg.Connection[Any],
+    table: str,
+    columns: Sequence[str],
+    batches: Iterable[Batch],
+    *,
+    on_batch: Callable[[int], None] | None = None,
+) -> Loaded:
+    """Truncate `table` and load pre-built binary rows with one COPY (FREEZE) in one transaction.
+
+    The digest is a sha256 over the sha256 of each batch, so it does not depend on how batches are grouped.
+    """
+    ident = sql.Identifier(table)
+    cols = sql.SQL(", ").join(map(sql.Identifier, columns))
+    stmt = sql.SQL("COPY {} ({}) FROM STDIN (FORMAT BINARY, FREEZE)").format(ident, cols)
+    sent = 0
+    digests = hashlib.sha256()
+    with conn.transaction(), conn.cursor() as cur:
+        cur.execute(sql.SQL("TRUNCATE {}").format(ident))
+        with cur.copy(stmt) as copy:
+            copy.write(HEADER)
+            for batch in batches:
+                copy.write(batch.data)
+                digests.update(hashlib.sha256(batch.data).digest())
+                sent += batch.rows
+                if on_batch is not None:
+                    on_batch(batch.rows)
+            copy.write(TRAILER)
+        if cur.rowcount != sent:
+            raise SeedError(f"table {table}: {cur.rowcount} rows loaded, {sent} generated")
+    return Loaded(table, sent, digests.hexdigest())
 
 
 def deferred(conn: psycopg.Connection[Any]) -> Deferred:
@@ -174,6 +218,22 @@ def verify(conn: psycopg.Connection[Any], expected: dict[str, int]) -> None:
         bad = conn.execute(query).fetchone()
         if bad and bad[0]:
             raise SeedError(f"{table}.{column}: {bad[0]} values are not JSON objects")
+
+
+def check_json(connections: Sequence[psycopg.Connection[Any]]) -> None:
+    """Every JSONB value an object (C23: never a JSON string), the columns checked in parallel."""
+
+    def bad(conn: psycopg.Connection[Any], column: tuple[str, str]) -> tuple[str, int]:
+        table, name = column
+        query = sql.SQL("SELECT count(*) FROM {} WHERE jsonb_typeof({}) <> 'object'").format(
+            sql.Identifier(table), sql.Identifier(name)
+        )
+        row = conn.execute(query).fetchone()
+        return f"{table}.{name}", int(row[0]) if row else 0
+
+    for where, count in pool_map(connections, jsonb_columns(connections[0]), bad):
+        if count:
+            raise SeedError(f"{where}: {count} values are not JSON objects")
 
 
 def jsonb_columns(conn: psycopg.Connection[Any]) -> list[tuple[str, str]]:

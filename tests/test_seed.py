@@ -15,6 +15,7 @@ import pytest
 from click.testing import CliRunner
 
 from perfkit import schema
+from perfkit._binary import decode
 from perfkit._gen import counts
 from perfkit._load import copy_rows, deferred, verify
 from perfkit._profile import load_profile
@@ -90,15 +91,15 @@ def test_c21_unique_values_beyond_the_faker_pools() -> None:
     world = make_world(0.01, 42, load_profile("default"))
     pools = world.pools
     # two first names, two last names, one domain: 4 local parts for 100 users; tags beyond the word pool
-    world.pools = replace(pools, first_ascii=pools.first_ascii[:2], last_ascii=pools.last_ascii[:2],
-                          first=pools.first[:2], last=pools.last[:2], domains=pools.domains[:1],
-                          words=pools.words[:3])  # fmt: skip
+    world.pools = replace(pools, first_ascii=pools.first_ascii.head(2), last_ascii=pools.last_ascii.head(2),
+                          first=pools.first.head(2), last=pools.last.head(2), domains=pools.domains.head(1),
+                          words=pools.words.head(3))  # fmt: skip
     world.n["tags"] = 50
-    emails = GENERATORS["users"].make(world, 0)[1]
+    emails = [row[1] for row in decode(GENERATORS["users"].make(world, 0).data)]
     assert len(emails) == 100 and len(set(emails)) == 100
-    assert len({e.rsplit(".", 2)[0] for e in emails}) <= 4
-    names = GENERATORS["tags"].make(world, 0)[1]
-    assert len(names) == 50 and len(set(names)) == 50
+    assert len({e.rsplit(b".", 2)[0] for e in emails if e}) <= 4
+    names = [row[1] for row in decode(GENERATORS["tags"].make(world, 0).data)]
+    assert len(names) == 50 and len(set(names)) == 50 and sum(n.endswith(b"-1") for n in names if n) == 3
 
 
 def test_c23_loader_stores_objects_and_verify_catches_strings(conn: psycopg.Connection[Any]) -> None:
