@@ -46,7 +46,20 @@ def data_directory(conn: psycopg.Connection[Any], target: Target) -> Path | None
     except psycopg.Error:  # the setting is readable by superusers and pg_read_all_settings only
         return None
     path = Path(str(row[0])) if row and row[0] else None
-    return path if path is not None and path.is_dir() else None
+    try:
+        return path if path is not None and path.exists() else None
+    except OSError:
+        return None
+
+
+def _free(path: Path) -> int:
+    """Free bytes on the file system of `path`, or of its nearest ancestor this user may search."""
+    for candidate in (path, *path.parents):
+        try:
+            return shutil.disk_usage(candidate).free
+        except OSError:
+            continue
+    return shutil.disk_usage("/").free
 
 
 def check_disk(conn: psycopg.Connection[Any], target: Target, need: int) -> int | None:
@@ -57,7 +70,7 @@ def check_disk(conn: psycopg.Connection[Any], target: Target, need: int) -> int 
     where = data_directory(conn, target)
     if where is None:
         return None
-    free = shutil.disk_usage(where).free
+    free = _free(where)
     row = conn.execute(
         "SELECT coalesce(sum(pg_total_relation_size(c.oid)), 0) FROM pg_class c"
         " WHERE c.relnamespace = current_schema()::regnamespace AND c.relkind = 'r' AND c.relname = ANY(%s)",

@@ -244,23 +244,3 @@ def jsonb_columns(conn: psycopg.Connection[Any]) -> list[tuple[str, str]]:
         (list(TABLES),),
     ).fetchall()
     return [(r[0], r[1]) for r in rows]
-
-
-def table_fingerprint(conn: psycopg.Connection[Any], table: str) -> str:
-    """count and an order-independent sum of per-row md5s: exact over the rows' text, no giant aggregate string."""
-    query = sql.SQL(
-        "SELECT count(*), coalesce(sum(('x' || left(md5(t::text), 15))::bit(60)::bigint), 0) FROM {} AS t"
-    ).format(sql.Identifier(table))
-    with conn.transaction():
-        conn.execute("SET LOCAL TimeZone = 'UTC'")
-        conn.execute("SET LOCAL DateStyle = 'ISO, YMD'")
-        conn.execute("SET LOCAL extra_float_digits = 1")
-        row = conn.execute(query).fetchone()
-    assert row is not None
-    return f"{table}:{row[0]}:{row[1]}"
-
-
-def fingerprint(connections: Sequence[psycopg.Connection[Any]], tables: Sequence[str] = TABLES) -> str:
-    """One string for the data: md5 over the per-table fingerprints, in table order."""
-    parts = pool_map(connections, tables, table_fingerprint)
-    return hashlib.md5("|".join(parts).encode(), usedforsecurity=False).hexdigest()

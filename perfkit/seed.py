@@ -16,7 +16,7 @@ from psycopg.types.json import Jsonb
 
 from perfkit import schema
 from perfkit._disk import check_disk, estimate_bytes
-from perfkit._gen import GENERATOR_VERSION
+from perfkit._gen import GENERATOR_VERSION, counts
 from perfkit._load import Loaded, Progress, check_json, deferred, run_parallel
 from perfkit._profile import Profile, load_profile
 from perfkit._tables import ADDRESS_OIDS, make_world
@@ -42,6 +42,7 @@ class SeedInfo:
     generator_version: int = GENERATOR_VERSION
     reused: bool = False
     phases: dict[str, float] = field(default_factory=dict)
+    notes: tuple[str, ...] = ()
 
     @property
     def total_rows(self) -> int:
@@ -144,11 +145,13 @@ def _seed(
 ) -> SeedInfo:
     started = time.perf_counter()
     phases: dict[str, float] = {}
-    world = make_world(scale, seed, prof)
+    notes: list[str] = []
     with ExitStack() as stack:
         conns = _open(target, jobs, stack)
         main = conns[0]
-        check_disk(main, target, estimate_bytes(world.n))
+        if check_disk(main, target, estimate_bytes(counts(scale, prof))) is None:
+            notes.append("disk space not checked: the server's data directory is not on this machine")
+        world = make_world(scale, seed, prof)
         schema.reset(main, force=force)
         _check_address(main)
         _record_start(main, scale, seed, prof)
@@ -177,7 +180,9 @@ def _seed(
             " finished_at = now()",
             (Jsonb(rows), fp, seconds),
         )
-    return SeedInfo(scale, seed, prof.name, rows, fp, seconds, prof.digest, GENERATOR_VERSION, False, phases)
+    return SeedInfo(
+        scale, seed, prof.name, rows, fp, seconds, prof.digest, GENERATOR_VERSION, False, phases, tuple(notes)
+    )
 
 
 def _record_start(conn: psycopg.Connection[Any], scale: float, seed_: int, prof: Profile) -> None:
