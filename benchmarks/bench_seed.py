@@ -10,8 +10,8 @@ What is timed:
     with getrusage(RUSAGE_CHILDREN) (largest single process) and by sampling /proc (the process tree's summed RSS).
 (b) the same data restored: `pg_dump --data-only -Fc` of (a)'s eight tables (not timed), then, into a fresh
     database with perfkit's schema migrated and its keys, foreign keys and secondary indexes dropped (not timed),
-    timed: `pg_restore --data-only -j J`, rebuilding the keys, foreign keys and indexes over J connections (the same
-    statements perfkit runs), and ANALYZE of every table over J connections.
+    timed: `pg_restore --data-only -j J`, rebuilding the keys, indexes and foreign keys over J connections
+    (perfkit's own `rebuild`: same statements, same order), and ANALYZE of every table over J connections.
 (c) a naive seeder on a small sample (N posts and N/10 users): one Faker call per value, rows inserted with
     `executemany` into the migrated schema with its indexes in place; timed from Faker's creation to the commit.
 """
@@ -36,7 +36,7 @@ from psycopg import conninfo as pg_conninfo
 from psycopg import sql
 
 from perfkit import schema
-from perfkit._load import deferred, run_parallel
+from perfkit._load import deferred, rebuild, run_parallel
 from perfkit.db import Target, connect
 from perfkit.seed import current_seed
 from perfkit.server import find_binaries
@@ -144,8 +144,7 @@ def run_pg_restore(source: Target, target: Target, dump: Path) -> float:
         started = time.perf_counter()
         cmd = [tools.tool("pg_restore"), "--data-only", "-j", str(JOBS), "-d", dst, str(dump)]
         subprocess.run(cmd, env=env, check=True)
-        run_parallel(conns, plan.keys)
-        run_parallel(conns, plan.foreign_keys + plan.indexes)
+        rebuild(conns, plan)
         run_parallel(conns, [sql.SQL("ANALYZE {}").format(sql.Identifier(t)) for t in TABLES])
         return time.perf_counter() - started
     finally:

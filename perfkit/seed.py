@@ -17,7 +17,7 @@ from psycopg.types.json import Jsonb
 from perfkit import schema
 from perfkit._disk import check_disk, estimate_bytes
 from perfkit._gen import GENERATOR_VERSION, counts
-from perfkit._load import Loaded, Progress, check_json, deferred, run_parallel
+from perfkit._load import Loaded, Progress, check_json, deferred, rebuild, run_parallel
 from perfkit._profile import Profile, load_profile
 from perfkit._tables import ADDRESS_OIDS, make_world
 from perfkit._workers import load_tables, session
@@ -164,8 +164,7 @@ def _seed(
         rows = {t: loaded[t].rows for t in schema.TABLES}
         phases["load"] = time.perf_counter() - mark
         mark = time.perf_counter()
-        run_parallel(conns, plan.keys)
-        run_parallel(conns, plan.foreign_keys + plan.indexes)
+        rebuild(conns, plan)
         phases["indexes"] = time.perf_counter() - mark
         mark = time.perf_counter()
         run_parallel(conns, [sql.SQL("ANALYZE {}").format(sql.Identifier(t)) for t in _LOAD_ORDER])

@@ -226,7 +226,12 @@ def test_binary_rows_round_trip() -> None:
     rows.timestamp(np.array([PG_EPOCH_US + 5, 0]), null=np.array([True, False]))
     got = decode(rows.data())
     assert got[0] == (uuid_bytes(hi, lo)[0].tobytes(), "é-ab".encode(), b"\0\0\0\x07", None)
-    assert got[1] == (uuid_bytes(hi, lo)[1].tobytes(), None, b"\xff\xff\xff\xff", (-PG_EPOCH_US).to_bytes(8, "big", signed=True))
+    assert got[1] == (
+        uuid_bytes(hi, lo)[1].tobytes(),
+        None,
+        b"\xff\xff\xff\xff",
+        (-PG_EPOCH_US).to_bytes(8, "big", signed=True),
+    )
 
 
 def test_seed_that_would_not_fit_the_disk_is_refused(empty_db: Target) -> None:
