@@ -99,6 +99,14 @@ def rows_of(matrix: Bytes2D) -> Objects:
     return objects(flat.view(f"V{flat.shape[1]}").ravel().tolist())
 
 
+@dataclass(frozen=True, slots=True)
+class Batch:
+    """Generated rows in the binary COPY format (no header or trailer)."""
+
+    rows: int
+    data: bytes
+
+
 # A piece of a variable-length field: constant bytes, pool entries (raw or field form), or per-row bytes.
 Piece = bytes | tuple[Objects, Ints] | Bytes2D
 

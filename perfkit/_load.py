@@ -13,8 +13,7 @@ import psycopg
 from psycopg import sql
 from psycopg.types.composite import CompositeInfo, register_composite
 
-from perfkit._binary import HEADER, TRAILER
-from perfkit._tables import Batch
+from perfkit._binary import HEADER, TRAILER, Batch
 from perfkit.errors import SeedError
 from perfkit.schema import TABLES, secondary_indexes
 

@@ -2,113 +2,19 @@
 
 from __future__ import annotations
 
-import json
 import struct
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 
-from perfkit._binary import Piece, Pool, Rows, objects, rows_of, uuid_text
-from perfkit._gen import (
-    BATCH,
-    Pools,
-    Streams,
-    batch_range,
-    build_pools,
-    choose,
-    counts,
-    epoch_us,
-    null_mask,
-    skewed,
-    slot_times,
-)
-from perfkit._profile import Profile
+from perfkit._binary import Batch, Piece, Rows, objects, rows_of, uuid_text
+from perfkit._gen import BATCH, Pools, batch_range, choose, null_mask, skewed, slot_times
+from perfkit._world import ADDRESS_OIDS, DIGESTS, FONTS, LANGS, PER_PAGE, World, make_world
 
 HOUR_US = 3_600_000_000
 DAY_US = 24 * HOUR_US
-#: Type OIDs of the composite `address` attributes (all varchar); the loader checks them against the catalog.
-ADDRESS_OIDS = (1043, 1043, 1043, 1043, 1043)
-_LANGS = ("en", "ja", "de", "fr", "es", "pt")
-_PER_PAGE = (10, 20, 50, 100)
-_FONTS = (12, 14, 16, 18)
-_DIGESTS = ("daily", "weekly", "never")
-
-
-@dataclass(frozen=True, slots=True)
-class Batch:
-    """Generated rows in the binary COPY format (no header or trailer)."""
-
-    rows: int
-    data: bytes
-
-
-def _json_pool(docs: list[dict[str, Any]]) -> Pool:
-    return Pool.of([json.dumps(d) for d in docs], prefix=b"\x01")  # jsonb's binary form: version 1, then the text
-
-
-@dataclass(slots=True)
-class World:
-    """Everything a generator needs: sizes, the time range, streams, pools and the skew permutations."""
-
-    seed: int
-    profile: Profile
-    n: dict[str, int]
-    streams: Streams
-    pools: Pools
-    start_us: int
-    end_us: int
-    perms: dict[str, tuple[int, int]] = field(default_factory=dict)
-    tag_cdf: np.ndarray[Any, Any] = field(default_factory=lambda: np.zeros(1))
-    labels: dict[str, Pool] = field(default_factory=dict)
-    json: dict[str, Pool] = field(default_factory=dict)
-
-    @property
-    def span_us(self) -> int:
-        return self.end_us - self.start_us
-
-
-def make_world(scale: float, seed: int, profile: Profile) -> World:
-    n = counts(scale, profile)
-    streams = Streams(seed)
-    pools = build_pools(profile.locale, seed)
-    world = World(seed, profile, n, streams, pools, epoch_us(profile.start), epoch_us(profile.end))
-    for name, size in (("authors", n["users"]), ("commenters", n["users"]), ("recipients", n["users"])):
-        world.perms[name] = streams.permutation(name, size)
-    world.perms["hot_posts"] = streams.permutation("hot_posts", max(1, n["posts"]))
-    weights = 1.0 / np.arange(1, n["tags"] + 1, dtype=np.float64) ** profile.skew["tag_popularity"]
-    world.tag_cdf = np.cumsum(weights / weights.sum())
-    world.labels = {
-        "role": Pool.of(list(profile.role_mix)),
-        "status": Pool.of(list(profile.status_mix)),
-        "type": Pool.of(list(profile.type_mix)),
-    }
-    # Every JSON document the settings can take, in index order (see _settings): encoded once per seed.
-    world.json = {
-        "preferences": _json_pool(
-            [
-                {"language": lang, "items_per_page": pp, "newsletter": nl} | ({"beta_ui": True} if beta else {})
-                for lang in _LANGS
-                for pp in _PER_PAGE
-                for nl in (False, True)
-                for beta in (False, True)
-            ]
-        ),
-        "theme_config": _json_pool(
-            [
-                {"theme": theme, "accent": accent, "font_size": font}
-                for theme in ("light", "dark")
-                for accent in pools.colors.text.tolist()
-                for font in _FONTS
-            ]
-        ),
-        "notification_settings": _json_pool(
-            [{"email": e, "push": p, "digest": d} for e in (False, True) for p in (False, True) for d in _DIGESTS]
-        ),
-        "message": _json_pool([{"message": s} for s in pools.sentences.text.tolist()]),
-    }
-    return world
 
 
 def _after(rng: np.random.Generator, base: np.ndarray[Any, Any], mean_us: float, end_us: int) -> np.ndarray[Any, Any]:
@@ -288,21 +194,21 @@ def user_settings(w: World, b: int) -> Batch:
     idx = np.arange(lo, hi)
     # Each document is an index into the world's pool of every possible document (same order as make_world).
     rp = r(t, "preferences", b)
-    lang = np.minimum(rp.geometric(0.5, size) - 1, len(_LANGS) - 1)
-    per_page = rp.integers(0, len(_PER_PAGE), size)
+    lang = np.minimum(rp.geometric(0.5, size) - 1, len(LANGS) - 1)
+    per_page = rp.integers(0, len(PER_PAGE), size)
     newsletter = rp.random(size) < 0.3
     beta = rp.random(size) < 0.02
-    prefs = ((lang * len(_PER_PAGE) + per_page) * 2 + newsletter) * 2 + beta
+    prefs = ((lang * len(PER_PAGE) + per_page) * 2 + newsletter) * 2 + beta
     rt = r(t, "theme_config", b)
     dark = rt.random(size) < 0.35
     accent = rt.integers(0, len(p.colors), size)
-    font = rt.integers(0, len(_FONTS), size)
-    theme = (dark * len(p.colors) + accent) * len(_FONTS) + font
+    font = rt.integers(0, len(FONTS), size)
+    theme = (dark * len(p.colors) + accent) * len(FONTS) + font
     theme_null = null_mask(rt, size, w.profile.null_rate(t, "theme_config"))
     rn = r(t, "notification_settings", b)
     email = rn.random(size) < 0.7
     push = rn.random(size) < 0.5
-    notes = (email * 2 + push) * len(_DIGESTS) + rn.integers(0, len(_DIGESTS), size)
+    notes = (email * 2 + push) * len(DIGESTS) + rn.integers(0, len(DIGESTS), size)
     created = _after(r(t, "created_at", b), _user_created(w, b, lo, hi), HOUR_US, w.end_us)
     updated = _after(r(t, "updated_at", b), created, 120 * DAY_US, w.end_us)
     rows = Rows(size, 7)
@@ -443,4 +349,19 @@ GENERATORS: dict[str, TableGen] = {
     ),
 }
 
-__all__ = ["ADDRESS_OIDS", "BATCH", "GENERATORS", "Batch", "TableGen", "World", "make_world"]
+#: The binary form each generator writes, per column, as `copy_types` names it (enum -> text, timestamptz ->
+#: timestamp): checked against the catalog before a load (C23), so a schema change fails with a clear message.
+WIRE_TYPES: dict[str, tuple[str, ...]] = {
+    "users": ("uuid", "text", "text", "text", "text", "bool", "timestamp", "timestamp", "timestamp"),
+    "user_profiles": (
+        "uuid", "uuid", "text", "text", "text", "date", "text", "address", "timestamp", "timestamp",
+    ),
+    "posts": ("uuid", "uuid", "text", "text", "text", "timestamp", "int4", "timestamp", "timestamp"),
+    "tags": ("uuid", "text", "text", "timestamp"),
+    "post_tags": ("uuid", "uuid", "uuid", "timestamp"),
+    "user_settings": ("uuid", "uuid", "jsonb", "jsonb", "jsonb", "timestamp", "timestamp"),
+    "comments": ("uuid", "uuid", "uuid", "text", "timestamp", "timestamp"),
+    "notifications": ("uuid", "uuid", "text", "jsonb", "timestamp", "timestamp"),
+}  # fmt: skip
+
+__all__ = ["ADDRESS_OIDS", "BATCH", "GENERATORS", "WIRE_TYPES", "Batch", "TableGen", "World", "make_world"]

@@ -17,9 +17,9 @@ from psycopg.types.json import Jsonb
 from perfkit import schema
 from perfkit._disk import check_disk, estimate_bytes
 from perfkit._gen import GENERATOR_VERSION, counts
-from perfkit._load import Loaded, Progress, check_json, deferred, rebuild, run_parallel
+from perfkit._load import Loaded, Progress, check_json, copy_types, deferred, rebuild, run_parallel
 from perfkit._profile import Profile, load_profile
-from perfkit._tables import ADDRESS_OIDS, make_world
+from perfkit._tables import ADDRESS_OIDS, GENERATORS, WIRE_TYPES, make_world
 from perfkit._workers import load_tables, session
 from perfkit.db import Target, connect
 from perfkit.errors import ConfigError, SeedError
@@ -115,6 +115,17 @@ def _check_address(conn: psycopg.Connection[Any]) -> None:
         raise SeedError("type address does not match perfkit's schema (run `perfkit db reset`)")
 
 
+def _check_types(conn: psycopg.Connection[Any]) -> None:
+    """C23: binary COPY casts nothing, so each column's type must be the one its generator writes."""
+    _check_address(conn)
+    for table, gen in GENERATORS.items():
+        wanted = {"varchar": "text", "bpchar": "text"}  # same binary form as text
+        got = [wanted.get(t, t) for t in copy_types(conn, table, gen.columns)]
+        for column, have, write in zip(gen.columns, got, WIRE_TYPES[table], strict=True):
+            if have != write:
+                raise SeedError(f"{table}.{column} is {have}, the generator writes {write} (run `perfkit db reset`)")
+
+
 def combine(loaded: dict[str, Loaded]) -> str:
     """The data fingerprint: md5 over each table's row count and digest, in schema order."""
     parts = [f"{t}:{loaded[t].rows}:{loaded[t].digest}" for t in schema.TABLES]
@@ -153,7 +164,7 @@ def _seed(
             notes.append("disk space not checked: the server's data directory is not on this machine")
         world = make_world(scale, seed, prof)
         schema.reset(main, force=force)
-        _check_address(main)
+        _check_types(main)
         _record_start(main, scale, seed, prof)
         plan = deferred(main)
         for stmt in plan.drops:

@@ -25,7 +25,7 @@ from perfkit.cli import cli
 from perfkit.db import Target, connect
 from perfkit.errors import ConfigError, SchemaError, SeedError
 from perfkit.realism import realism_report
-from perfkit.seed import SeedInfo, current_seed, ensure_seeded, seed, seed_state
+from perfkit.seed import SeedInfo, _check_types, current_seed, ensure_seeded, seed, seed_state
 from tests.fix_seed import SMALL_SCALE
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -246,3 +246,11 @@ def test_seed_that_would_not_fit_the_disk_is_refused(empty_db: Target) -> None:
     with connect(empty_db) as conn:
         assert seed_state(conn) is None  # refused before anything was created or loaded
     assert estimate_bytes(counts(10, load_profile("default"))) > 2 * 10**9
+
+
+def test_c23_generators_match_the_catalog_types(conn: psycopg.Connection[Any]) -> None:
+    schema.migrate(conn)
+    _check_types(conn)  # the migrated schema is what the generators write
+    conn.execute("ALTER TABLE posts ALTER COLUMN view_count TYPE bigint")
+    with pytest.raises(SeedError, match=r"^posts.view_count is int8, the generator writes int4 "):
+        _check_types(conn)
