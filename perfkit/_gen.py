@@ -6,7 +6,6 @@ import datetime as dt
 import hashlib
 import math
 import unicodedata
-import uuid
 from dataclasses import dataclass
 from typing import Any
 
@@ -27,19 +26,6 @@ _VERSION_MASK = np.uint64(0xFFFFFFFFFFFF0FFF)
 _VERSION_4 = np.uint64(0x4000)
 _VARIANT_MASK = np.uint64(0x3FFFFFFFFFFFFFFF)
 _VARIANT = np.uint64(0x8000000000000000)
-
-
-_new = object.__new__
-_set = object.__setattr__
-_UNKNOWN = uuid.SafeUUID.unknown
-
-
-def _uuid(value: int) -> uuid.UUID:
-    """uuid.UUID(int=value) without its argument checks (6x faster; the value is built valid by construction)."""
-    u = _new(uuid.UUID)
-    _set(u, "int", value)
-    _set(u, "is_safe", _UNKNOWN)
-    return u
 
 
 def _key(*parts: object) -> int:
@@ -162,11 +148,6 @@ class Streams:
         hi = _mix64(idx + np.uint64(_key(self.seed, table, "hi")))
         lo = _mix64(idx ^ np.uint64(_key(self.seed, table, "lo")))
         return (hi & _VERSION_MASK) | _VERSION_4, (lo & _VARIANT_MASK) | _VARIANT
-
-    def uuids(self, table: str, index: np.ndarray[Any, Any]) -> list[uuid.UUID]:
-        """The ids of `uuid_words` as uuid.UUID objects."""
-        hi, lo = self.uuid_words(table, index)
-        return [_uuid((h << 64) | lo_) for h, lo_ in zip(hi.tolist(), lo.tolist(), strict=True)]
 
     def permutation(self, table: str, n: int) -> tuple[int, int]:
         """An affine bijection of 0..n-1 (a, c): rank r -> (a*r + c) % n, so heavy ranks land on scattered rows."""
