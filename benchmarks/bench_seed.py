@@ -15,7 +15,8 @@ What is timed:
 (c) a naive seeder on a small sample (N posts and N/10 users): one Faker call per value, rows inserted with
     `executemany` into the migrated schema with its indexes in place; timed from Faker's creation to the commit;
     run before (a) and after (b), the faster run counts (the machine's load changes during a long run).
-Asserted: ratio (a)/(b) <= 1.5, peak RSS of every perfkit process < 1 GiB, disk estimate >= actual size.
+Asserted: ratio (a)/(b) <= 1.5 at scale >= 10 (the issue's target scale), peak RSS of every perfkit process
+< 1 GiB, disk estimate >= actual size.
 The speed-up over (c) (target >= 100x end to end) is printed with its verdict, not asserted: on a shared 2-core
 machine it moves with the neighbours' load by more than the margin.
 """
@@ -242,7 +243,8 @@ def test_seed_vs_pg_restore_vs_naive(databases: tuple[Target, Target, Target], t
         f"\n    disk: estimated {estimate_bytes(info.rows) / 1e9:.2f} GB (with headroom),"
         f" database {on_disk / 1e9:.2f} GB"
     )
-    assert ratio <= RATIO_TARGET
+    if SCALE >= 10:  # the target is set at scale 10; below it, start-up (imports, Faker pools) weighs more
+        assert ratio <= RATIO_TARGET
     assert largest < 2**30
     assert estimate_bytes(info.rows) >= on_disk
 
