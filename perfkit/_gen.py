@@ -6,39 +6,26 @@ import datetime as dt
 import hashlib
 import math
 import unicodedata
-import uuid
 from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 from faker import Faker
 
+from perfkit._binary import Pool
 from perfkit._profile import Profile
 from perfkit.errors import ConfigError
 
 #: Rows per generated batch. Part of the data's identity: changing it changes every value (bump GENERATOR_VERSION).
 BATCH = 50_000
 #: Version of the generators' output: a stored seed with another version is not reused.
-GENERATOR_VERSION = 1
+GENERATOR_VERSION = 2
 _EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
 _M64 = np.uint64(0xFFFFFFFFFFFFFFFF)
 _VERSION_MASK = np.uint64(0xFFFFFFFFFFFF0FFF)
 _VERSION_4 = np.uint64(0x4000)
 _VARIANT_MASK = np.uint64(0x3FFFFFFFFFFFFFFF)
 _VARIANT = np.uint64(0x8000000000000000)
-
-
-_new = object.__new__
-_set = object.__setattr__
-_UNKNOWN = uuid.SafeUUID.unknown
-
-
-def _uuid(value: int) -> uuid.UUID:
-    """uuid.UUID(int=value) without its argument checks (6x faster; the value is built valid by construction)."""
-    u = _new(uuid.UUID)
-    _set(u, "int", value)
-    _set(u, "is_safe", _UNKNOWN)
-    return u
 
 
 def _key(*parts: object) -> int:
@@ -86,33 +73,27 @@ def _ascii(text: str) -> str:
     return "".join(ch for ch in folded if ch.isalnum()) or "user"
 
 
-def _objects(values: list[str]) -> np.ndarray[Any, np.dtype[np.object_]]:
-    arr = np.empty(len(values), dtype=object)
-    arr[:] = values
-    return arr
-
-
 @dataclass(frozen=True, slots=True)
 class Pools:
     """Values made by Faker once per seed; rows combine them by index."""
 
-    first: np.ndarray[Any, np.dtype[np.object_]]
-    last: np.ndarray[Any, np.dtype[np.object_]]
-    first_ascii: np.ndarray[Any, np.dtype[np.object_]]
-    last_ascii: np.ndarray[Any, np.dtype[np.object_]]
-    domains: np.ndarray[Any, np.dtype[np.object_]]
-    words: np.ndarray[Any, np.dtype[np.object_]]
-    sentences: np.ndarray[Any, np.dtype[np.object_]]
-    paragraphs: np.ndarray[Any, np.dtype[np.object_]]
-    phones: np.ndarray[Any, np.dtype[np.object_]]
-    timezones: np.ndarray[Any, np.dtype[np.object_]]
-    streets: np.ndarray[Any, np.dtype[np.object_]]
-    cities: np.ndarray[Any, np.dtype[np.object_]]
-    states: np.ndarray[Any, np.dtype[np.object_]]
-    countries: np.ndarray[Any, np.dtype[np.object_]]
-    postcodes: np.ndarray[Any, np.dtype[np.object_]]
-    hashes: np.ndarray[Any, np.dtype[np.object_]]
-    colors: np.ndarray[Any, np.dtype[np.object_]]
+    first: Pool
+    last: Pool
+    first_ascii: Pool
+    last_ascii: Pool
+    domains: Pool
+    words: Pool
+    sentences: Pool
+    paragraphs: Pool
+    phones: Pool
+    timezones: Pool
+    streets: Pool
+    cities: Pool
+    states: Pool
+    countries: Pool
+    postcodes: Pool
+    hashes: Pool
+    colors: Pool
 
 
 def build_pools(locale: str, seed: int) -> Pools:
@@ -129,23 +110,23 @@ def build_pools(locale: str, seed: int) -> Pools:
     alphabet = np.frombuffer(b"./ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789", dtype=np.uint8)
     raw = alphabet[rng.integers(0, len(alphabet), size=(4096, 53))]
     return Pools(
-        first=_objects(first),
-        last=_objects(last),
-        first_ascii=_objects([_ascii(n) for n in first]),
-        last_ascii=_objects([_ascii(n) for n in last]),
-        domains=_objects(sorted({fake.free_email_domain() for _ in range(50)} | {"example.com", "example.org"})),
-        words=_objects(words),
-        sentences=_objects([fake.sentence(nb_words=8)[:190] for _ in range(4000)]),
-        paragraphs=_objects([fake.paragraph(nb_sentences=8) for _ in range(2000)]),
-        phones=_objects([fake.phone_number()[:20] for _ in range(1000)]),
-        timezones=_objects(sorted({fake.timezone()[:50] for _ in range(400)})),
-        streets=_objects([fake.street_address()[:100] for _ in range(1000)]),
-        cities=_objects([fake.city()[:50] for _ in range(1000)]),
-        states=_objects(sorted({fake.state()[:50] for _ in range(200)})),
-        countries=_objects(sorted({fake.country()[:50] for _ in range(400)})),
-        postcodes=_objects([fake.postcode()[:20] for _ in range(1000)]),
-        hashes=_objects(["$2b$12$" + bytes(r).decode() for r in raw]),
-        colors=_objects(sorted({fake.color_name().lower() for _ in range(400)})),
+        first=Pool.of(first),
+        last=Pool.of(last),
+        first_ascii=Pool.of([_ascii(n) for n in first]),
+        last_ascii=Pool.of([_ascii(n) for n in last]),
+        domains=Pool.of(sorted({fake.free_email_domain() for _ in range(50)} | {"example.com", "example.org"})),
+        words=Pool.of(words),
+        sentences=Pool.of([fake.sentence(nb_words=8)[:190] for _ in range(4000)]),
+        paragraphs=Pool.of([fake.paragraph(nb_sentences=8) for _ in range(2000)]),
+        phones=Pool.of([fake.phone_number()[:20] for _ in range(1000)]),
+        timezones=Pool.of(sorted({fake.timezone()[:50] for _ in range(400)})),
+        streets=Pool.of([fake.street_address()[:100] for _ in range(1000)]),
+        cities=Pool.of([fake.city()[:50] for _ in range(1000)]),
+        states=Pool.of(sorted({fake.state()[:50] for _ in range(200)})),
+        countries=Pool.of(sorted({fake.country()[:50] for _ in range(400)})),
+        postcodes=Pool.of([fake.postcode()[:20] for _ in range(1000)]),
+        hashes=Pool.of(["$2b$12$" + bytes(r).decode() for r in raw]),
+        colors=Pool.of(sorted({fake.color_name().lower() for _ in range(400)})),
     )
 
 
@@ -158,14 +139,15 @@ class Streams:
     def rng(self, table: str, column: str, batch: int) -> np.random.Generator:
         return np.random.Generator(np.random.PCG64(np.random.SeedSequence([self.seed, _key(table, column), batch])))
 
-    def uuids(self, table: str, index: np.ndarray[Any, Any]) -> list[uuid.UUID]:
-        """The id of row `index` of `table`: a version-4-shaped UUID, a pure function of (seed, table, index)."""
+    def uuid_words(
+        self, table: str, index: np.ndarray[Any, Any]
+    ) -> tuple[np.ndarray[Any, np.dtype[np.uint64]], np.ndarray[Any, np.dtype[np.uint64]]]:
+        """The id of row `index` of `table` as two uint64 halves: version-4-shaped, a pure function of (seed, table,
+        index)."""
         idx = np.asarray(index, dtype=np.uint64)
         hi = _mix64(idx + np.uint64(_key(self.seed, table, "hi")))
         lo = _mix64(idx ^ np.uint64(_key(self.seed, table, "lo")))
-        hi = (hi & _VERSION_MASK) | _VERSION_4
-        lo = (lo & _VARIANT_MASK) | _VARIANT
-        return [_uuid((h << 64) | lo_) for h, lo_ in zip(hi.tolist(), lo.tolist(), strict=True)]
+        return (hi & _VERSION_MASK) | _VERSION_4, (lo & _VARIANT_MASK) | _VARIANT
 
     def permutation(self, table: str, n: int) -> tuple[int, int]:
         """An affine bijection of 0..n-1 (a, c): rank r -> (a*r + c) % n, so heavy ranks land on scattered rows."""
@@ -196,33 +178,21 @@ def slot_times(
     return start_us + left + (rng.random(hi - lo) * (right - left)).astype(np.int64)
 
 
-def to_datetimes(us: np.ndarray[Any, Any]) -> list[dt.datetime]:
-    """µs since 1970 -> naive datetimes in UTC, made in C by numpy (aware ones cost ~2 µs each to build).
-
-    The loader sends them to timestamptz columns as `timestamp`: both binary forms are µs since 2000-01-01 UTC.
-    """
-    naive: list[dt.datetime] = (
-        (np.datetime64(0, "us") + np.asarray(us, dtype=np.int64).astype("timedelta64[us]")).astype(object).tolist()
-    )
-    return naive
-
-
-def with_nulls(values: list[Any], rng: np.random.Generator, rate: float) -> list[Any]:
-    """Replace a share `rate` of the values with None."""
+def null_mask(rng: np.random.Generator, size: int, rate: float) -> np.ndarray[Any, np.dtype[np.bool_]] | None:
+    """Rows to make NULL: a share `rate` of them (None when the rate is 0)."""
     if rate <= 0:
-        return values
-    mask = (rng.random(len(values)) < rate).tolist()
-    return [None if m else v for v, m in zip(values, mask, strict=True)]
+        return None
+    mask: np.ndarray[Any, np.dtype[np.bool_]] = rng.random(size) < rate
+    return mask
 
 
-def choose(rng: np.random.Generator, labels: dict[str, float], size: int) -> np.ndarray[Any, np.dtype[np.object_]]:
-    """Labels drawn with the given shares."""
-    names = _objects(list(labels))
+def choose(rng: np.random.Generator, labels: dict[str, float], size: int) -> np.ndarray[Any, np.dtype[np.int64]]:
+    """Indices into `labels` drawn with the given shares."""
     cdf = np.cumsum(list(labels.values()))
     cdf[-1] = 1.0
-    picked: np.ndarray[Any, np.dtype[np.object_]] = names[
-        np.searchsorted(cdf, rng.random(size), side="right").clip(0, len(names) - 1)
-    ]
+    picked: np.ndarray[Any, np.dtype[np.int64]] = np.searchsorted(cdf, rng.random(size), side="right").clip(
+        0, len(labels) - 1
+    )
     return picked
 
 

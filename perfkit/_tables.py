@@ -1,65 +1,20 @@
-"""Per-table batch generators: each turns (world, batch number) into column lists, vectorised with numpy."""
+"""Per-table batch generators: each turns (world, batch number) into binary COPY rows, vectorised with numpy."""
 
 from __future__ import annotations
 
+import struct
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 
-from perfkit._gen import (
-    BATCH,
-    Pools,
-    Streams,
-    batch_range,
-    build_pools,
-    choose,
-    counts,
-    epoch_us,
-    skewed,
-    slot_times,
-    to_datetimes,
-    with_nulls,
-)
-from perfkit._profile import Profile
+from perfkit._binary import Batch, Piece, Rows, objects, rows_of, uuid_text
+from perfkit._gen import BATCH, Pools, batch_range, choose, null_mask, skewed, slot_times
+from perfkit._world import ADDRESS_OIDS, DIGESTS, FONTS, LANGS, PER_PAGE, World, make_world
 
 HOUR_US = 3_600_000_000
 DAY_US = 24 * HOUR_US
-Columns = list[list[Any]]
-
-
-@dataclass(slots=True)
-class World:
-    """Everything a generator needs: sizes, the time range, streams, pools and the skew permutations."""
-
-    seed: int
-    profile: Profile
-    n: dict[str, int]
-    streams: Streams
-    pools: Pools
-    start_us: int
-    end_us: int
-    perms: dict[str, tuple[int, int]] = field(default_factory=dict)
-    tag_cdf: np.ndarray[Any, Any] = field(default_factory=lambda: np.zeros(1))
-
-    @property
-    def span_us(self) -> int:
-        return self.end_us - self.start_us
-
-
-def make_world(scale: float, seed: int, profile: Profile) -> World:
-    n = counts(scale, profile)
-    streams = Streams(seed)
-    world = World(
-        seed, profile, n, streams, build_pools(profile.locale, seed), epoch_us(profile.start), epoch_us(profile.end)
-    )
-    for name, size in (("authors", n["users"]), ("commenters", n["users"]), ("recipients", n["users"])):
-        world.perms[name] = streams.permutation(name, size)
-    world.perms["hot_posts"] = streams.permutation("hot_posts", max(1, n["posts"]))
-    weights = 1.0 / np.arange(1, n["tags"] + 1, dtype=np.float64) ** profile.skew["tag_popularity"]
-    world.tag_cdf = np.cumsum(weights / weights.sum())
-    return world
 
 
 def _after(rng: np.random.Generator, base: np.ndarray[Any, Any], mean_us: float, end_us: int) -> np.ndarray[Any, Any]:
@@ -74,129 +29,143 @@ def _post_times(w: World, b: int) -> np.ndarray[Any, Any]:
     return slot_times(w.streams.rng("posts", "created_at", b), w.start_us, w.span_us, w.n["posts"], lo, hi)
 
 
-def users(w: World, b: int) -> Columns:
+def _user_created(w: World, b: int, lo: int, hi: int) -> np.ndarray[Any, Any]:
+    return slot_times(w.streams.rng("users", "created_at", b), w.start_us, w.span_us, w.n["users"], lo, hi)
+
+
+def _digits(values: np.ndarray[Any, Any]) -> tuple[np.ndarray[Any, np.dtype[np.object_]], np.ndarray[Any, Any]]:
+    """Decimal text of integers as a concat piece (bytes objects and their lengths)."""
+    text = np.asarray(values).astype("S20")
+    return objects(text.tolist()), np.char.str_len(text).astype(np.int64)
+
+
+def _ids(w: World, rows: Rows, table: str, index: np.ndarray[Any, Any]) -> None:
+    rows.uuid(*w.streams.uuid_words(table, index))
+
+
+def users(w: World, b: int) -> Batch:
     lo, hi = batch_range(w.n["users"], b)
     size, r, p = hi - lo, w.streams.rng, w.pools
     idx = np.arange(lo, hi)
     fi = r("users", "first_name", b).integers(0, len(p.first), size)
     la = r("users", "last_name", b).integers(0, len(p.last), size)
     dom = r("users", "email_domain", b).integers(0, len(p.domains), size)
-    # C21: row number in the local part, so n rows always give n distinct e-mails (no Faker unique proxy).
-    email = (
-        p.first_ascii[fi] + "." + p.last_ascii[la] + "." + (idx + 1).astype(str).astype(object) + "@" + p.domains[dom]
-    )
-    created = slot_times(r("users", "created_at", b), w.start_us, w.span_us, w.n["users"], lo, hi)
+    created = _user_created(w, b, lo, hi)
     updated = _after(r("users", "updated_at", b), created, 60 * DAY_US, w.end_us)
     login_rng = r("users", "last_login_at", b)
     login = created + (login_rng.random(size) * (w.end_us - created)).astype(np.int64)
-    return [
-        w.streams.uuids("users", idx),
-        email.tolist(),
-        p.hashes[r("users", "password_hash", b).integers(0, len(p.hashes), size)].tolist(),
-        (p.first[fi] + " " + p.last[la]).tolist(),
-        choose(r("users", "role", b), w.profile.role_mix, size).tolist(),
-        (r("users", "email_verified", b).random(size) < w.profile.email_verified).tolist(),
-        with_nulls(to_datetimes(login), login_rng, w.profile.null_rate("users", "last_login_at")),
-        to_datetimes(created),
-        to_datetimes(updated),
-    ]
+    rows = Rows(size, 9)
+    _ids(w, rows, "users", idx)
+    # C21: row number in the local part, so n rows always give n distinct e-mails (no Faker unique proxy).
+    rows.concat([p.first_ascii.at(fi), b".", p.last_ascii.at(la), b".", _digits(idx + 1), b"@", p.domains.at(dom)])
+    rows.pooled(p.hashes, r("users", "password_hash", b).integers(0, len(p.hashes), size))
+    rows.concat([p.first.at(fi), b" ", p.last.at(la)])
+    rows.pooled(w.labels["role"], choose(r("users", "role", b), w.profile.role_mix, size))
+    rows.boolean(r("users", "email_verified", b).random(size) < w.profile.email_verified)
+    rows.timestamp(login, null_mask(login_rng, size, w.profile.null_rate("users", "last_login_at")))
+    rows.timestamp(created)
+    rows.timestamp(updated)
+    return Batch(size, rows.data())
 
 
-def user_profiles(w: World, b: int) -> Columns:
+def _address(p: Pools, rad: np.random.Generator, size: int) -> list[Piece]:
+    """The pieces of a binary composite: field count, then (type OID, length, bytes) per attribute."""
+    pieces: list[Piece] = [struct.pack("!i", len(ADDRESS_OIDS))]
+    for oid, pool in zip(ADDRESS_OIDS, (p.streets, p.cities, p.states, p.countries, p.postcodes), strict=True):
+        pick = rad.integers(0, len(pool), size)
+        pieces += [struct.pack("!I", oid), (pool.field[pick], pool.size[pick] + 4)]
+    return pieces
+
+
+def user_profiles(w: World, b: int) -> Batch:
     lo, hi = batch_range(w.n["users"], b)
     size, r, p, t = hi - lo, w.streams.rng, w.pools, "user_profiles"
     idx = np.arange(lo, hi)
     nulls = w.profile.null_rates[t]
     rb = r(t, "bio", b)
-    bio = (
-        p.sentences[rb.integers(0, len(p.sentences), size)] + " " + p.sentences[rb.integers(0, len(p.sentences), size)]
-    )
+    bio: list[Piece] = [p.sentences.at(rb.integers(0, len(p.sentences), size)), b" "]
+    bio.append(p.sentences.at(rb.integers(0, len(p.sentences), size)))
     ra = r(t, "avatar_url", b)
-    avatar = "https://avatars.example.com/" + ra.integers(10**9, 10**10, size).astype(str).astype(object) + ".png"
+    avatar: list[Piece] = [b"https://avatars.example.com/", _digits(ra.integers(10**9, 10**10, size)), b".png"]
     rd = r(t, "date_of_birth", b)
-    born = (np.datetime64("1950-01-01") + rd.integers(0, 56 * 365, size).astype("timedelta64[D]")).astype(object)
+    born = np.datetime64("1950-01-01", "D").astype(np.int64) + rd.integers(0, 56 * 365, size)
     rad = r(t, "address", b)
-    parts = [rad.integers(0, len(pool), size) for pool in (p.streets, p.cities, p.states, p.countries, p.postcodes)]
-    address = list(
-        zip(
-            p.streets[parts[0]].tolist(),
-            p.cities[parts[1]].tolist(),
-            p.states[parts[2]].tolist(),
-            p.countries[parts[3]].tolist(),
-            p.postcodes[parts[4]].tolist(),
-            strict=True,
-        )
-    )
-    user_created = slot_times(r("users", "created_at", b), w.start_us, w.span_us, w.n["users"], lo, hi)
-    created = _after(r(t, "created_at", b), user_created, HOUR_US, w.end_us)
+    address = _address(p, rad, size)
+    created = _after(r(t, "created_at", b), _user_created(w, b, lo, hi), HOUR_US, w.end_us)
     updated = _after(r(t, "updated_at", b), created, 90 * DAY_US, w.end_us)
     rp = r(t, "phone_number", b)
-    return [
-        w.streams.uuids(t, idx),
-        w.streams.uuids("users", idx),
-        with_nulls(bio.tolist(), rb, nulls["bio"]),
-        with_nulls(avatar.tolist(), ra, nulls["avatar_url"]),
-        with_nulls(p.phones[rp.integers(0, len(p.phones), size)].tolist(), rp, nulls["phone_number"]),
-        with_nulls(list(born), rd, nulls["date_of_birth"]),
-        p.timezones[r(t, "timezone", b).integers(0, len(p.timezones), size)].tolist(),
-        with_nulls(address, rad, nulls["address"]),
-        to_datetimes(created),
-        to_datetimes(updated),
-    ]
+    phone = rp.integers(0, len(p.phones), size)
+    rows = Rows(size, 10)
+    _ids(w, rows, t, idx)
+    _ids(w, rows, "users", idx)
+    rows.concat(bio, null_mask(rb, size, nulls["bio"]))
+    rows.concat(avatar, null_mask(ra, size, nulls["avatar_url"]))
+    rows.pooled(p.phones, phone, null_mask(rp, size, nulls["phone_number"]))
+    rows.date(born, null_mask(rd, size, nulls["date_of_birth"]))
+    rows.pooled(p.timezones, r(t, "timezone", b).integers(0, len(p.timezones), size))
+    rows.concat(address, null_mask(rad, size, nulls["address"]))
+    rows.timestamp(created)
+    rows.timestamp(updated)
+    return Batch(size, rows.data())
 
 
-def posts(w: World, b: int) -> Columns:
+def posts(w: World, b: int) -> Batch:
     lo, hi = batch_range(w.n["posts"], b)
     size, r, p, t = hi - lo, w.streams.rng, w.pools, "posts"
     authors = skewed(r(t, "author_id", b), w.n["users"], size, w.profile.skew["posts_per_author"], w.perms["authors"])
-    rt = r(t, "title", b)
-    title = p.sentences[rt.integers(0, len(p.sentences), size)]
+    title = r(t, "title", b).integers(0, len(p.sentences), size)
     rc = r(t, "content", b)
     npar = len(p.paragraphs)
-    content = p.paragraphs[rc.integers(0, npar, size)] + "\n\n" + p.paragraphs[rc.integers(0, npar, size)]
+    first, second = rc.integers(0, npar, size), rc.integers(0, npar, size)
     third = rc.random(size) < 0.5
-    content[third] = content[third] + "\n\n" + p.paragraphs[rc.integers(0, npar, int(third.sum()))]
+    extra = np.zeros(size, dtype=np.int64)
+    extra[third] = rc.integers(0, npar, int(third.sum()))
+    tail_raw, tail_size = p.paragraphs.at(extra)
+    tail_raw[~third] = b""
+    tail_size = np.where(third, tail_size, 0)
+    sep = objects([b""] * size)
+    sep[third] = b"\n\n"
     status = choose(r(t, "status", b), w.profile.status_mix, size)
+    labels = list(w.profile.status_mix)
     created = _post_times(w, b)
     published = _after(r(t, "published_at", b), created, 12 * HOUR_US, w.end_us)
     median = max(w.profile.view_count_median, 1.0)
     views = np.minimum(r(t, "view_count", b).lognormal(np.log(median), 1.5, size), 2**31 - 1).astype(np.int64)
-    is_published = status == "published"
-    views[status == "draft"] = 0
+    is_published = status == labels.index("published")
+    views[status == labels.index("draft")] = 0
     updated = _after(r(t, "updated_at", b), np.where(is_published, published, created), 20 * DAY_US, w.end_us)
-    pub_list = to_datetimes(published)
-    return [
-        w.streams.uuids(t, np.arange(lo, hi)),
-        w.streams.uuids("users", authors),
-        title.tolist(),
-        content.tolist(),
-        status.tolist(),
-        [v if ok else None for v, ok in zip(pub_list, is_published.tolist(), strict=True)],
-        views.tolist(),
-        to_datetimes(created),
-        to_datetimes(updated),
-    ]
+    rows = Rows(size, 9)
+    _ids(w, rows, t, np.arange(lo, hi))
+    _ids(w, rows, "users", authors)
+    rows.pooled(p.sentences, title)
+    rows.concat([p.paragraphs.at(first), b"\n\n", p.paragraphs.at(second), (sep, third * 2), (tail_raw, tail_size)])
+    rows.pooled(w.labels["status"], status)
+    rows.timestamp(published, ~is_published)
+    rows.int4(views)
+    rows.timestamp(created)
+    rows.timestamp(updated)
+    return Batch(size, rows.data())
 
 
-def tags(w: World, b: int) -> Columns:
+def tags(w: World, b: int) -> Batch:
     lo, hi = batch_range(w.n["tags"], b)
     r, p, t = w.streams.rng, w.pools, "tags"
     idx = np.arange(lo, hi)
-    base = p.words[idx % len(p.words)]
+    words = len(p.words)
     # C21: a suffix once the word pool is used up keeps names unique at any scale.
-    suffix = np.where(idx < len(p.words), "", "-" + (idx // len(p.words)).astype(str)).astype(object)
+    suffix = [b"" if i < words else f"-{i // words}".encode() for i in idx.tolist()]
     rd = r(t, "description", b)
-    desc = p.sentences[rd.integers(0, len(p.sentences), hi - lo)]
+    desc = rd.integers(0, len(p.sentences), hi - lo)
     created = slot_times(r(t, "created_at", b), w.start_us, w.span_us, w.n["tags"], lo, hi)
-    return [
-        w.streams.uuids(t, idx),
-        (base + suffix).tolist(),
-        with_nulls(desc.tolist(), rd, w.profile.null_rate(t, "description")),
-        to_datetimes(created),
-    ]
+    rows = Rows(hi - lo, 4)
+    _ids(w, rows, t, idx)
+    rows.concat([p.words.at(idx % words), (objects(suffix), np.array([len(s) for s in suffix], dtype=np.int64))])
+    rows.pooled(p.sentences, desc, null_mask(rd, hi - lo, w.profile.null_rate(t, "description")))
+    rows.timestamp(created)
+    return Batch(hi - lo, rows.data())
 
 
-def post_tags(w: World, b: int) -> Columns:
+def post_tags(w: World, b: int) -> Batch:
     """Tags of the posts of posts-batch b: 0-5 per post, popular tags much more often, no duplicate pair."""
     lo, hi = batch_range(w.n["posts"], b)
     size, r, t = hi - lo, w.streams.rng, "post_tags"
@@ -211,119 +180,124 @@ def post_tags(w: World, b: int) -> Columns:
     post_idx = lo + post_row
     created = _post_times(w, b)[post_row]
     created = _after(r(t, "created_at", b), created, HOUR_US, w.end_us)
-    return [
-        w.streams.uuids(t, post_idx * 8 + slot),
-        w.streams.uuids("posts", post_idx),
-        w.streams.uuids("tags", picks[post_row, slot]),
-        to_datetimes(created),
-    ]
+    rows = Rows(len(post_row), 4)
+    _ids(w, rows, t, post_idx * 8 + slot)
+    _ids(w, rows, "posts", post_idx)
+    _ids(w, rows, "tags", picks[post_row, slot])
+    rows.timestamp(created)
+    return Batch(len(post_row), rows.data())
 
 
-def _settings_dicts(w: World, b: int, size: int) -> tuple[list[Any], list[Any], list[Any]]:
-    r, t, p = w.streams.rng, "user_settings", w.pools
-    rp = r(t, "preferences", b)
-    langs = np.array(["en", "ja", "de", "fr", "es", "pt"], dtype=object)[
-        np.minimum(rp.geometric(0.5, size) - 1, 5)
-    ].tolist()
-    per_page = rp.choice(np.array([10, 20, 50, 100]), size).tolist()
-    newsletter = (rp.random(size) < 0.3).tolist()
-    beta = (rp.random(size) < 0.02).tolist()
-    prefs: list[Any] = []
-    for lang, pp, nl, bt in zip(langs, per_page, newsletter, beta, strict=True):
-        d: dict[str, Any] = {"language": lang, "items_per_page": pp, "newsletter": nl}
-        if bt:
-            d["beta_ui"] = True
-        prefs.append(d)
-    rt = r(t, "theme_config", b)
-    dark = (rt.random(size) < 0.35).tolist()
-    accent = p.colors[rt.integers(0, len(p.colors), size)].tolist()
-    font = rt.choice(np.array([12, 14, 16, 18]), size).tolist()
-    themes: list[Any] = [
-        {"theme": "dark" if d else "light", "accent": a, "font_size": f}
-        for d, a, f in zip(dark, accent, font, strict=True)
-    ]
-    rn = r(t, "notification_settings", b)
-    email = (rn.random(size) < 0.7).tolist()
-    push = (rn.random(size) < 0.5).tolist()
-    digest = np.array(["daily", "weekly", "never"], dtype=object)[rn.integers(0, 3, size)].tolist()
-    notes: list[Any] = [{"email": e, "push": pu, "digest": dg} for e, pu, dg in zip(email, push, digest, strict=True)]
-    return prefs, with_nulls(themes, rt, w.profile.null_rate(t, "theme_config")), notes
-
-
-def user_settings(w: World, b: int) -> Columns:
+def user_settings(w: World, b: int) -> Batch:
     lo, hi = batch_range(w.n["users"], b)
-    r, t = w.streams.rng, "user_settings"
+    size, r, t, p = hi - lo, w.streams.rng, "user_settings", w.pools
     idx = np.arange(lo, hi)
-    prefs, themes, notes = _settings_dicts(w, b, hi - lo)
-    user_created = slot_times(r("users", "created_at", b), w.start_us, w.span_us, w.n["users"], lo, hi)
-    created = _after(r(t, "created_at", b), user_created, HOUR_US, w.end_us)
+    # Each document is an index into the world's pool of every possible document (same order as make_world).
+    rp = r(t, "preferences", b)
+    lang = np.minimum(rp.geometric(0.5, size) - 1, len(LANGS) - 1)
+    per_page = rp.integers(0, len(PER_PAGE), size)
+    newsletter = rp.random(size) < 0.3
+    beta = rp.random(size) < 0.02
+    prefs = ((lang * len(PER_PAGE) + per_page) * 2 + newsletter) * 2 + beta
+    rt = r(t, "theme_config", b)
+    dark = rt.random(size) < 0.35
+    accent = rt.integers(0, len(p.colors), size)
+    font = rt.integers(0, len(FONTS), size)
+    theme = (dark * len(p.colors) + accent) * len(FONTS) + font
+    theme_null = null_mask(rt, size, w.profile.null_rate(t, "theme_config"))
+    rn = r(t, "notification_settings", b)
+    email = rn.random(size) < 0.7
+    push = rn.random(size) < 0.5
+    notes = (email * 2 + push) * len(DIGESTS) + rn.integers(0, len(DIGESTS), size)
+    created = _after(r(t, "created_at", b), _user_created(w, b, lo, hi), HOUR_US, w.end_us)
     updated = _after(r(t, "updated_at", b), created, 120 * DAY_US, w.end_us)
-    return [
-        w.streams.uuids(t, idx),
-        w.streams.uuids("users", idx),
-        prefs,
-        themes,
-        notes,
-        to_datetimes(created),
-        to_datetimes(updated),
-    ]
+    rows = Rows(size, 7)
+    _ids(w, rows, t, idx)
+    _ids(w, rows, "users", idx)
+    rows.pooled(w.json["preferences"], prefs)
+    rows.pooled(w.json["theme_config"], theme, theme_null)
+    rows.pooled(w.json["notification_settings"], notes)
+    rows.timestamp(created)
+    rows.timestamp(updated)
+    return Batch(size, rows.data())
 
 
-def comments(w: World, b: int) -> Columns:
+def comments(w: World, b: int) -> Batch:
     lo, hi = batch_range(w.n["comments"], b)
     size, r, p, t, s = hi - lo, w.streams.rng, w.pools, "comments", w.profile.skew
     post = skewed(r(t, "post_id", b), w.n["posts"], size, s["comments_per_post"], w.perms["hot_posts"])
     author = skewed(r(t, "author_id", b), w.n["users"], size, s["comments_per_author"], w.perms["commenters"])
     rb = r(t, "body", b)
-    body = p.sentences[rb.integers(0, len(p.sentences), size)]
+    first = rb.integers(0, len(p.sentences), size)
     longer = rb.random(size) < 0.4
-    body[longer] = body[longer] + " " + p.sentences[rb.integers(0, len(p.sentences), int(longer.sum()))]
+    second = np.zeros(size, dtype=np.int64)
+    second[longer] = rb.integers(0, len(p.sentences), int(longer.sum()))
+    tail_raw, tail_size = p.sentences.at(second)
+    tail_raw[~longer] = b""
+    sep = objects([b""] * size)
+    sep[longer] = b" "
     # Comments follow their post: the post's slot start plus a delay (not a sort key, so not forced distinct).
     post_time = w.start_us + (post * (w.span_us / max(w.n["posts"], 1))).astype(np.int64)
     created = _after(r(t, "created_at", b), post_time, 2 * DAY_US, w.end_us)
     ru = r(t, "updated_at", b)
     edited = ru.random(size) < 0.1
     updated = np.where(edited, _after(ru, created, DAY_US, w.end_us), created)
-    return [
-        w.streams.uuids(t, np.arange(lo, hi)),
-        w.streams.uuids("posts", post),
-        w.streams.uuids("users", author),
-        body.tolist(),
-        to_datetimes(created),
-        to_datetimes(updated),
-    ]
+    rows = Rows(size, 6)
+    _ids(w, rows, t, np.arange(lo, hi))
+    _ids(w, rows, "posts", post)
+    _ids(w, rows, "users", author)
+    rows.concat([p.sentences.at(first), (sep, longer * 1), (tail_raw, np.where(longer, tail_size, 0))])
+    rows.timestamp(created)
+    rows.timestamp(updated)
+    return Batch(size, rows.data())
 
 
-def notifications(w: World, b: int) -> Columns:
+def _const(text: bytes, size: int) -> np.ndarray[Any, Any]:
+    return np.broadcast_to(np.frombuffer(text, np.uint8), (size, len(text)))
+
+
+def _payloads(w: World, kind: np.ndarray[Any, Any], rp: np.random.Generator) -> np.ndarray[Any, Any]:
+    """The jsonb payload of each notification, by type: actor and post ids, the actor only, or a message."""
+    size = len(kind)
+    actor = uuid_text(*w.streams.uuid_words("users", rp.integers(0, w.n["users"], size)))
+    post = uuid_text(*w.streams.uuid_words("posts", rp.integers(0, max(w.n["posts"], 1), size)))
+    message = rp.integers(0, len(w.pools.sentences), size)
+    labels = list(w.profile.type_mix)
+    out = np.empty(size, dtype=object)
+    system, follow = kind == labels.index("system"), kind == labels.index("follow")
+    both = ~(system | follow)
+    shapes: tuple[tuple[np.ndarray[Any, Any], list[Any]], ...] = (
+        (both, [b'\x01{"actor_id": "', actor, b'", "post_id": "', post, b'"}']),
+        (follow, [b'\x01{"actor_id": "', actor, b'"}']),
+    )
+    for mask, parts in shapes:
+        n = int(mask.sum())
+        body = [_const(x, n) if isinstance(x, bytes) else x[mask] for x in parts]
+        width = sum(x.shape[1] for x in body)
+        out[mask] = rows_of(np.hstack([_const(struct.pack("!i", width), n), *body]))
+    out[system] = w.json["message"].field[message[system]]
+    return out
+
+
+def notifications(w: World, b: int) -> Batch:
     lo, hi = batch_range(w.n["notifications"], b)
-    size, r, p, t = hi - lo, w.streams.rng, w.pools, "notifications"
+    size, r, t = hi - lo, w.streams.rng, "notifications"
     user = skewed(
         r(t, "user_id", b), w.n["users"], size, w.profile.skew["notifications_per_user"], w.perms["recipients"]
     )
-    kind = choose(r(t, "type", b), w.profile.type_mix, size).tolist()
-    rp = r(t, "payload", b)
-    actors = [str(u) for u in w.streams.uuids("users", rp.integers(0, w.n["users"], size))]
-    post_ids = [str(u) for u in w.streams.uuids("posts", rp.integers(0, max(w.n["posts"], 1), size))]
-    messages = p.sentences[rp.integers(0, len(p.sentences), size)].tolist()
-    payload: list[Any] = []
-    for k, actor, post, msg in zip(kind, actors, post_ids, messages, strict=True):
-        if k == "system":
-            payload.append({"message": msg})
-        elif k == "follow":
-            payload.append({"actor_id": actor})
-        else:
-            payload.append({"actor_id": actor, "post_id": post})
+    kind = choose(r(t, "type", b), w.profile.type_mix, size)
+    payload = _payloads(w, kind, r(t, "payload", b))
     created = slot_times(r(t, "created_at", b), w.start_us, w.span_us, w.n["notifications"], lo, hi)
     rr = r(t, "read_at", b)
     read = _after(rr, created, 3 * DAY_US, w.end_us)
-    return [
-        w.streams.uuids(t, np.arange(lo, hi)),
-        w.streams.uuids("users", user),
-        kind,
-        payload,
-        with_nulls(to_datetimes(read), rr, w.profile.null_rate(t, "read_at")),
-        to_datetimes(created),
-    ]
+    rows = Rows(size, 6)
+    _ids(w, rows, t, np.arange(lo, hi))
+    _ids(w, rows, "users", user)
+    rows.pooled(w.labels["type"], kind)
+    rows.column(payload)
+    rows.timestamp(read, null_mask(rr, size, w.profile.null_rate(t, "read_at")))
+    rows.timestamp(created)
+    return Batch(size, rows.data())
 
 
 @dataclass(frozen=True, slots=True)
@@ -332,7 +306,7 @@ class TableGen:
 
     columns: tuple[str, ...]
     driver: str  # the count whose batches drive this table
-    make: Callable[[World, int], Columns]
+    make: Callable[[World, int], Batch]
 
 
 GENERATORS: dict[str, TableGen] = {
@@ -375,4 +349,19 @@ GENERATORS: dict[str, TableGen] = {
     ),
 }
 
-__all__ = ["BATCH", "GENERATORS", "TableGen", "World", "make_world"]
+#: The binary form each generator writes, per column, as `copy_types` names it (enum -> text, timestamptz ->
+#: timestamp): checked against the catalog before a load (C23), so a schema change fails with a clear message.
+WIRE_TYPES: dict[str, tuple[str, ...]] = {
+    "users": ("uuid", "text", "text", "text", "text", "bool", "timestamp", "timestamp", "timestamp"),
+    "user_profiles": (
+        "uuid", "uuid", "text", "text", "text", "date", "text", "address", "timestamp", "timestamp",
+    ),
+    "posts": ("uuid", "uuid", "text", "text", "text", "timestamp", "int4", "timestamp", "timestamp"),
+    "tags": ("uuid", "text", "text", "timestamp"),
+    "post_tags": ("uuid", "uuid", "uuid", "timestamp"),
+    "user_settings": ("uuid", "uuid", "jsonb", "jsonb", "jsonb", "timestamp", "timestamp"),
+    "comments": ("uuid", "uuid", "uuid", "text", "timestamp", "timestamp"),
+    "notifications": ("uuid", "uuid", "text", "jsonb", "timestamp", "timestamp"),
+}  # fmt: skip
+
+__all__ = ["ADDRESS_OIDS", "BATCH", "GENERATORS", "WIRE_TYPES", "Batch", "TableGen", "World", "make_world"]

@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
+import hashlib
 import math
-import threading
 import time
-from collections.abc import Callable, Iterator
 from contextlib import ExitStack
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -16,10 +15,12 @@ from psycopg import sql
 from psycopg.types.json import Jsonb
 
 from perfkit import schema
-from perfkit._gen import GENERATOR_VERSION, batches
-from perfkit._load import Progress, copy_rows, deferred, fingerprint, pool_map, run_parallel, verify
+from perfkit._disk import check_disk, estimate_bytes
+from perfkit._gen import GENERATOR_VERSION, counts
+from perfkit._load import Loaded, Progress, check_json, copy_types, deferred, rebuild, run_parallel
 from perfkit._profile import Profile, load_profile
-from perfkit._tables import GENERATORS, World, make_world
+from perfkit._tables import ADDRESS_OIDS, GENERATORS, WIRE_TYPES, make_world
+from perfkit._workers import load_tables, session
 from perfkit.db import Target, connect
 from perfkit.errors import ConfigError, SeedError
 
@@ -41,6 +42,7 @@ class SeedInfo:
     generator_version: int = GENERATOR_VERSION
     reused: bool = False
     phases: dict[str, float] = field(default_factory=dict)
+    notes: tuple[str, ...] = ()
 
     @property
     def total_rows(self) -> int:
@@ -93,43 +95,41 @@ def current_seed(conn: psycopg.Connection[Any]) -> SeedInfo | None:
     )
 
 
-def _batches(world: World, table: str, stop: threading.Event) -> Iterator[list[list[Any]]]:
-    gen = GENERATORS[table]
-    for b in batches(world.n[gen.driver]):
-        if stop.is_set():
-            raise SeedError("seeding interrupted")
-        yield gen.make(world, b)
-
-
-def _load(world: World, progress: Progress | None, stop: threading.Event) -> Callable[[Any, str], int]:
-    def load_one(conn: psycopg.Connection[Any], table: str) -> int:
-        total = world.n[table]
-        done = 0
-
-        def tick(n: int) -> None:
-            nonlocal done
-            done += n
-            if progress is not None:
-                progress(table, done, max(total, done))
-
-        if progress is not None:
-            progress(table, 0, total)
-        written = copy_rows(conn, table, GENERATORS[table].columns, _batches(world, table, stop), on_batch=tick)
-        if progress is not None:
-            progress(table, written, written)
-        return written
-
-    return load_one
-
-
 def _open(target: Target, jobs: int, stack: ExitStack) -> list[psycopg.Connection[Any]]:
     conns = []
     for _ in range(jobs):
         conn = stack.enter_context(connect(target, statement_timeout_ms=0, application_name="perfkit seed"))
-        conn.execute("SET synchronous_commit = off")
-        conn.execute("SET maintenance_work_mem = '256MB'")
+        session(conn)
         conns.append(conn)
     return conns
+
+
+def _check_address(conn: psycopg.Connection[Any]) -> None:
+    """The generators write the composite `address` with fixed attribute type OIDs: they must match the catalog."""
+    rows = conn.execute(
+        "SELECT a.atttypid::int FROM pg_attribute a JOIN pg_type t ON t.typrelid = a.attrelid"
+        " WHERE t.typname = 'address' AND t.typnamespace = current_schema()::regnamespace AND a.attnum > 0"
+        " AND NOT a.attisdropped ORDER BY a.attnum"
+    ).fetchall()
+    if tuple(r[0] for r in rows) != ADDRESS_OIDS:
+        raise SeedError("type address does not match perfkit's schema (run `perfkit db reset`)")
+
+
+def _check_types(conn: psycopg.Connection[Any]) -> None:
+    """C23: binary COPY casts nothing, so each column's type must be the one its generator writes."""
+    _check_address(conn)
+    for table, gen in GENERATORS.items():
+        wanted = {"varchar": "text", "bpchar": "text"}  # same binary form as text
+        got = [wanted.get(t, t) for t in copy_types(conn, table, gen.columns)]
+        for column, have, write in zip(gen.columns, got, WIRE_TYPES[table], strict=True):
+            if have != write:
+                raise SeedError(f"{table}.{column} is {have}, the generator writes {write} (run `perfkit db reset`)")
+
+
+def combine(loaded: dict[str, Loaded]) -> str:
+    """The data fingerprint: md5 over each table's row count and digest, in schema order."""
+    parts = [f"{t}:{loaded[t].rows}:{loaded[t].digest}" for t in schema.TABLES]
+    return hashlib.md5("|".join(parts).encode(), usedforsecurity=False).hexdigest()
 
 
 def seed(
@@ -156,31 +156,33 @@ def _seed(
 ) -> SeedInfo:
     started = time.perf_counter()
     phases: dict[str, float] = {}
-    stop = threading.Event()
+    notes: list[str] = []
     with ExitStack() as stack:
         conns = _open(target, jobs, stack)
         main = conns[0]
+        if check_disk(main, target, estimate_bytes(counts(scale, prof))) is None:
+            notes.append("disk space not checked: the server's data directory is not on this machine")
+        world = make_world(scale, seed, prof)
         schema.reset(main, force=force)
+        _check_types(main)
         _record_start(main, scale, seed, prof)
         plan = deferred(main)
         for stmt in plan.drops:
             main.execute(stmt)
-        world = make_world(scale, seed, prof)
         phases["prepare"] = time.perf_counter() - started
         mark = time.perf_counter()
-        counts = pool_map(conns, _LOAD_ORDER, _load(world, progress, stop), stop)
-        rows = {t: counts[_LOAD_ORDER.index(t)] for t in schema.TABLES}
+        loaded = load_tables(target, main, world, _LOAD_ORDER, jobs, progress)
+        rows = {t: loaded[t].rows for t in schema.TABLES}
         phases["load"] = time.perf_counter() - mark
         mark = time.perf_counter()
-        run_parallel(conns, plan.keys)
-        run_parallel(conns, plan.foreign_keys + plan.indexes)
+        rebuild(conns, plan)
         phases["indexes"] = time.perf_counter() - mark
         mark = time.perf_counter()
-        run_parallel(conns, [sql.SQL("ANALYZE {}").format(sql.Identifier(t)) for t in schema.TABLES])
+        run_parallel(conns, [sql.SQL("ANALYZE {}").format(sql.Identifier(t)) for t in _LOAD_ORDER])
         phases["analyze"] = time.perf_counter() - mark
         mark = time.perf_counter()
-        verify(main, rows)
-        fp = fingerprint(conns)
+        check_json(conns)
+        fp = combine(loaded)
         phases["verify"] = time.perf_counter() - mark
         seconds = time.perf_counter() - started
         main.execute(
@@ -188,7 +190,9 @@ def _seed(
             " finished_at = now()",
             (Jsonb(rows), fp, seconds),
         )
-    return SeedInfo(scale, seed, prof.name, rows, fp, seconds, prof.digest, GENERATOR_VERSION, False, phases)
+    return SeedInfo(
+        scale, seed, prof.name, rows, fp, seconds, prof.digest, GENERATOR_VERSION, False, phases, tuple(notes)
+    )
 
 
 def _record_start(conn: psycopg.Connection[Any], scale: float, seed_: int, prof: Profile) -> None:

@@ -35,6 +35,9 @@ SERVER_SETTINGS: dict[str, str] = {
     "fsync": "off",
     "synchronous_commit": "off",
     "full_page_writes": "off",
+    # No WAL for COPY into a table truncated in the same transaction, nor for index builds: seeds load ~2x faster.
+    "wal_level": "minimal",
+    "max_wal_senders": "0",
     "max_connections": "60",
     "logging_collector": "off",
 }

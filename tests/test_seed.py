@@ -15,6 +15,8 @@ import pytest
 from click.testing import CliRunner
 
 from perfkit import schema
+from perfkit._binary import PG_EPOCH_US, Pool, Rows, decode, uuid_bytes, uuid_text
+from perfkit._disk import check_disk, estimate_bytes
 from perfkit._gen import counts
 from perfkit._load import copy_rows, deferred, verify
 from perfkit._profile import load_profile
@@ -23,7 +25,7 @@ from perfkit.cli import cli
 from perfkit.db import Target, connect
 from perfkit.errors import ConfigError, SchemaError, SeedError
 from perfkit.realism import realism_report
-from perfkit.seed import SeedInfo, current_seed, ensure_seeded, seed, seed_state
+from perfkit.seed import SeedInfo, _check_types, current_seed, ensure_seeded, seed, seed_state
 from tests.fix_seed import SMALL_SCALE
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -90,15 +92,15 @@ def test_c21_unique_values_beyond_the_faker_pools() -> None:
     world = make_world(0.01, 42, load_profile("default"))
     pools = world.pools
     # two first names, two last names, one domain: 4 local parts for 100 users; tags beyond the word pool
-    world.pools = replace(pools, first_ascii=pools.first_ascii[:2], last_ascii=pools.last_ascii[:2],
-                          first=pools.first[:2], last=pools.last[:2], domains=pools.domains[:1],
-                          words=pools.words[:3])  # fmt: skip
+    world.pools = replace(pools, first_ascii=pools.first_ascii.head(2), last_ascii=pools.last_ascii.head(2),
+                          first=pools.first.head(2), last=pools.last.head(2), domains=pools.domains.head(1),
+                          words=pools.words.head(3))  # fmt: skip
     world.n["tags"] = 50
-    emails = GENERATORS["users"].make(world, 0)[1]
+    emails = [row[1] for row in decode(GENERATORS["users"].make(world, 0).data)]
     assert len(emails) == 100 and len(set(emails)) == 100
-    assert len({e.rsplit(".", 2)[0] for e in emails}) <= 4
-    names = GENERATORS["tags"].make(world, 0)[1]
-    assert len(names) == 50 and len(set(names)) == 50
+    assert len({e.rsplit(b".", 2)[0] for e in emails if e}) <= 4
+    names = [row[1] for row in decode(GENERATORS["tags"].make(world, 0).data)]
+    assert len(names) == 50 and len(set(names)) == 50 and sum(n.endswith(b"-1") for n in names if n) == 3
 
 
 def test_c23_loader_stores_objects_and_verify_catches_strings(conn: psycopg.Connection[Any]) -> None:
@@ -125,10 +127,11 @@ def test_interrupted_seed_is_detected_and_redone(seeded: tuple[Target, SeedInfo]
         if done > 0:
             raise KeyboardInterrupt
 
-    with pytest.raises(KeyboardInterrupt):
-        seed(empty_db, scale=SMALL_SCALE, seed=42, progress=interrupt)
-    with connect(empty_db) as conn:
-        assert seed_state(conn) == "loading" and current_seed(conn) is None
+    for jobs in (1, 2):  # in this process, and with worker processes (terminated)
+        with pytest.raises(KeyboardInterrupt):
+            seed(empty_db, scale=SMALL_SCALE, seed=42, jobs=jobs, progress=interrupt)
+        with connect(empty_db) as conn:
+            assert seed_state(conn) == "loading" and current_seed(conn) is None
     redone = ensure_seeded(empty_db, scale=SMALL_SCALE, seed=42)
     assert not redone.reused and redone.fingerprint == reference.fingerprint
     reused = ensure_seeded(empty_db, scale=SMALL_SCALE, seed=42)
@@ -206,3 +209,48 @@ def test_generators_keep_other_columns_when_a_column_changes() -> None:
     status_rng = world.streams.rng("posts", "status", 0)
     title_rng = world.streams.rng("posts", "title", 0)
     assert not np.array_equal(status_rng.random(5), title_rng.random(5))
+
+
+def test_binary_rows_round_trip() -> None:
+    hi = np.array([0x0123456789ABCDEF, 1], dtype=np.uint64)
+    lo = np.array([0xFEDCBA9876543210, 2], dtype=np.uint64)
+    assert [bytes(r).decode() for r in uuid_text(hi, lo)] == [
+        str(uuid.UUID(int=(0x0123456789ABCDEF << 64) | 0xFEDCBA9876543210)),
+        str(uuid.UUID(int=(1 << 64) | 2)),
+    ]
+    pool = Pool.of(["é", "ab"])
+    rows = Rows(2, 4)
+    rows.uuid(hi, lo)
+    rows.concat([pool.at(np.array([0, 1])), b"-", pool.at(np.array([1, 1]))], null=np.array([False, True]))
+    rows.int4(np.array([7, -1]))
+    rows.timestamp(np.array([PG_EPOCH_US + 5, 0]), null=np.array([True, False]))
+    got = decode(rows.data())
+    assert got[0] == (uuid_bytes(hi, lo)[0].tobytes(), "é-ab".encode(), b"\0\0\0\x07", None)
+    assert got[1] == (
+        uuid_bytes(hi, lo)[1].tobytes(),
+        None,
+        b"\xff\xff\xff\xff",
+        (-PG_EPOCH_US).to_bytes(8, "big", signed=True),
+    )
+
+
+def test_seed_that_would_not_fit_the_disk_is_refused(empty_db: Target) -> None:
+    with connect(empty_db) as conn:
+        free = check_disk(conn, empty_db, 1)
+        assert free is not None and free > 0  # the test server is local: its data directory is checked
+        with pytest.raises(SeedError, match=r"^not enough disk space: this seed needs about 1000000000\.0 GB, "):
+            check_disk(conn, empty_db, 10**18)
+    out = CliRunner().invoke(cli, ["seed", "--dsn", empty_db.conninfo, "--scale", "1000000"])
+    assert out.exit_code == 1 and out.output.count("\n") == 1, out.output
+    assert "not enough disk space: this seed needs about" in out.output
+    with connect(empty_db) as conn:
+        assert seed_state(conn) is None  # refused before anything was created or loaded
+    assert estimate_bytes(counts(10, load_profile("default"))) > 2 * 10**9
+
+
+def test_c23_generators_match_the_catalog_types(conn: psycopg.Connection[Any]) -> None:
+    schema.migrate(conn)
+    _check_types(conn)  # the migrated schema is what the generators write
+    conn.execute("ALTER TABLE posts ALTER COLUMN view_count TYPE bigint")
+    with pytest.raises(SeedError, match=r"^posts.view_count is int8, the generator writes int4 "):
+        _check_types(conn)

@@ -154,6 +154,10 @@ def _print_info(info: SeedInfo) -> None:
         f"{verb}: scale {info.scale:g}, seed {info.seed}, profile {info.profile}: {info.total_rows:,} rows "
         f"in {info.seconds:.1f} s ({info.rows_per_second:,.0f} rows/s); fingerprint {info.fingerprint}"
     )
+    if info.phases:
+        console.print("phases: " + ", ".join(f"{name} {seconds:.1f} s" for name, seconds in info.phases.items()))
+    for note in info.notes:
+        console.print(f"note: {note}")
 
 
 def _print_report(rep: RealismReport) -> None:

@@ -1,0 +1,96 @@
+"""Parallel loading: tables generated and COPYed by worker processes, so the GIL does not serialise generation."""
+
+from __future__ import annotations
+
+import multiprocessing as mp
+import queue
+from collections.abc import Callable, Sequence
+from typing import Any
+
+import psycopg
+
+from perfkit._gen import batches
+from perfkit._load import Loaded, Progress, copy_batches
+from perfkit._tables import GENERATORS, World
+from perfkit.db import Target, connect
+
+#: Set in each worker process by `_init`: where to load and what to generate.
+_WORKER: dict[str, Any] = {}
+
+
+def session(conn: psycopg.Connection[Any]) -> None:
+    """Session settings for a bulk load."""
+    conn.execute("SET synchronous_commit = off")
+    conn.execute("SET maintenance_work_mem = '256MB'")
+
+
+def copy_table(conn: psycopg.Connection[Any], world: World, table: str, tick: Callable[[int], None]) -> Loaded:
+    """Generate every batch of `table` and COPY it over `conn`."""
+    gen = GENERATORS[table]
+    stream = (gen.make(world, b) for b in batches(world.n[gen.driver]))
+    return copy_batches(conn, table, gen.columns, stream, on_batch=tick)
+
+
+def _init(target: Target, world: World, ticks: Any) -> None:
+    _WORKER.update(target=target, world=world, ticks=ticks)
+
+
+def _task(table: str) -> Loaded:
+    ticks = _WORKER["ticks"]
+    done = 0
+
+    def tick(n: int) -> None:
+        nonlocal done
+        done += n
+        ticks.put((table, done))
+
+    with connect(_WORKER["target"], statement_timeout_ms=0, application_name="perfkit seed") as conn:
+        session(conn)
+        return copy_table(conn, _WORKER["world"], table, tick)
+
+
+def load_tables(
+    target: Target,
+    conn: psycopg.Connection[Any],
+    world: World,
+    tables: Sequence[str],
+    jobs: int,
+    progress: Progress | None,
+) -> dict[str, Loaded]:
+    """Load `tables` (biggest first): in this process over `conn` when jobs is 1, else in `jobs` worker processes.
+
+    An error or Ctrl-C here terminates the workers; their transactions roll back, leaving the seed 'loading'.
+    """
+    report = progress or (lambda table, done, total: None)
+    for table in tables:
+        report(table, 0, world.n[table])
+    if jobs == 1:
+        loaded = {}
+        for table in tables:
+            done = 0
+
+            def tick(n: int, table: str = table) -> None:
+                nonlocal done
+                done += n
+                report(table, done, max(done, world.n[table]))
+
+            loaded[table] = copy_table(conn, world, table, tick)
+            report(table, loaded[table].rows, loaded[table].rows)
+        return loaded
+    method = "fork" if "fork" in mp.get_all_start_methods() else "spawn"
+    ctx = mp.get_context(method)
+    ticks = ctx.Queue()
+    with ctx.Pool(min(jobs, len(tables)), _init, (target, world, ticks)) as pool:  # exit terminates the workers
+        pending = pool.map_async(_task, tables, chunksize=1)
+        while True:
+            try:
+                table, done = ticks.get(timeout=0.1)
+            except queue.Empty:
+                if pending.ready():
+                    break
+                continue
+            report(table, done, max(done, world.n[table]))
+        results = pending.get()
+    for item in results:
+        report(item.table, item.rows, item.rows)
+    return {item.table: item for item in results}
