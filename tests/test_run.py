@@ -4,15 +4,20 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
+import psycopg
 import pytest
+from psycopg import sql
 
-from perfkit._load import fingerprint
 from perfkit.db import Target, connect
 from perfkit.results import load
 from perfkit.runner import RunOutcome, run
 from perfkit.scenarios._pagination_drift import SCRATCH
+from perfkit.schema import TABLES
+from perfkit.seed import seed
 from tests.fix_run import quick_config
+from tests.fix_server import _drop_db, _make_db
 
 
 def by_key(outcome: RunOutcome, scenario: str) -> dict[tuple[str, str], dict[str, float]]:
@@ -108,10 +113,31 @@ def test_pagination_queries_tables_and_verdicts(small_run: RunOutcome) -> None:
         assert row["rows"] == row["distinct_rows"] == small_run.seed.rows["posts"] and row["duplicates"] == 0
 
 
-def test_run_leaves_the_seeded_data_unchanged(small_run: RunOutcome, run_db: Target) -> None:
-    with connect(run_db) as conn:
-        assert fingerprint([conn]) == small_run.seed.fingerprint  # recomputed: drift wrote to a scratch copy only
-        assert conn.execute("SELECT to_regclass(%s)", (SCRATCH,)).fetchone() == (None,)
+def content_checksum(conn: psycopg.Connection[Any]) -> dict[str, str]:
+    """md5 of every table's rows in id order: equal for equal contents."""
+    out = {}
+    for table in TABLES:
+        q = sql.SQL("SELECT md5(coalesce(string_agg(t::text, '|' ORDER BY t.id), '')) FROM {} t").format(
+            sql.Identifier(table)
+        )
+        row = conn.execute(q).fetchone()
+        out[table] = str(row[0]) if row else ""
+    return out
+
+
+def test_run_leaves_the_seeded_data_unchanged(
+    small_run: RunOutcome, run_db: Target, admin_conninfo: str, tmp_path: Path
+) -> None:
+    """After all scenarios, the data equals a fresh seed with the same arguments (drift wrote to a scratch copy)."""
+    fresh = _make_db(admin_conninfo, "pk_test_fresh_seed")
+    try:
+        info = seed(fresh, scale=small_run.seed.scale, seed=small_run.seed.seed, profile=small_run.seed.profile)
+        assert info.fingerprint == small_run.seed.fingerprint
+        with connect(run_db) as conn, connect(fresh) as other:
+            assert content_checksum(conn) == content_checksum(other)
+            assert conn.execute("SELECT to_regclass(%s)", (SCRATCH,)).fetchone() == (None,)
+    finally:
+        _drop_db(admin_conninfo, "pk_test_fresh_seed")
 
 
 def test_indexes_plans_use_the_index_set(small_run: RunOutcome) -> None:
