@@ -13,7 +13,7 @@ if TYPE_CHECKING:
     from perfkit.counter import StatementCounter, normalize_sql
     from perfkit.db import Target, connect, resolve_target
     from perfkit.drift import DriftReport, drift_walk
-    from perfkit.errors import PerfkitError, PlanError
+    from perfkit.errors import CursorDidNotAdvance, InvalidCursor, PerfkitError, PlanError
     from perfkit.explain import explain_analyze, explain_estimate
     from perfkit.export import to_pytest_benchmark
     from perfkit.keyset import KeysetSpec, Page, SortKey, decode_cursor, encode_cursor, fetch_page, walk
@@ -33,6 +33,8 @@ except PackageNotFoundError:  # running from a source tree without installation
 
 # The public API, imported on first use (PEP 562) so that `perfkit --help` does not pay for pandas and matplotlib.
 _EXPORTS: dict[str, str] = {
+    "CursorDidNotAdvance": "perfkit.errors",
+    "InvalidCursor": "perfkit.errors",
     "Advice": "perfkit.advise",
     "Benchmark": "perfkit.results",
     "Comparison": "perfkit.compare",
@@ -85,9 +87,11 @@ __all__ = [
     "Advice",
     "Benchmark",
     "Comparison",
+    "CursorDidNotAdvance",
     "DriftReport",
     "EmbeddedServer",
     "Environment",
+    "InvalidCursor",
     "KeysetSpec",
     "Measurement",
     "Page",

@@ -7,6 +7,7 @@ from typing import Any
 
 import psycopg
 from psycopg import sql
+from psycopg.rows import tuple_row
 
 from perfkit.errors import KeysetSpecError
 
@@ -41,14 +42,15 @@ def table_info(conn: psycopg.Connection[Any], table: str, schema: str | None = N
     """Columns (NOT NULL or not), NOT NULL unique column sets and the primary key of `schema.table`."""
     ident = sql.Identifier(schema, table) if schema else sql.Identifier(table)
     name = ident.as_string(conn)
-    row = conn.execute("SELECT to_regclass(%s)::oid", (name,)).fetchone()
+    cur = conn.cursor(row_factory=tuple_row)  # whatever row factory the caller's connection uses
+    row = cur.execute("SELECT to_regclass(%s)::oid", (name,)).fetchone()
     if row is None or row[0] is None:
         raise KeysetSpecError(f"table {name} does not exist")
     oid = row[0]
-    notnull = {str(n): bool(nn) for n, nn in conn.execute(_COLUMNS, (oid,)).fetchall()}
+    notnull = {str(n): bool(nn) for n, nn in cur.execute(_COLUMNS, (oid,)).fetchall()}
     unique_sets: list[frozenset[str]] = []
     primary: tuple[str, ...] = ()
-    for is_primary, cols, all_notnull in conn.execute(_UNIQUE, (oid,)).fetchall():
+    for is_primary, cols, all_notnull in cur.execute(_UNIQUE, (oid,)).fetchall():
         if is_primary:
             primary = tuple(cols)
         if all_notnull:

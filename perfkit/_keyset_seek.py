@@ -9,6 +9,7 @@ from typing import Any
 
 import psycopg
 from psycopg import sql
+from psycopg.rows import tuple_row
 
 from perfkit._keyset_spec import KeysetSpec
 from perfkit.errors import PlanError
@@ -50,13 +51,17 @@ def _equality_pattern(column: str) -> str:
 
 def _index_columns(conn: psycopg.Connection[Any], spec: KeysetSpec, index: str) -> list[str]:
     name = (sql.Identifier(spec.schema, index) if spec.schema else sql.Identifier(index)).as_string(conn)
-    row = conn.execute(
-        "SELECT array_agg(a.attname ORDER BY k.ord) FROM pg_index i"
-        " CROSS JOIN LATERAL unnest(i.indkey) WITH ORDINALITY AS k(attnum, ord)"
-        " LEFT JOIN pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = k.attnum"
-        " WHERE i.indexrelid = to_regclass(%s)",
-        (name,),
-    ).fetchone()
+    row = (
+        conn.cursor(row_factory=tuple_row)
+        .execute(
+            "SELECT array_agg(a.attname ORDER BY k.ord) FROM pg_index i"
+            " CROSS JOIN LATERAL unnest(i.indkey) WITH ORDINALITY AS k(attnum, ord)"
+            " LEFT JOIN pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = k.attnum"
+            " WHERE i.indexrelid = to_regclass(%s)",
+            (name,),
+        )
+        .fetchone()
+    )
     return [str(c) for c in row[0]] if row and row[0] else []
 
 

@@ -18,7 +18,7 @@ _TOKEN = re.compile(
   | (?P<number>(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?)
   | (?P<word>[A-Za-z_][A-Za-z_0-9$]*)
   | (?P<cast>::)
-  | (?P<op>[<>=!~+\-*/%^&|#@]+)
+  | (?P<op>(?:[<>=!~+\-*/^&|#@]|%(?!\([^)]*\)[sbt]|[sbt]\b))+)  # `=%s`: the % starts a parameter
   | (?P<punct>.)
     """,
     re.VERBOSE | re.DOTALL,

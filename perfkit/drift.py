@@ -20,6 +20,7 @@ from typing import Any, Literal
 
 import psycopg
 from psycopg import sql
+from psycopg.rows import tuple_row
 
 from perfkit.errors import ConfigError, CursorDidNotAdvance
 from perfkit.keyset import KeysetSpec, Page, fetch_offset_page, fetch_page
@@ -143,7 +144,7 @@ def _ids(
     query = sql.SQL("SELECT {} FROM {}").format(sql.Identifier(id_column), spec.relation)
     if where is not None:
         query = query + sql.SQL(" WHERE ") + where
-    return {r[0] for r in conn.execute(query, list(where_params)).fetchall()}
+    return {r[0] for r in conn.cursor(row_factory=tuple_row).execute(query, list(where_params)).fetchall()}
 
 
 def naive_spec(spec: KeysetSpec, keys: int | None = None) -> KeysetSpec:

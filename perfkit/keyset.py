@@ -14,7 +14,7 @@ from perfkit._keyset_cursor import CURSOR_VERSION, decode_cursor, encode_cursor
 from perfkit._keyset_seek import SeekCheck, check_seek, cursor_predicate_is_seek
 from perfkit._keyset_spec import KeysetSpec, SortKey
 from perfkit._keyset_sql import cursor_predicate, order_by, select_list, uses_row_comparison
-from perfkit.errors import ConfigError, CursorDidNotAdvance
+from perfkit.errors import ConfigError, CursorDidNotAdvance, InvalidCursor, KeysetSpecError
 
 Secret = str | bytes | None
 KeyTransform = Callable[[tuple[Any, ...]], tuple[Any, ...]]
@@ -189,7 +189,10 @@ def walk(
 
 __all__ = [
     "CURSOR_VERSION",
+    "CursorDidNotAdvance",
+    "InvalidCursor",
     "KeysetSpec",
+    "KeysetSpecError",
     "Page",
     "SeekCheck",
     "SortKey",

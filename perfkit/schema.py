@@ -54,6 +54,7 @@ class SchemaStatus:
     pending: tuple[str, ...]
     foreign_tables: tuple[str, ...]
     missing_indexes: tuple[str, ...]
+    invalid_indexes: tuple[str, ...] = ()  # left INVALID by a failed or interrupted CREATE INDEX CONCURRENTLY
 
     @property
     def up_to_date(self) -> bool:
@@ -95,6 +96,9 @@ def _user_tables(conn: psycopg.Connection[Any]) -> list[str]:
         "SELECT n.nspname, c.relname FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace"
         " WHERE c.relkind IN ('r', 'p', 'v', 'm', 'f')"
         " AND n.nspname NOT IN ('pg_catalog', 'information_schema') AND n.nspname NOT LIKE 'pg\\_%'"
+        # relations an extension owns (pg_stat_statements' views, ...) are not the user's tables
+        " AND NOT EXISTS (SELECT 1 FROM pg_depend d WHERE d.classid = 'pg_class'::regclass"
+        " AND d.objid = c.oid AND d.deptype = 'e')"
         " ORDER BY 1, 2"
     ).fetchall()
     return [name if schema == "public" else f"{schema}.{name}" for schema, name in rows]
@@ -130,6 +134,13 @@ def status(conn: psycopg.Connection[Any]) -> SchemaStatus:
         pending=tuple(m.id for m in migrations() if m.version not in applied),
         foreign_tables=tuple(t for t in _user_tables(conn) if t not in ours),
         missing_indexes=missing,
+        invalid_indexes=tuple(
+            str(r[0])
+            for r in conn.execute(
+                "SELECT c.relname FROM pg_index x JOIN pg_class c ON c.oid = x.indexrelid"
+                " WHERE NOT x.indisvalid AND c.relnamespace = current_schema()::regnamespace ORDER BY 1"
+            ).fetchall()
+        ),
     )
 
 

@@ -162,6 +162,9 @@ def test_nested_counters_both_count(items: psycopg.Connection[Any]) -> None:
         ("INSERT INTO t (a, b) VALUES (1, 'x'), (2, 'y');", "insert into t (a, b) values (?)"),
         ('SELECT %(name)s::text, "Mixed""Case"', 'select ?::text, "Mixed""Case"'),
         ("SELECT f(1, 2)", "select f (?, ?)"),
+        ("SELECT a FROM t WHERE author_id=%s", "select a from t where author_id = ?"),
+        ("SELECT a FROM t WHERE a=%(x)s AND b<>%s", "select a from t where a = ? and b <> ?"),
+        ("SELECT a % 7 FROM t", "select a % ? from t"),
     ],
 )
 def test_normalize_sql(raw: str, expected: str) -> None:

@@ -404,3 +404,16 @@ def test_where_filter_combines_with_cursor(mixed: Conn) -> None:
     pages = list(walk(mixed, spec, 2, where=sql.SQL("a = %s"), where_params=[1]))
     assert ids(pages) == [[9, 12], [2, 1], [3]]
     assert set(pages[0].rows[0]) == {"b", "id"}  # the key columns are added to the select list
+
+
+def test_spec_from_a_dict_row_connection(conn: psycopg.Connection[Any]) -> None:
+    """Many applications use dict_row: the catalog lookups must not depend on the caller's row factory."""
+    from psycopg.rows import dict_row
+
+    from perfkit.keyset import InvalidCursor as Reexported
+
+    conn.execute("CREATE TABLE dr (id int PRIMARY KEY, created_at timestamptz NOT NULL)")
+    conn.row_factory = dict_row  # type: ignore[assignment]
+    spec = KeysetSpec.create("dr", ["created_at DESC"], conn=conn)
+    assert [k.column for k in spec.keys] == ["created_at", "id"]
+    assert Reexported is InvalidCursor

@@ -123,3 +123,16 @@ def test_cli_db_commands(empty_db: Target) -> None:
     assert out.exit_code == 0 and "schema recreated" in out.output
     out = runner.invoke(cli, ["db", "status", "--dsn", empty_db.conninfo])
     assert "pending: -" in out.output and "seed: none" in out.output
+
+
+def test_status_ignores_extension_relations_and_flags_invalid_indexes(conn: psycopg.Connection[Any]) -> None:
+    schema.migrate(conn)
+    conn.execute("CREATE EXTENSION IF NOT EXISTS pg_stat_statements")
+    conn.execute("INSERT INTO tags (name) VALUES ('a'), ('a2')")
+    conn.execute("CREATE TABLE dup (v int)")
+    conn.execute("INSERT INTO dup VALUES (1), (1)")
+    with pytest.raises(psycopg.errors.UniqueViolation):
+        conn.execute("CREATE UNIQUE INDEX CONCURRENTLY dup_v ON dup (v)")
+    st = schema.status(conn)
+    assert st.foreign_tables == ("dup",)  # not pg_stat_statements' views
+    assert st.invalid_indexes == ("dup_v",)

@@ -66,6 +66,12 @@ def db_status(dsn: str | None, data_dir: Path | None) -> None:
     console.print(f"pending: {', '.join(st.pending) or '-'}")
     if st.missing_indexes:
         console.print(f"missing indexes: {', '.join(st.missing_indexes)}")
+    if st.invalid_indexes:
+        console.print(
+            f"INVALID indexes (an interrupted CREATE INDEX CONCURRENTLY; the next index run drops perfkit's own): "
+            f"{', '.join(st.invalid_indexes)}",
+            soft_wrap=True,
+        )
     if st.foreign_tables:
         console.print(f"other tables: {', '.join(st.foreign_tables[:10])}")
     if info is not None:
