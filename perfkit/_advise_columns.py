@@ -17,6 +17,9 @@ _COMPARISON = re.compile(
 )
 _REVERSED = re.compile(r"(=|<=|>=|<|>)\s*\(?(?:\b(\w+)\.)?\b(\w+)\b(?!\s*\()")
 _SORT_ITEM = re.compile(r"^\s*\(?(?:(\w+)\.)?(\w+)\)?(?:::\w+)?(\s+DESC)?(?:\s+NULLS\s+(?:FIRST|LAST))?\s*$", re.I)
+_PAIR = re.compile(
+    r"\(?(?:\b(\w+)\.)?\b(\w+)\)?(?:::\w+)?\s*(?:=|<>|!=|<=|>=|<|>)\s*\(?(?:\b(\w+)\.)?\b(\w+)\b(?!\s*\()\)?(?:::\w+)?"
+)
 _RANGE_OPS = ("<", ">", "<=", ">=")
 _CONDITIONS = ("Filter", "Index Cond", "Recheck Cond", "Join Filter")
 _JOINS = ("Hash Cond", "Merge Cond")
@@ -112,7 +115,25 @@ def column_uses(conn: psycopg.Connection[Any], plan: Plan) -> dict[str, ColumnUs
     return {rel: u for rel, u in uses.items() if not u.empty}
 
 
+def _join_pairs(text: str, resolve: _Resolver, uses: dict[str, ColumnUse]) -> str:
+    """File `a.x = b.y` (columns of two relations, or two aliases of one) as join keys of both sides; return the text
+    without them, so that the remaining comparisons are the predicates against values."""
+
+    def pair(m: re.Match[str]) -> str:
+        q1, c1, q2, c2 = m.group(1), m.group(2), m.group(3), m.group(4)
+        r1, r2 = resolve(q1, c1), resolve(q2, c2)
+        if r1 is None or r2 is None or (r1 == r2 and (q1 or r1) == (q2 or r2)):
+            return m.group(0)
+        for rel, column in ((r1, c1), (r2, c2)):
+            if rel in uses:
+                uses[rel]._add(uses[rel].join, column)
+        return "''"
+
+    return _PAIR.sub(pair, text)
+
+
 def _conditions(text: str, resolve: _Resolver, uses: dict[str, ColumnUse]) -> None:
+    text = _join_pairs(text, resolve, uses)
     for m in _COMPARISON.finditer(text):
         qualifier, column, op, any_ = m.group(1), m.group(2), m.group(3).upper(), m.group(4)
         rel = resolve(qualifier, column)

@@ -3,8 +3,9 @@ HypoPG, the best one built for real (rolled back) and measured, with the measure
 
 from __future__ import annotations
 
+import time
 from collections.abc import Mapping
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from typing import Any
 
 import psycopg
@@ -22,6 +23,7 @@ from perfkit.plan import Plan
 Conn = psycopg.Connection[Any]
 MAX_CANDIDATES = 8
 MAX_REAL_CANDIDATES = 4
+DEFAULT_TIMEOUT_MS = 30_000
 COMMANDS = frozenset(
     "INSERT UPDATE DELETE MERGE CREATE DROP ALTER TRUNCATE COPY GRANT REVOKE VACUUM ANALYZE SET RESET SHOW BEGIN "
     "START COMMIT ROLLBACK ABORT END SAVEPOINT RELEASE EXPLAIN CALL DO LOCK REINDEX CLUSTER COMMENT DISCARD LISTEN "
@@ -78,6 +80,8 @@ class Advice:
     estimates: tuple[Estimate, ...]
     best: Measured | None
     notes: tuple[str, ...]
+    hypopg_status: str = "used"
+    """"used", "disabled" (use_hypopg=False, --no-hypopg) or "unavailable" (not installed on the server)."""
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self) | {"columns": [dict(c) for c in self.columns]}
@@ -130,38 +134,67 @@ def _cost(plan: Plan) -> float:
     return float(plan.root.raw.get("Total Cost", 0.0))
 
 
-def candidates(uses: Mapping[str, ColumnUse]) -> list[Candidate]:
-    """B-tree candidates per relation: single columns, composites in both orders, equality + ordering/range."""
-    out: dict[tuple[str, tuple[Key, ...]], Candidate] = {}
+def _proposals(rel: str, u: ColumnUse) -> list[Candidate]:
+    """One relation's candidates, best first: equality (+ ORDER BY or range), then single columns, then join keys."""
+    out: dict[tuple[Key, ...], Candidate] = {}
 
-    def add(rel: str, keys: list[Key], reason: str) -> None:
-        if keys and len({k.column for k in keys}) == len(keys):
-            out.setdefault((rel, tuple(keys)), Candidate(IndexDef("", rel, tuple(keys)), reason))
+    def add(keys: list[Key], reason: str) -> None:
+        norm = (replace(keys[0], desc=False),) if len(keys) == 1 else tuple(keys)
+        if keys and len({k.column for k in keys}) == len(keys) and norm not in out:
+            out[norm] = Candidate(IndexDef("", rel, tuple(keys)), reason)
 
+    eq = [col(c) for c in u.equality]
+    sort = [col(c, desc=d) for c, d in u.sort if c not in u.equality]
+    on = ", ".join(u.equality)
+    if eq and sort:
+        add([*eq, *sort], f"equality on {on}, then the ORDER BY")
+    if len(eq) >= 2:
+        add(eq, f"equality on {on}")
+    for r in u.range:
+        if eq and r not in u.equality:
+            add([*eq, col(r)], f"equality on {on}, then range on {r}")
+    if len(eq) >= 2:
+        add(eq[::-1], "equality, other column order")
+    for k in eq:
+        add([k], f"equality on {k.column}")
+    if sort:
+        add(sort, "the ORDER BY")
+    for r in u.range:
+        add([col(r)], f"range on {r}")
+    for j in u.join:
+        if j not in u.equality:
+            add([col(j)], f"join key {j} (for a nested loop)")
+    return list(out.values())
+
+
+def _covered(keys: tuple[Key, ...], existing: set[tuple[str, ...]]) -> bool:
+    """Whether an existing B-tree starts with these keys (read forwards or backwards)."""
+    fwd = tuple(k.text for k in keys)
+    back = tuple(replace(k, desc=not k.desc).text for k in keys)
+    return any(e[: len(keys)] in (fwd, back) for e in existing)
+
+
+def candidates(
+    uses: Mapping[str, ColumnUse], existing: Mapping[str, set[tuple[str, ...]]] | None = None
+) -> tuple[list[Candidate], list[Candidate], int]:
+    """B-tree candidates: per relation best first, those an existing index already serves set aside, then taken
+    round-robin across relations up to MAX_CANDIDATES. Returns (candidates, already indexed, left out by the cap)."""
+    per_rel: list[list[Candidate]] = []
+    indexed: list[Candidate] = []
     for rel, u in uses.items():
-        eq = [col(c) for c in u.equality]
-        sort = [col(c, desc=d) for c, d in u.sort if c not in u.equality]
-        if len(eq) >= 2:
-            add(rel, eq, "equality on " + ", ".join(u.equality))
-            add(rel, eq[::-1], "equality, other column order")
-        if eq and sort:
-            add(rel, [*eq, *sort], f"equality on {', '.join(u.equality)}, then the ORDER BY")
-        for r in u.range:
-            if eq and r not in u.equality:
-                add(rel, [*eq, col(r)], f"equality on {', '.join(u.equality)}, then range on {r}")
-        for k in eq:
-            add(rel, [k], f"equality on {k.column}")
-        if sort:
-            add(rel, sort, "the ORDER BY")
-        for r in u.range:
-            add(rel, [col(r)], f"range on {r}")
-        for j in u.join:
-            add(rel, [col(j)], f"join on {j}")
-    named = []
-    for i, c in enumerate(list(out.values())[:MAX_CANDIDATES]):
-        ix = c.index
-        named.append(Candidate(IndexDef(f"{PREFIX}adv_{i}", ix.table, ix.keys), c.reason))
-    return named
+        have = (existing or {}).get(rel, set())
+        mine: list[Candidate] = []
+        for c in _proposals(rel, u):
+            (indexed if _covered(c.index.keys, have) else mine).append(c)
+        per_rel.append(mine)
+    picked: list[Candidate] = []
+    for i in range(max(map(len, per_rel), default=0)):
+        picked += [cs[i] for cs in per_rel if i < len(cs)]
+    named = [
+        Candidate(IndexDef(f"{PREFIX}adv_{i}", c.index.table, c.index.keys), c.reason)
+        for i, c in enumerate(picked[:MAX_CANDIDATES])
+    ]
+    return named, indexed, max(0, len(picked) - MAX_CANDIDATES)
 
 
 def _existing_leading(conn: Conn, rel: str) -> set[tuple[str, ...]]:
@@ -175,7 +208,7 @@ def _existing_leading(conn: Conn, rel: str) -> set[tuple[str, ...]]:
     for (ddl,) in rows:
         inner = str(ddl).split(" USING btree (", 1)
         if len(inner) == 2:
-            out.add(tuple(p.strip() for p in inner[1].split(")")[0].split(",")))
+            out.add(tuple(p.strip().strip('"') for p in inner[1].split(")")[0].split(",")))
     return out
 
 
@@ -206,7 +239,14 @@ def _saving(before: float, after: float) -> float:
 
 
 def _time(conn: Conn, query: str, budget_s: float) -> float:
-    m = measure(lambda: conn.execute(query).fetchall(), warmup=1, min_runs=5, max_runs=30, budget_s=budget_s)
+    """Median of plain executions within `budget_s`: one warm-up, then at least one timed run (a slow query gets
+    no more runs than the budget allows; the warm-up itself counts as the sample when it used the budget up)."""
+    t0 = time.perf_counter()
+    conn.execute(query).fetchall()
+    first_s = time.perf_counter() - t0
+    if first_s >= budget_s:
+        return first_s * 1000.0
+    m = measure(lambda: conn.execute(query).fetchall(), warmup=0, min_runs=1, max_runs=30, budget_s=budget_s - first_s)
     return m.stats.median_ms
 
 
@@ -219,14 +259,41 @@ def _real(conn: Conn, query: str, c: Candidate, budget_s: float) -> tuple[Plan, 
 
 
 def advise(
-    conn: Conn, query: str, *, use_hypopg: bool | None = None, build_best: bool = True, budget_s: float = 1.0
+    conn: Conn,
+    query: str,
+    *,
+    use_hypopg: bool | None = None,
+    build_best: bool = True,
+    budget_s: float = 1.0,
+    statement_timeout_ms: int = DEFAULT_TIMEOUT_MS,
 ) -> Advice:
     """Propose B-tree indexes for `query`, estimate each (HypoPG when available), build and measure the best.
 
     `use_hypopg=False` simulates a server without HypoPG: real candidates are built and measured instead (at most
-    MAX_REAL_CANDIDATES). Nothing is left behind: every index lives in a transaction that is rolled back.
+    MAX_REAL_CANDIDATES). Nothing is left behind: every index lives in a transaction that is rolled back. Every
+    statement runs under `statement_timeout_ms` (0: none; a timeout raises AdviseError); `budget_s` bounds the timed
+    runs of each measurement (at least one run). On Ctrl-C the running statement is cancelled on the server.
     """
     _check_query(query)
+    row = conn.execute("SELECT current_setting('statement_timeout')").fetchone()
+    before = str(row[0]) if row else "0"
+    conn.execute("SELECT set_config('statement_timeout', %s, false)", (f"{int(statement_timeout_ms)}ms",))
+    try:
+        return _advise(conn, query, use_hypopg, build_best, budget_s)
+    except psycopg.errors.QueryCanceled:
+        raise AdviseError(
+            f"the query was cancelled after the statement timeout ({statement_timeout_ms} ms); "
+            "raise it with --statement-timeout MS"
+        ) from None
+    except KeyboardInterrupt:
+        conn.cancel_safe(timeout=5.0)
+        raise
+    finally:
+        if not conn.closed:
+            conn.execute("SELECT set_config('statement_timeout', %s, false)", (before,))
+
+
+def _advise(conn: Conn, query: str, use_hypopg: bool | None, build_best: bool, budget_s: float) -> Advice:
     plan = _estimate(conn, query)
     notes: list[str] = []
     uses = column_uses(conn, plan)
@@ -238,16 +305,13 @@ def advise(
     notes += [f.message for f in diagnose(conn, plan)]
     plan = _estimate(conn, query) if any("ANALYZE" in n for n in notes) else plan
     base_cost = _cost(plan)
-    cands = []
-    for c in candidates(uses):
-        lead = tuple(k.column or "" for k in c.index.keys)
-        if lead in _existing_leading(conn, c.index.table):
-            notes.append(f"already indexed: {c.index.short}")
-        else:
-            cands.append(c)
+    cands, indexed, dropped = candidates(uses, {rel: _existing_leading(conn, rel) for rel in uses})
+    notes += [f"already indexed: {c.index.short}" for c in indexed]
+    if dropped:
+        notes.append(f"{dropped} more candidate(s) left out: at most {MAX_CANDIDATES} are tried, shared across tables")
     hypo = use_hypopg is not False and hypopg_available(conn)
     if not hypo:
-        why = "not used (use_hypopg=False)" if use_hypopg is False else "not installed on this server"
+        why = "not used (--no-hypopg / use_hypopg=False)" if use_hypopg is False else "not installed on this server"
         notes.append(f"HypoPG {why}: real candidates were built and measured instead (no what-if estimates)")
     base_ms = _time(conn, query, budget_s) if cands and (build_best or not hypo) else float("nan")
     estimates: list[Estimate] = []
@@ -280,11 +344,19 @@ def advise(
                 c.index.short, base_ms, ms, _saving(base_ms, ms), est.saving_pct, shape(real_plan), build.size_bytes,
                 build.build_ms,
             )  # fmt: skip
-    if cands and best is None:
+    lowering = [e for e in estimates if e.used and e.total_cost < base_cost]
+    if cands and not lowering:
         notes.append("no candidate index lowered the plan's cost: the planner keeps its current plan")
+    elif lowering and best is None:
+        top = min(lowering, key=lambda e: e.total_cost)
+        notes.append(
+            f"best candidate by estimate: {top.definition} (cost {base_cost:,.2f} -> {top.total_cost:,.2f}, "
+            f"{top.saving_pct:+.1f}%); not built or measured (--no-build)"
+        )
     if not cands and not uses:
         notes.append("nothing to index")
+    status = "used" if hypo else ("disabled" if use_hypopg is False else "unavailable")
     return Advice(
         query, hypo, base_cost, shape(plan), tuple(u.to_dict() for u in uses.values()), tuple(estimates), best,
-        tuple(notes),
+        tuple(notes), status,
     )  # fmt: skip

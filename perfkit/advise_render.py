@@ -12,7 +12,10 @@ from perfkit.advise import Advice
 def render_advice(advice: Advice) -> RenderableType:
     """A table of candidates (estimated cost and saving, plan shape) and a line for the measured best."""
     parts: list[RenderableType] = []
-    what_if = "HypoPG what-if estimates" if advice.hypopg else "real indexes (HypoPG not available)"
+    what_if = {
+        "used": "HypoPG what-if estimates",
+        "disabled": "real indexes (HypoPG not used: --no-hypopg)",
+    }.get(advice.hypopg_status, "real indexes (HypoPG not available)")
     parts.append(Text(f"current plan: {advice.baseline_shape}  (cost {advice.baseline_cost:,.2f})"))
     table = Table(title=f"candidate indexes: {what_if}", title_justify="left")
     for name in ("index", "why", "est. cost", "est. saving", "used", "estimated plan"):

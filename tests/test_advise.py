@@ -3,15 +3,19 @@
 from __future__ import annotations
 
 import json
+import time
 from typing import Any
 
 import psycopg
 import pytest
 from click.testing import CliRunner
+from rich.console import Console
 
 from perfkit import advise as advise_mod
 from perfkit import indexing
+from perfkit._advise_columns import ColumnUse
 from perfkit.advise import advise
+from perfkit.advise_render import render_advice
 from perfkit.cli import cli
 from perfkit.db import Target, connect
 from perfkit.errors import AdviseError
@@ -35,9 +39,9 @@ def test_advise_with_hypopg_builds_and_measures_the_best(shop: Target) -> None:
     assert orders["equality"] == ["customer", "status"] and orders["sort"] == ["created_at DESC"]
     defs = [e.definition for e in a.estimates]
     assert defs[:3] == [
+        "orders (customer, status, created_at DESC)",
         "orders (customer, status)",
         "orders (status, customer)",
-        "orders (customer, status, created_at DESC)",
     ]
     assert all(e.hypothetical for e in a.estimates)
     assert a.best is not None
@@ -102,3 +106,86 @@ def test_cli_advise(shop: Target) -> None:
     res = runner.invoke(cli, ["advise", "DROP TABLE orders", "--dsn", shop.conninfo])
     assert res.exit_code == 1
     assert res.stderr.strip() == "error: not a query: perfkit advise takes one SELECT (or WITH ... SELECT), got DROP"
+
+
+BLOG = (
+    "SELECT c.id FROM users u JOIN comments c ON c.author_id = u.id WHERE u.role = 'admin' AND u.name = 'x' "
+    "AND c.post_id = 7 AND c.created_at > '2025-01-01' ORDER BY c.created_at DESC LIMIT 10"
+)
+
+
+def test_advise_join_keys_and_candidates_shared_across_tables(conn: psycopg.Connection[Any]) -> None:
+    conn.execute("CREATE TABLE users (id int PRIMARY KEY, role text, name text)")
+    conn.execute("CREATE TABLE comments (id int PRIMARY KEY, post_id int, author_id int, created_at timestamptz)")
+    conn.execute("CREATE INDEX ON comments (post_id)")
+    conn.execute("CREATE INDEX ON comments (author_id)")
+    conn.execute(
+        "INSERT INTO users SELECT g, (ARRAY['user','admin'])[1 + g % 2], 'n' || g FROM generate_series(1, 4000) g"
+    )
+    conn.execute(
+        "INSERT INTO comments SELECT g, g % 500, 1 + g % 4000, timestamptz '2024-06-01' + g * interval '1 hour' "
+        "FROM generate_series(1, 40000) g"
+    )
+    conn.execute("ANALYZE users")
+    conn.execute("ANALYZE comments")
+    a = advise(conn, BLOG, build_best=False)
+    cols = {c["relation"]: c for c in a.columns}
+    assert cols["users"]["equality"] == ["role", "name"] and cols["users"]["join"] == ["id"]
+    assert cols["comments"]["equality"] == ["post_id"] and cols["comments"]["join"] == ["author_id"]
+    defs = [e.definition for e in a.estimates]
+    assert "comments (post_id, created_at DESC)" in defs
+    assert not any("author_id" in d for d in defs)  # join key, already indexed; never an equality column
+    assert any(d.startswith("users (") for d in defs)  # the other table gets candidates too
+    assert not ("comments (created_at)" in defs and "comments (created_at DESC)" in defs)
+    assert "already indexed: comments (author_id)" in a.notes
+    assert "already indexed: comments (post_id)" in a.notes
+    # --no-build: the "nothing lowered the cost" note only when true; otherwise the best candidate by estimate
+    lowering = [e for e in a.estimates if e.used and e.total_cost < a.baseline_cost]
+    assert lowering
+    assert not any("no candidate index lowered" in n for n in a.notes)
+    assert any(n.startswith("best candidate by estimate: ") for n in a.notes)
+
+
+def test_candidates_round_robin_after_existing_filtered() -> None:
+    uses = {
+        "a": ColumnUse("a", equality=["x", "y", "z"], range=["r", "s"], sort=[("t", True)], join=["j"]),
+        "b": ColumnUse("b", equality=["p", "q"]),
+    }
+    cands, indexed, dropped = advise_mod.candidates(uses, {"b": {("q", "p", "x")}, "a": {("t",)}})
+    tables = [c.index.table for c in cands]
+    assert len(cands) == advise_mod.MAX_CANDIDATES and tables[:4] == ["a", "b", "a", "b"]
+    assert {c.index.short for c in indexed} == {"b (q, p)", "b (q)", "a (t DESC)"}
+    assert dropped > 0
+
+
+def test_statement_timeout_and_budget(shop: Target, monkeypatch: pytest.MonkeyPatch) -> None:
+    slow = "SELECT id FROM orders WHERE customer = 42 AND pg_sleep(0.01) IS NOT NULL"
+    with connect(shop) as conn:
+        before = conn.execute("SHOW statement_timeout").fetchone()
+        with pytest.raises(AdviseError) as err:
+            advise(conn, slow, statement_timeout_ms=150)
+        assert str(err.value).startswith("the query was cancelled after the statement timeout (150 ms)")
+        assert conn.execute("SHOW statement_timeout").fetchone() == before  # restored
+        started = time.perf_counter()
+        advise_mod._time(conn, "SELECT pg_sleep(0.2)", 0.1)
+        assert time.perf_counter() - started < 0.6  # one run past the budget, not five
+        cancelled: list[bool] = []
+        monkeypatch.setattr(conn, "cancel_safe", lambda **_kw: cancelled.append(True))
+
+        def interrupted(*_a: Any) -> None:
+            raise KeyboardInterrupt
+
+        monkeypatch.setattr(advise_mod, "_advise", interrupted)
+        with pytest.raises(KeyboardInterrupt):
+            advise(conn, FEED)
+        assert cancelled == [True]
+
+
+def test_no_hypopg_says_not_used(shop: Target) -> None:
+    with connect(shop) as conn:
+        a = advise(conn, FEED, use_hypopg=False, build_best=False, budget_s=0.02)
+    assert a.hypopg_status == "disabled"
+    out = Console(width=200, record=True)
+    out.print(render_advice(a))
+    text = out.export_text()
+    assert "HypoPG not used: --no-hypopg" in text and "not available" not in text
