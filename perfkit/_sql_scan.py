@@ -81,6 +81,17 @@ SQL_COMMANDS = frozenset(
 )
 
 
+def check_single_statement(sql: str) -> None:
+    """Raise PlanError unless `sql` is exactly one statement (a `; COMMIT` would escape perfkit's rollback)."""
+    words = tokens(sql)
+    while words and words[-1] == ";":
+        words.pop()
+    if not words:
+        raise PlanError("the SQL is empty")
+    if ";" in words:
+        raise PlanError("give one statement, not several")
+
+
 def check_read_only(sql: str) -> None:
     """Raise PlanError unless `sql` is one query (SELECT / VALUES / TABLE / WITH ... SELECT) that writes nothing.
 

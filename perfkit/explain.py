@@ -9,7 +9,7 @@ import psycopg
 from psycopg import errors as pg_errors
 from psycopg import sql
 
-from perfkit._sql_scan import check_read_only
+from perfkit._sql_scan import check_read_only, check_single_statement
 from perfkit.errors import PlanError
 from perfkit.plan import DEFAULT_BLOCK_SIZE, Plan, parse_plan
 
@@ -78,6 +78,7 @@ def explain_analyze(
     Works on autocommit and non-autocommit connections; inside an open transaction it uses a savepoint.
     SQL errors and statement timeouts raise PlanError with the server's message on one line.
     """
+    check_single_statement(query)  # always: a trailing `; COMMIT` would make the writes stick
     if not allow_writes:
         check_read_only(query)
     return _run(conn, _ANALYZE, query, params, statement_timeout_ms, allow_estimates=False)
@@ -85,4 +86,5 @@ def explain_analyze(
 
 def explain_estimate(conn: psycopg.Connection[Any], query: str, params: Params = None) -> Plan:
     """Run EXPLAIN (FORMAT JSON) of `query` (nothing is executed) and parse it: a Plan with `analyzed=False`."""
+    check_single_statement(query)
     return _run(conn, _ESTIMATE, query, params, None, allow_estimates=True)

@@ -149,3 +149,14 @@ def test_misspelt_statement_is_a_syntax_error_not_a_refusal() -> None:
         check_read_only("SELEC 1")
     with pytest.raises(PlanError, match="refusing to EXPLAIN ANALYZE this DELETE"):
         check_read_only("DELETE FROM t")
+
+
+def test_allow_writes_still_refuses_a_second_statement(conn: psycopg.Connection[Any]) -> None:
+    """`DELETE ...; COMMIT` would commit the delete past perfkit's rollback: one statement only, always."""
+    conn.execute("CREATE TABLE keepme (v int)")
+    conn.execute("INSERT INTO keepme VALUES (1), (2)")
+    with pytest.raises(PlanError, match="one statement"):
+        explain_analyze(conn, "DELETE FROM keepme; COMMIT", allow_writes=True)
+    with pytest.raises(PlanError, match="one statement"):
+        explain_estimate(conn, "SELECT 1; DELETE FROM keepme; COMMIT")
+    assert conn.execute("SELECT count(*) FROM keepme").fetchone() == (2,)

@@ -29,7 +29,15 @@ def _read_plan(path: str) -> Plan:
 @click.option("--plan", "plan_file", metavar="FILE", help="Analyse a saved EXPLAIN (ANALYZE, BUFFERS, FORMAT JSON).")
 @click.option("--json", "as_json", is_flag=True, help="Print the machine-readable form.")
 @click.option("--allow-writes", is_flag=True, help="Allow INSERT/UPDATE/DELETE/MERGE (always rolled back).")
-@click.option("--statement-timeout", "timeout_ms", type=click.IntRange(min=0), metavar="MS", default=None)
+@click.option(
+    "--statement-timeout",
+    "timeout_ms",
+    type=click.IntRange(min=0),
+    metavar="MS",
+    default=300_000,
+    show_default=True,
+    help="Cancel the statement after MS milliseconds (0: no limit).",
+)
 @dsn_option
 @data_dir_option
 def explain(
