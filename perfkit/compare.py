@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import statistics
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -163,8 +164,14 @@ def compare(
     checks: Sequence[Check] | None = None,
     *,
     allow_env_mismatch: bool = False,
+    correct_drift: bool = True,
 ) -> Comparison:
-    """Match benchmarks by key and apply checks (default DEFAULT_SPECS); refuse other environments unless allowed."""
+    """Match benchmarks by key and apply checks (default DEFAULT_SPECS); refuse other environments unless allowed.
+
+    Shared machines speed up and slow down as a whole between runs. With `correct_drift`, timings are judged
+    relative to the run-wide drift: the median, over at least MIN_DRIFT_BENCHMARKS common benchmarks, of
+    current/baseline medians. A regression is then a benchmark that got slower than the rest of the run.
+    """
     applied = parse_checks(DEFAULT_SPECS) if checks is None else tuple(checks)
     diffs = environment_differences(baseline.environment, current.environment)
     warnings: list[str] = []
@@ -183,6 +190,13 @@ def compare(
     if not common:
         raise CompareError("the two results have no benchmark in common (different scenarios or parameters?)")
 
+    drift = run_drift(baseline, current, common) if correct_drift else 1.0
+    if abs(drift - 1.0) > 0.05:
+        word = "slower" if drift > 1 else "faster"
+        warnings.append(
+            f"the whole run is {abs(drift - 1):.0%} {word} than the baseline (machine drift, median over "
+            f"{len(common)} benchmarks); timings are judged relative to it"
+        )
     compared: list[BenchmarkComparison] = []
     stale: list[StaleBenchmark] = []
     for key in common:
@@ -190,7 +204,7 @@ def compare(
         changed = bool(b.version and c.version and b.version != c.version)
         if changed:
             stale.append(StaleBenchmark(key=key, baseline_version=b.version, current_version=c.version))
-        results = tuple(r for check in applied if (r := _apply(check, b, c)) is not None)
+        results = tuple(r for check in applied if (r := _apply(check, b, c, drift)) is not None)
         compared.append(
             BenchmarkComparison(
                 key=key, scenario=c.scenario, name=c.name, variant=c.variant, results=results, version_changed=changed
@@ -212,23 +226,49 @@ def compare(
     )
 
 
-def _apply(check: Check, b: Benchmark, c: Benchmark) -> CheckResult | None:
+MIN_DRIFT_BENCHMARKS = 5
+
+
+def run_drift(baseline: RunResults, current: RunResults, keys: Sequence[str]) -> float:
+    """Median of current/baseline median times over the common timed benchmarks (1.0 with too few of them)."""
+    base = {b.key: b for b in baseline.benchmarks}
+    cur = {b.key: b for b in current.benchmarks}
+    ratios = [
+        cur[k].stats.median_ms / base[k].stats.median_ms  # type: ignore[union-attr]
+        for k in keys
+        if base[k].stats is not None
+        and cur[k].stats is not None
+        and base[k].stats.median_ms > 0  # type: ignore[union-attr]
+        and len(base[k].samples_ms) > 1
+        and len(cur[k].samples_ms) > 1
+    ]
+    if len(ratios) < MIN_DRIFT_BENCHMARKS:
+        return 1.0
+    return float(statistics.median(ratios))
+
+
+def _apply(check: Check, b: Benchmark, c: Benchmark, drift: float = 1.0) -> CheckResult | None:
     if isinstance(check, TimeCheck):
-        return _time(check, b, c)
+        return _time(check, b, c, drift)
     if isinstance(check, CounterCheck):
         return _counter(check, b, c)
     return _plan(check, b, c)
 
 
-def _time(check: TimeCheck, b: Benchmark, c: Benchmark) -> CheckResult | None:
+def _time(check: TimeCheck, b: Benchmark, c: Benchmark, drift: float = 1.0) -> CheckResult | None:
     if not b.samples_ms or not c.samples_ms:
         return None
-    bs, cs = stats_of(b.samples_ms, b.stats), stats_of(c.samples_ms, c.stats)
+    bs = stats_of(b.samples_ms, b.stats)
+    # the current samples as they would be without the run-wide drift
+    c_samples = tuple(x / drift for x in c.samples_ms) if drift != 1.0 else c.samples_ms
+    cs = stats_of(c_samples, None if drift != 1.0 else c.stats)
     attr = "median_ms" if check.stat == "median" else "mean_ms"
     base_v, cur_v = float(getattr(bs, attr)), float(getattr(cs, attr))
-    sig = significance(b.samples_ms, bs, c.samples_ms, cs)
+    sig = significance(b.samples_ms, bs, c_samples, cs)
     change = (cur_v - base_v) / base_v if base_v else 0.0
     detail = f"p={sig.p_value:.3g}, median CI {_ci(bs.ci_low_ms, bs.ci_high_ms)} vs {_ci(cs.ci_low_ms, cs.ci_high_ms)}"
+    if drift != 1.0:
+        detail += f"; current corrected for run-wide drift x{drift:.2f}"
     verdict: Verdict
     if check.limit.exceeded(base_v, cur_v):
         verdict = "regression" if sig.significant and sig.direction > 0 else "not significant"
@@ -346,7 +386,10 @@ def compare_files(
     *,
     allow_env_mismatch: bool = False,
     pyproject: Path = Path("pyproject.toml"),
+    correct_drift: bool = True,
 ) -> Comparison:
     """Load two results files and compare them with the given specs (else pyproject.toml's, else the defaults)."""
     checks = resolve_checks(specs, pyproject=pyproject)
-    return compare(load(baseline), load(current), checks, allow_env_mismatch=allow_env_mismatch)
+    return compare(
+        load(baseline), load(current), checks, allow_env_mismatch=allow_env_mismatch, correct_drift=correct_drift
+    )

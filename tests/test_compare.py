@@ -235,3 +235,22 @@ def test_comparison_is_frozen() -> None:
     cmp = compare(run(b), run(b))
     with pytest.raises(dataclasses.FrozenInstanceError):
         cmp.warnings = ("x",)  # type: ignore[misc]
+
+
+def test_run_wide_drift_is_not_a_regression_but_an_outlier_is() -> None:
+    """The whole machine 80% slower between runs: no regression; one benchmark slower than the rest: regression."""
+    names = [f"q{i}" for i in range(8)]
+    base = run(*(bench(name=n, times=samples(10.0 + i, n=30, noise=0.05, seed=i)) for i, n in enumerate(names)))
+    slow = [1.8] * 7 + [1.8 * 1.5]  # q7 got 50% slower than the drift
+    cur = run(
+        *(
+            bench(name=n, times=samples((10.0 + i) * slow[i], n=30, noise=0.05, seed=100 + i))
+            for i, n in enumerate(names)
+        )
+    )
+    cmp = compare(base, cur, MEDIAN20)
+    failing = {key for key, _r in cmp.failures}
+    assert failing == {"indexes/q7/composite[]"}
+    assert any("slower than the baseline (machine drift" in w for w in cmp.warnings)
+    raw = compare(base, cur, MEDIAN20, correct_drift=False)
+    assert len(raw.failures) == 8  # without the correction every benchmark "regressed"

@@ -61,6 +61,11 @@ def _usage_errors() -> Iterator[None]:
     help="Also append the Markdown summary to this file (e.g. $GITHUB_STEP_SUMMARY).",
 )
 @click.option("--allow-env-mismatch", is_flag=True, help="Compare runs from different environments (with a warning).")
+@click.option(
+    "--no-drift-correction",
+    is_flag=True,
+    help="Judge raw timings (default: relative to the run-wide drift of a shared machine).",
+)
 @baselines_option
 def compare_cmd(
     baseline: str,
@@ -69,6 +74,7 @@ def compare_cmd(
     fmt: str,
     summary: Path | None,
     allow_env_mismatch: bool,
+    no_drift_correction: bool,
     root: Path,
 ) -> None:
     """Compare CURRENT results with BASELINE (a file, a saved baseline name, or 'latest').
@@ -76,7 +82,13 @@ def compare_cmd(
     Exit 0 within limits, 1 on a regression, 2 on bad input.
     """
     with _usage_errors():
-        cmp = compare_files(resolve_baseline(baseline, root), current, specs, allow_env_mismatch=allow_env_mismatch)
+        cmp = compare_files(
+            resolve_baseline(baseline, root),
+            current,
+            specs,
+            allow_env_mismatch=allow_env_mismatch,
+            correct_drift=not no_drift_correction,
+        )
     if fmt == "table":
         console.print(comparison_table(cmp))
     else:
