@@ -335,9 +335,9 @@ of round trips. JOIN is fastest when children are few, but transfers the parent 
         (
             "md",
             "## Speed-up heatmap\n\nBlue cells are faster than no index, red ones slower; the colour scale is "
-            "logarithmic, so 10× and 100× are equally far apart. A cell reading 'not run' was not measured;"
-            "'same plan' marks a cell whose plan is the no-index plan (the index set was not used), so its timing difference is "
-            "noise.",
+            "logarithmic, so 10× and 100× are equally far apart. A cell reading 'not run' was not measured; "
+            "'same plan' marks a cell whose plan is the no-index plan (the index set was not used), so its timing "
+            "difference is noise.",
         ),
         ("code", "if not frame.empty:\n    display(report.index_heatmap(results))"),
         (
