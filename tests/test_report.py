@@ -455,3 +455,11 @@ def test_two_runs_share_y_limits_and_three_stack(tmp_path: Path) -> None:
     assert figs[0][1].axes[0].get_ylim() == figs[1][1].axes[0].get_ylim()
     assert "--runs:1" in h.runs_grid([("a", "x"), ("b", "y"), ("c", "z")])
     assert "--runs:2" in h.runs_grid([("a", "x"), ("b", "y")])
+
+
+def test_pivot_tables_wrap_instead_of_scrolling() -> None:
+    from perfkit.report import _html as h
+
+    wide = pd.DataFrame({f"set{i}": ["Bitmap Heap Scan, Bitmap Index Scan using pk_ix_long_name"] for i in range(9)})
+    assert 'class="wide grid"' in h.pivot_table(wide.set_axis(["q"]), "query")
+    assert "overflow-wrap:anywhere" in h.CSS

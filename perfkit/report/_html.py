@@ -24,9 +24,11 @@ p { margin:6px 0 10px; max-width:75em; } .muted { color:var(--muted); font-size:
 nav { margin:12px 0 8px; font-size:14px; } nav a { margin-right:14px; color:var(--accent); text-decoration:none; }
 .table-wrap { overflow-x:auto; margin:6px 0 14px; }
 table { border-collapse:collapse; font-size:13px; max-width:100%; }
-table.wide { font-size:12px; } table.wide th, table.wide td { padding:3px 6px; }
+table.wide { font-size:12px; }
+table.grid { width:100%; table-layout:fixed; } table.grid td { overflow-wrap:anywhere; }
+table.wide th, table.wide td { padding:3px 6px; }
 th, td { padding:4px 10px; border-bottom:1px solid var(--line); text-align:left; vertical-align:top;
-         white-space:normal; overflow-wrap:anywhere; word-break:break-word; }
+         white-space:normal; overflow-wrap:break-word; }
 th { background:var(--band); font-weight:600; }
 td.num { text-align:right; font-variant-numeric:tabular-nums; white-space:nowrap; }
 tr:nth-child(even) td { background:#fbfcfd; }
@@ -105,6 +107,7 @@ def table(
     *,
     row_classes: Sequence[str] | None = None,
     cell_class_column: str | None = None,
+    grid: bool = False,
 ) -> str:
     """A report frame as an HTML table formatted for people (units, rounding); numbers right-aligned."""
     if raw.empty:
@@ -125,16 +128,17 @@ def table(
             )
         rc = row_classes[i] if row_classes else ""
         body.append((f'<tr class="{rc}">' if rc else "<tr>") + "".join(cells) + "</tr>")
-    wide = ' class="wide"' if len(raw.columns) > 6 or shown.map(len).to_numpy().max(initial=0) > 40 else ""
+    wide = "wide" if len(raw.columns) > 6 or shown.map(len).to_numpy().max(initial=0) > 40 else ""
+    wide = f' class="{wide} grid"' if grid else (f' class="{wide}"' if wide else "")
     rows = "".join(body)
     return f'<div class="table-wrap"><table{wide}><thead><tr>{head}</tr></thead><tbody>{rows}</tbody></table></div>'
 
 
 def pivot_table(wide: pd.DataFrame, index_name: str) -> str:
-    """A pivoted frame (row labels in the index) as a table."""
+    """A pivoted frame (row labels in the index) as a table of equal columns that wrap (never wider than the page)."""
     if wide.empty:
         return note("nothing recorded")
-    return table(wide.rename_axis(index_name).reset_index().rename(columns=str))
+    return table(wide.rename_axis(index_name).reset_index().rename(columns=str), grid=True)
 
 
 def details(summary: str, body: str) -> str:

@@ -137,7 +137,7 @@ def _indexes(results: RunResults) -> list[dict[str, str]]:
         else:
             text = f"best: {best['index_set']} "
         text += f"({fmt_ms(best['median_ms'])}, {best['plan_shape']})"
-        if not none.empty and not math.isnan(best["speedup"]):
+        if not none.empty and best["index_set"] != "none" and not math.isnan(best["speedup"]):
             text += f", {fmt_ratio(best['speedup'])} faster than no index ({fmt_ms(none['median_ms'].iloc[0])})"
         out.append({"comparison": "indexes", "subject": str(label), "finding": text})
     return out
