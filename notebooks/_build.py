@@ -139,8 +139,9 @@ for workload in frame["workload"].unique():
             """\
 ## Statements executed
 
-The counts are exact and do not depend on timing: N+1 runs 1 + N statements per relation, batched 1 + one per
-relation, JOIN and JSON one. This is what a regression guard should check.""",
+The counts are exact and do not depend on timing: N+1 runs one statement for the parents plus one per parent for
+each relation it loads (posts_comments_authors also loads each comment's author, so its count is 1 + N + the number
+of comments), batched 1 + one per relation, JOIN and JSON one. This is what a regression guard should check.""",
         ),
         (
             "code",
@@ -153,8 +154,9 @@ report.format_frame(report.loading_statements(results))""",
 ## On a real network
 
 Every statement pays a network round trip. The model adds *round trips × added round-trip time* to the
-measured median, at 0.1, 1 and 20 ms. At 20 ms (another region) N+1 at N=100 pays two seconds of latency
-alone, while the other strategies pay one or two round trips.""",
+measured median, at 0.1, 1 and 20 ms. The added latency is simply round trips × RTT: 201 round trips at 20 ms
+(another region) are 4 s of waiting alone, while a strategy with a fixed number of round trips pays that number
+× 20 ms whatever N is. The table below has the round trips of each strategy in this run.""",
         ),
         (
             "code",
@@ -333,7 +335,9 @@ of round trips. JOIN is fastest when children are few, but transfers the parent 
         (
             "md",
             "## Speed-up heatmap\n\nBlue cells are faster than no index, red ones slower; the colour scale is "
-            "logarithmic, so 10× and 100× are equally far apart. A blank cell was not measured.",
+            "logarithmic, so 10× and 100× are equally far apart. A cell reading 'not run' was not measured; "
+            "'same plan' marks a cell whose plan is the no-index plan (the index set was not used), so its timing "
+            "difference is noise.",
         ),
         ("code", "if not frame.empty:\n    display(report.index_heatmap(results))"),
         (

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import math
 import re
 import stat
@@ -9,6 +10,7 @@ import sys
 from html.parser import HTMLParser
 from pathlib import Path
 
+import pandas as pd
 import pytest
 from click.testing import CliRunner
 
@@ -24,6 +26,7 @@ from tests.fix_results import (
     Reports,
     ResultsFiles,
     baseline_results,
+    bench,
     current_results,
     environment,
     loading_median,
@@ -348,3 +351,115 @@ def test_default_results_path(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -
     monkeypatch.setenv("PERFKIT_RESULTS", str(old))
     assert load(paths.default_results_path()).environment.seed == 42
     assert paths.default_results_path() == old
+
+
+# -- tester's findings (repfix) ---------------------------------------------------------------------
+
+
+def test_plan_shape_is_a_set_not_an_order() -> None:
+    from perfkit.report.frames import plan_shape
+
+    shape = plan_shape({"node_types": ["Limit", "Index Scan"], "indexes": ["idx_a"]})
+    assert shape == "Index Scan, Limit using idx_a"
+    assert "›" not in shape
+
+
+def test_summary_says_overlapping_cis_are_indistinguishable() -> None:
+    from perfkit.report.summary import summary_frame
+
+    p = {"n": 100}
+    runs = RunResults(
+        environment=environment(),
+        benchmarks=(
+            bench("loading", "w", "batched", p, 36.9, {"statements": 2}, spread=0.5),
+            bench("loading", "w", "join", p, 39.0, {"statements": 1}, spread=0.5),
+            bench("loading", "w", "n_plus_one", p, 400.0, {"statements": 101}),
+        ),
+    )
+    text = summary_frame(runs)["finding"].iloc[0]
+    assert "batched and join are indistinguishable (CIs overlap" in text
+    assert "is fastest" not in text
+
+
+def test_diff_uses_compare_significance_and_one_sample() -> None:
+    from perfkit.report.diff import timing_verdict
+
+    b = bench("loading", "w", "join", {"n": 1}, 10.0, {})
+    slow = bench("loading", "w", "join", {"n": 1}, 20.0, {})
+    assert timing_verdict(b, slow) == "slower"
+    assert timing_verdict(slow, b) == "faster"
+    one = dataclasses.replace(slow, samples_ms=(20.0,), stats=None)
+    assert timing_verdict(b, one) == "n/a (1 sample)"
+
+
+@pytest.mark.parametrize(
+    ("col", "value", "text"),
+    [
+        ("r2_ms", 0.19, "0.190"),
+        ("slope_buffers_per_1k", 4.022e-13, "0"),
+        ("slope_rows_read_per_1k", -1.15e-16, "0"),
+        ("rows_per_logical_row", 1 / 750, "0.0013"),
+        ("bytes_vs_batched", 1.23456, "1.23×"),
+        ("size_bytes", 1008 * 1024, "0.98 MiB"),
+    ],
+)
+def test_formatting_fixes(col: str, value: float, text: str) -> None:
+    from perfkit.report import format_frame
+
+    assert format_frame(pd.DataFrame({col: [value]})).iat[0, 0] == text
+
+
+def test_same_plan_cells_are_not_slowdowns() -> None:
+    from perfkit.report.frames import index_same_plan
+
+    plan = {"node_types": ["Seq Scan"], "indexes": []}
+    runs = RunResults(
+        environment=environment(),
+        benchmarks=(
+            bench("indexes", "q", "none", {}, 10.0, {}, plan=plan),
+            bench("indexes", "q", "single", {}, 14.0, {}, plan=plan),
+            bench("indexes", "q", "composite", {}, 1.0, {}, plan={"node_types": ["Index Scan"], "indexes": ["i"]}),
+        ),
+    )
+    same = index_same_plan(runs)
+    assert bool(same.loc["q", "single"]) and not bool(same.loc["q", "composite"]) and not bool(same.loc["q", "none"])
+    from perfkit.report.plots import index_heatmap
+
+    texts = [t.get_text() for t in index_heatmap(runs).axes[0].texts]
+    assert "same plan" in texts and "0.71×" not in texts
+
+
+def test_coinciding_lines_are_both_visible() -> None:
+    from matplotlib.figure import Figure
+
+    from perfkit.report.plots import _lines
+
+    ax = Figure().add_subplot()
+    df = pd.DataFrame({"d": [0, 1, 0, 1], "b": [5.0, 6.0, 5.0, 6.0], "s": ["offset", "offset", "keyset", "keyset"]})
+    _lines(ax, df, "d", "b", "s")
+    a, b = ax.get_lines()
+    assert b.get_label() == "keyset (same as offset)" and b.get_linestyle() != a.get_linestyle()
+
+
+def test_two_runs_share_y_limits_and_three_stack(tmp_path: Path) -> None:
+    from perfkit.report import _html as h
+
+    figs = []
+    for top in (10.0, 100.0):
+        from matplotlib.figure import Figure
+
+        f = Figure()
+        f.add_subplot().plot([0, 1], [0, top])
+        figs.append(("kind", f))
+    h.share_y("", figs)
+    assert figs[0][1].axes[0].get_ylim() == figs[1][1].axes[0].get_ylim()
+    assert "--runs:1" in h.runs_grid([("a", "x"), ("b", "y"), ("c", "z")])
+    assert "--runs:2" in h.runs_grid([("a", "x"), ("b", "y")])
+
+
+def test_pivot_tables_wrap_instead_of_scrolling() -> None:
+    from perfkit.report import _html as h
+
+    wide = pd.DataFrame({f"set{i}": ["Bitmap Heap Scan, Bitmap Index Scan using pk_ix_long_name"] for i in range(9)})
+    assert 'class="wide grid"' in h.pivot_table(wide.set_axis(["q"]), "query")
+    assert "overflow-wrap:anywhere" in h.CSS

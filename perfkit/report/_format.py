@@ -44,13 +44,15 @@ def fmt_count(x: Any) -> str:
 
 
 def fmt_bytes(x: Any) -> str:
-    """A size in binary units: '8.0 KiB', '1.2 MiB'."""
+    """A size in binary units, switching unit at 1000 so no value shows four digits: '8.0 KiB', '0.98 MiB'."""
     if _missing(x):
         return "–"
     v = float(x)
     for unit in ("B", "KiB", "MiB", "GiB"):
-        if abs(v) < 1024 or unit == "GiB":
-            return f"{v:,.0f} {unit}" if unit == "B" else f"{v:,.1f} {unit}"
+        if abs(v) < 1000 or unit == "GiB":
+            if unit == "B":
+                return f"{v:,.0f} {unit}"
+            return f"{v:.2f} {unit}" if abs(v) < 1 else f"{v:,.1f} {unit}"
         v /= 1024
     raise AssertionError("unreachable")
 
@@ -74,6 +76,37 @@ def fmt_ratio(x: Any) -> str:
     return f"{v:.2f}×"
 
 
+def fmt_sig(x: Any, digits: int = 2) -> str:
+    """A small ratio with `digits` significant figures in fixed notation ('0.0013', '0.52', '2.0'); noise below 1e-9
+    is 0."""
+    if _missing(x):
+        return "–"
+    v = float(x)
+    if abs(v) < 1e-9:
+        return "0"
+    if abs(v) >= 10**digits:
+        return f"{v:,.0f}"
+    decimals = max(0, digits - 1 - math.floor(math.log10(abs(v))))
+    return f"{v:.{decimals}f}"
+
+
+def fmt_fixed(x: Any) -> str:
+    """A float in fixed notation: float noise (|x| < 1e-9) is 0, small values keep 3 significant figures."""
+    if _missing(x):
+        return "–"
+    v = float(x)
+    if abs(v) < 1e-9:
+        return "0"
+    if abs(v) >= 100:
+        return fmt_count(v)
+    return fmt_sig(v, 3)
+
+
+def fmt_r2(x: Any) -> str:
+    """A coefficient of determination, unitless, three decimals."""
+    return "–" if _missing(x) else f"{float(x):.3f}"
+
+
 def fmt_slope(x: Any) -> str:
     """A growth rate in ms per 1,000 rows of depth."""
     if _missing(x):
@@ -87,7 +120,7 @@ def fmt_plain(x: Any) -> str:
     if isinstance(x, bool):
         return "yes" if x else "no"
     if isinstance(x, float):
-        return fmt_count(x) if x == round(x) else f"{x:.4g}"
+        return fmt_count(x) if x == round(x) else fmt_fixed(x)
     if isinstance(x, list | tuple):
         return ", ".join(str(v) for v in x) or "–"
     return str(x)
@@ -102,7 +135,11 @@ _COLUMNS: Mapping[str, tuple[str, Callable[[Any], str]]] = {
     "speedup": ("speed-up vs none", fmt_ratio),
     "ratio": ("ratio", fmt_ratio),
     "slope_ms_per_1k": ("time slope", fmt_slope),
-    "slope_buffers_per_1k": ("buffers slope (per 1k rows)", fmt_count),
+    "slope_buffers_per_1k": ("buffers slope (per 1k rows)", fmt_fixed),
+    "slope_rows_read_per_1k": ("rows read slope (per 1k rows)", fmt_fixed),
+    "r2_ms": ("r² (time fit)", fmt_r2),
+    "rows_per_logical_row": ("rows sent / logical rows", fmt_sig),
+    "bytes_vs_batched": ("bytes vs batched", lambda x: "–" if _missing(x) else f"{float(x):.2f}×"),
     "change_pct": ("median change", fmt_pct),
     "overhead_pct": ("write overhead", fmt_pct),
     "statements": ("statements", fmt_count),

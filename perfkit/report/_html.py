@@ -23,9 +23,13 @@ h1 { font-size:28px; margin:0 0 4px; } h2 { font-size:22px; margin:40px 0 8px; b
 p { margin:6px 0 10px; max-width:75em; } .muted { color:var(--muted); font-size:13px; }
 nav { margin:12px 0 8px; font-size:14px; } nav a { margin-right:14px; color:var(--accent); text-decoration:none; }
 .table-wrap { overflow-x:auto; margin:6px 0 14px; }
-table { border-collapse:collapse; font-size:13px; }
-th, td { padding:4px 10px; border-bottom:1px solid var(--line); text-align:left; vertical-align:top; }
-th { background:var(--band); font-weight:600; white-space:nowrap; }
+table { border-collapse:collapse; font-size:13px; max-width:100%; }
+table.wide { font-size:12px; }
+table.grid { width:100%; table-layout:fixed; } table.grid td { overflow-wrap:anywhere; }
+table.wide th, table.wide td { padding:3px 6px; }
+th, td { padding:4px 10px; border-bottom:1px solid var(--line); text-align:left; vertical-align:top;
+         white-space:normal; overflow-wrap:break-word; }
+th { background:var(--band); font-weight:600; }
 td.num { text-align:right; font-variant-numeric:tabular-nums; white-space:nowrap; }
 tr:nth-child(even) td { background:#fbfcfd; }
 tr.differs td { background:#fff4e5; }
@@ -56,9 +60,42 @@ def note(text: str, kind: str = "note") -> str:
 
 
 def image(fig: Figure, alt: str) -> str:
-    """A figure embedded as a base64 PNG data URI."""
+    """A figure embedded as a base64 PNG data URI (deferred while `pending` collects figures to share y limits)."""
+    if pending is not None:
+        pending.append((alt, fig))
+        return f"\x00fig{len(pending) - 1}\x00"
     data = base64.b64encode(to_png(fig)).decode("ascii")
     return f'<img alt="{esc(alt)}" src="data:image/png;base64,{data}">'
+
+
+pending: list[tuple[str, Figure]] | None = None
+
+
+def share_y(html_text: str, figs: list[tuple[str, Figure]]) -> str:
+    """Give figures of the same kind (same alt text) the same y limits per panel, then embed them all."""
+    by_alt: dict[str, list[Figure]] = {}
+    for alt, fig in figs:
+        by_alt.setdefault(alt, []).append(fig)
+    for group in by_alt.values():
+        if len(group) < 2 or len({len(f.axes) for f in group}) != 1:
+            continue
+        for k in range(len(group[0].axes)):
+            axes = [f.axes[k] for f in group]
+            if len({a.get_yscale() for a in axes}) != 1 or axes[0].get_label() == "<colorbar>":
+                continue
+            lims = [a.get_ylim() for a in axes]
+            inverted = lims[0][0] > lims[0][1]
+            lo, hi = min(min(x) for x in lims), max(max(x) for x in lims)
+            for a in axes:
+                a.set_ylim((hi, lo) if inverted else (lo, hi))
+    global pending
+    saved, pending = pending, None
+    try:
+        for i, (alt, fig) in enumerate(figs):
+            html_text = html_text.replace(f"\x00fig{i}\x00", image(fig, alt))
+    finally:
+        pending = saved
+    return html_text
 
 
 def _numeric(s: pd.Series) -> bool:
@@ -70,6 +107,7 @@ def table(
     *,
     row_classes: Sequence[str] | None = None,
     cell_class_column: str | None = None,
+    grid: bool = False,
 ) -> str:
     """A report frame as an HTML table formatted for people (units, rounding); numbers right-aligned."""
     if raw.empty:
@@ -90,14 +128,17 @@ def table(
             )
         rc = row_classes[i] if row_classes else ""
         body.append((f'<tr class="{rc}">' if rc else "<tr>") + "".join(cells) + "</tr>")
-    return f'<div class="table-wrap"><table><thead><tr>{head}</tr></thead><tbody>{"".join(body)}</tbody></table></div>'
+    wide = "wide" if len(raw.columns) > 6 or shown.map(len).to_numpy().max(initial=0) > 40 else ""
+    wide = f' class="{wide} grid"' if grid else (f' class="{wide}"' if wide else "")
+    rows = "".join(body)
+    return f'<div class="table-wrap"><table{wide}><thead><tr>{head}</tr></thead><tbody>{rows}</tbody></table></div>'
 
 
 def pivot_table(wide: pd.DataFrame, index_name: str) -> str:
-    """A pivoted frame (row labels in the index) as a table."""
+    """A pivoted frame (row labels in the index) as a table of equal columns that wrap (never wider than the page)."""
     if wide.empty:
         return note("nothing recorded")
-    return table(wide.rename_axis(index_name).reset_index().rename(columns=str))
+    return table(wide.rename_axis(index_name).reset_index().rename(columns=str), grid=True)
 
 
 def details(summary: str, body: str) -> str:
@@ -110,11 +151,11 @@ def bullet_list(items: Iterable[str]) -> str:
 
 
 def runs_grid(columns: Sequence[tuple[str, str]]) -> str:
-    """Side-by-side columns, one per run: (heading, body html)."""
+    """Side-by-side columns, one per run: (heading, body html); more than two runs are stacked one above the other."""
     if len(columns) == 1:
         return columns[0][1]
     cells = "".join(f'<div><div class="run-head">{esc(h)}</div>{b}</div>' for h, b in columns)
-    return f'<div class="runs" style="--runs:{len(columns)}">{cells}</div>'
+    return f'<div class="runs" style="--runs:{len(columns) if len(columns) <= 2 else 1}">{cells}</div>'
 
 
 def page(title: str, body: str) -> str:

@@ -1,4 +1,4 @@
-"""Two runs side by side: median change per benchmark, significance by CI overlap, counters that changed."""
+"""Two runs side by side: median change per benchmark, significance as `perfkit compare` judges it, counters."""
 
 from __future__ import annotations
 
@@ -6,6 +6,7 @@ import math
 
 import pandas as pd
 
+from perfkit._significance import significance, stats_of
 from perfkit.report._common import params_label, timing
 from perfkit.report._format import environment_items
 from perfkit.results import Benchmark, RunResults
@@ -24,12 +25,20 @@ COMPARISON_COLUMNS = [
 ]
 
 
-def _significant(base: Benchmark, cur: Benchmark) -> bool:
-    """Two medians differ when their 95% bootstrap confidence intervals do not overlap."""
-    b, c = timing(base), timing(cur)
-    if any(math.isnan(v) for v in (*b.values(), *c.values())):
-        return False
-    return c["ci_low_ms"] > b["ci_high_ms"] or c["ci_high_ms"] < b["ci_low_ms"]
+ONE_SAMPLE = "n/a (1 sample)"
+
+
+def timing_verdict(base: Benchmark, cur: Benchmark) -> str:
+    """'slower', 'faster' or 'not significant' by the same test as `perfkit compare` (Mann-Whitney p < 0.05 and
+    disjoint 95% CIs of the medians); 'n/a (1 sample)' when either run has fewer than two samples."""
+    if len(base.samples_ms) < 2 or len(cur.samples_ms) < 2:
+        return ONE_SAMPLE
+    sig = significance(
+        base.samples_ms, stats_of(base.samples_ms, base.stats), cur.samples_ms, stats_of(cur.samples_ms, cur.stats)
+    )
+    if not sig.significant:
+        return "not significant"
+    return "slower" if sig.direction > 0 else "faster"
 
 
 def _num(v: float) -> str:
@@ -51,8 +60,9 @@ def counters_changed(base: Benchmark, cur: Benchmark) -> str:
 def comparison_frame(baseline: RunResults, current: RunResults) -> pd.DataFrame:
     """One row per benchmark key in either run: medians, change %, verdict and changed counters.
 
-    The verdict is 'slower' or 'faster' only when the 95% confidence intervals of the medians do not overlap,
-    'not significant' otherwise; 'new' and 'removed' mark benchmarks present in one run only.
+    The verdict is the one `perfkit compare` gives wall time ('slower' or 'faster' only when the Mann-Whitney test
+    and the medians' 95% CIs agree, 'not significant' otherwise, 'n/a (1 sample)' when there is nothing to test);
+    'new' and 'removed' mark benchmarks present in one run only.
     """
     base = {b.key: b for b in baseline.benchmarks}
     cur = {b.key: b for b in current.benchmarks}
@@ -69,7 +79,7 @@ def comparison_frame(baseline: RunResults, current: RunResults) -> pd.DataFrame:
             verdict, change = "removed", float("nan")
         else:
             change = (c_ms / b_ms - 1.0) * 100.0 if b_ms > 0 else float("nan")
-            verdict = ("slower" if c_ms > b_ms else "faster") if _significant(b, c) else "not significant"
+            verdict = timing_verdict(b, c)
         rows.append(
             {
                 "scenario": ref.scenario,

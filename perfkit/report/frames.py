@@ -60,8 +60,9 @@ def loading_frame(results: RunResults) -> pd.DataFrame:
 
 
 def loading_explosion(results: RunResults) -> pd.DataFrame:
-    """Rows and bytes each strategy transferred against the logical result: `rows_per_logical_row` (rows sent per
-    node of the nested result) and `bytes_vs_batched` (bytes over what batched loading sent for the same page)."""
+    """Rows and bytes each strategy transferred against the logical result: `rows_per_logical_row` (rows sent /
+    logical rows, the nodes of the nested result: a JOIN sends one row per child with its parent repeated, JSON one
+    row for the whole result) and `bytes_vs_batched` (bytes over what batched loading sent for the same page)."""
     df = loading_frame(results)
     cols = ["workload", "strategy", "n", "logical_rows", "rows", "rows_per_logical_row", "bytes", "bytes_vs_batched"]
     if df.empty:
@@ -276,14 +277,11 @@ INDEX_COLUMNS = [
 
 
 def plan_shape(plan: Any) -> str:
-    """A short description of a plan: its node types in order, and the indexes it uses."""
+    """A short description of a plan: its node types (a set, not tree order) and the indexes it uses."""
     if not isinstance(plan, dict):
         return "–"
-    nodes: list[str] = []
-    for n in as_list(plan.get("node_types")):
-        if n not in nodes:
-            nodes.append(n)
-    shape = " › ".join(nodes) or "–"
+    nodes = sorted(set(as_list(plan.get("node_types"))))
+    shape = ", ".join(nodes) or "–"
     idx = as_list(plan.get("indexes"))
     if idx:
         shape += " using " + ", ".join(idx)
@@ -334,6 +332,23 @@ def _index_pivot(results: RunResults, value: str) -> pd.DataFrame:
 def index_speedups(results: RunResults) -> pd.DataFrame:
     """Speed-up over no index, query (rows) × index set (columns); NaN where a set was not measured."""
     return _index_pivot(results, "speedup").astype(float)
+
+
+def index_same_plan(results: RunResults) -> pd.DataFrame:
+    """True where a cell's plan is the no-index plan (same node types, no index used): its timing differs from
+    'none' by noise only, so it is no speed-up and no slowdown. Query (rows) × index set (columns)."""
+    df = index_frame(results)
+    if df.empty:
+        return pd.DataFrame()
+    base = df[df["index_set"] == "none"].set_index("label")["node_types"]
+    same = [
+        s != "none" and bool(nodes) and lbl in base.index and not idx and nodes == base[lbl]
+        for lbl, s, nodes, idx in zip(df["label"], df["index_set"], df["node_types"], df["indexes"], strict=True)
+    ]
+    wide = df.assign(same=same).pivot_table(
+        index="label", columns="index_set", values="same", aggfunc="first", sort=False
+    )
+    return wide[ordered(str(c) for c in wide.columns)].astype(object).fillna(False).astype(bool)
 
 
 def index_plan_shapes(results: RunResults) -> pd.DataFrame:

@@ -16,7 +16,7 @@ from perfkit.report import _html as h
 from perfkit.report import frames as fr
 from perfkit.report import plots as fg
 from perfkit.report._common import INDEXES, LOADING, PAGINATION, has_scenario
-from perfkit.report.diff import comparable, comparison_frame, environment_diff
+from perfkit.report.diff import ONE_SAMPLE, comparable, comparison_frame, environment_diff
 from perfkit.report.summary import environment_frame, summary_frame
 from perfkit.results import RunResults, benchmarks_frame
 
@@ -24,8 +24,9 @@ SECTIONS = {LOADING: "Loading strategies", PAGINATION: "Pagination", INDEXES: "I
 
 INTRO = {
     LOADING: (
-        "The same page of parents and their children loaded four ways. N+1 runs one statement per parent, so its "
-        "time grows with N and with every millisecond of network latency; JOIN, batched and JSON loads run a fixed "
+        "The same page of parents and their children loaded several ways (N+1, JOIN, batched, JSON, and for top-N: "
+        "window and LATERAL). N+1 runs one statement per parent, so its "
+        "time grows with N and with every millisecond of network latency; the other strategies run a fixed "
         "number of statements. The modelled panels add the given round-trip time to every statement."
     ),
     PAGINATION: (
@@ -190,20 +191,24 @@ def _differences(base: RunResults, cur: RunResults) -> str:
     df = comparison_frame(base, cur)
     n = len(df)
     counts = df["verdict"].value_counts()
-    text = ", ".join(f"{counts.get(v, 0)} {v}" for v in ("slower", "faster", "not significant", "new", "removed"))
+    kinds = ("slower", "faster", "not significant", ONE_SAMPLE, "new", "removed")
+    text = ", ".join(f"{counts.get(v, 0)} {v}" for v in kinds if counts.get(v, 0) or v != ONE_SAMPLE)
     parts = [
         h.para(
-            f"{n} benchmarks: {text}. A change counts only when the 95% confidence intervals of the medians "
-            "do not overlap; counters (statements, buffers, rows) are compared exactly."
+            f"{n} benchmarks: {text}. A change counts only as `perfkit compare` counts it: the Mann-Whitney test "
+            "(p < 0.05) and disjoint 95% confidence intervals of the medians; counters (statements, buffers, rows) "
+            "are compared exactly."
         )
     ]
     moved = df["change_pct"].abs() >= 0.5
     if ((df["verdict"] != "not significant") | moved).any():
         parts.append(_figure(lambda: fg.comparison_figure(base, cur), "median change per benchmark"))
-    order = {"slower": 0, "faster": 1, "new": 2, "removed": 3, "not significant": 4}
+    order = {"slower": 0, "faster": 1, "new": 2, "removed": 3, "not significant": 4, ONE_SAMPLE: 5}
     df = df.assign(_o=df["verdict"].map(order), _c=(df["counters_changed"] == ""), _a=-df["change_pct"].abs())
     df = df.sort_values(["_o", "_c", "_a"], kind="stable").drop(columns=["_o", "_c", "_a"])
-    quiet = (df["verdict"] == "not significant") & (df["counters_changed"] == "") & ~df["version_changed"]
+    quiet = (
+        df["verdict"].isin(["not significant", ONE_SAMPLE]) & (df["counters_changed"] == "") & ~df["version_changed"]
+    )
     parts.append(h.table(df[~quiet], cell_class_column="verdict"))
     if quiet.any():
         body = h.table(df[quiet], cell_class_column="verdict")
@@ -260,8 +265,7 @@ def _body(runs: list[RunResults], labels: list[str]) -> str:
     missing = [SECTIONS[s] for s in SECTIONS if s not in present]
     for s in present:
         out.append(f'<h2 id="{s}">{h.esc(SECTIONS[s])}</h2>' + h.para(INTRO[s]))
-        cols = [(lbl, _render(s, r)) for lbl, r in zip(labels, runs, strict=True)]
-        out.append(h.runs_grid(cols))
+        out.append(_shared_section(s, runs, labels))
     if missing:
         out.append(h.note(f"Not in {'these runs' if len(runs) > 1 else 'this run'}: {', '.join(missing)}."))
     out.append('<h2 id="all">All benchmarks</h2>')
@@ -275,6 +279,19 @@ def _body(runs: list[RunResults], labels: list[str]) -> str:
         "</footer>"
     )
     return "".join(out)
+
+
+def _shared_section(scenario: str, runs: list[RunResults], labels: list[str]) -> str:
+    """One section for every run side by side; figures of the same kind share their y limits across runs."""
+    if len(runs) == 1:
+        return _render(scenario, runs[0])
+    h.pending = []
+    try:
+        grid = h.runs_grid([(lbl, _render(scenario, r)) for lbl, r in zip(labels, runs, strict=True)])
+        figs = h.pending
+    finally:
+        h.pending = None
+    return h.share_y(grid, figs)
 
 
 def _render(scenario: str, r: RunResults) -> str:

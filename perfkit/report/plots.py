@@ -12,8 +12,9 @@ from matplotlib.figure import Figure
 from perfkit.report._common import DEFAULT_RTTS_MS, INDEXES, LOADING, PAGINATION, has_scenario
 from perfkit.report._format import fmt_count, fmt_ms, fmt_pct, fmt_ratio, fmt_slope
 from perfkit.report._plot import HEATMAP_CMAP, VERDICT_COLOURS, auto_scale, new_figure, style_of
-from perfkit.report.diff import comparison_frame
+from perfkit.report.diff import ONE_SAMPLE, comparison_frame
 from perfkit.report.frames import (
+    index_same_plan,
     index_size_speedup,
     index_speedups,
     loading_frame,
@@ -29,10 +30,29 @@ from perfkit.results import RunResults
 def _lines(
     ax: Axes, df: pd.DataFrame, x: str, y: str, by: str, labels: dict[str, str] | None = None, legend: bool = True
 ) -> None:
-    for key, g in df.groupby(by, sort=False):
+    drawn: list[tuple[str, np.ndarray]] = []
+    for i, (key, g) in enumerate(df.groupby(by, sort=False)):
         g = g.sort_values(x)
         colour, marker = style_of(str(key))
-        ax.plot(g[x], g[y], marker=marker, color=colour, label=(labels or {}).get(str(key), str(key)), lw=1.8)
+        label = (labels or {}).get(str(key), str(key))
+        xy = g[[x, y]].to_numpy(float)
+        same = next((k for k, v in drawn if v.shape == xy.shape and np.allclose(v, xy, equal_nan=True)), None)
+        drawn.append((str(key), xy))
+        if same is not None:  # an identical line would hide under the first: dashed, hollow markers, and say so
+            label += f" (same as {same})"
+        ax.plot(
+            g[x],
+            g[y],
+            marker=marker,
+            color=colour,
+            label=label,
+            lw=1.8 if same is None else 2.4,
+            ls=("-", "--", ":", "-.")[i % 4] if same is not None else "-",
+            mfc="none" if same is not None else colour,
+            ms=9 if same is not None else 6,
+            alpha=0.85,
+            zorder=3 if same is not None else 2,
+        )
         if y == "median_ms" and {"ci_low_ms", "ci_high_ms"} <= set(g.columns):
             ax.fill_between(g[x], g["ci_low_ms"], g["ci_high_ms"], color=colour, alpha=0.18, lw=0)
     ax.grid(True, which="major", alpha=0.35)
@@ -149,6 +169,7 @@ def index_heatmap(results: RunResults) -> Figure:
     from matplotlib.colors import LogNorm
 
     wide = index_speedups(results)
+    same = index_same_plan(results).reindex(index=wide.index, columns=wide.columns).fillna(False).to_numpy(bool)
     rows, cols = list(wide.index), list(wide.columns)
     fig = new_figure(results.environment, (max(8.0, 4.0 + 1.3 * len(cols)), 2.0 + 0.6 * len(rows)))
     ax = fig.add_subplot()
@@ -156,15 +177,22 @@ def index_heatmap(results: RunResults) -> Figure:
     finite = data[np.isfinite(data) & (data > 0)]
     span = float(max(np.max(finite), 1 / np.min(finite), 2.0)) if finite.size else 10.0
     norm = LogNorm(vmin=1 / span, vmax=span)
-    im = ax.imshow(np.ma.masked_invalid(data), cmap=HEATMAP_CMAP, norm=norm, aspect="auto")
+    painted = np.where(same, np.nan, data)
+    ax.set_facecolor("#f2f2f2")
+    im = ax.imshow(np.ma.masked_invalid(painted), cmap=HEATMAP_CMAP, norm=norm, aspect="auto")
     for i in range(len(rows)):
         for j in range(len(cols)):
             v = data[i, j]
-            text = "not run" if not np.isfinite(v) else fmt_ratio(v)
-            strong = np.isfinite(v) and abs(np.log(v)) > 0.6 * np.log(span)
-            ax.text(j, i, text, ha="center", va="center", fontsize=9, color="white" if strong else "black")
-    ax.set_xticks(range(len(cols)), cols)
-    ax.set_yticks(range(len(rows)), [str(r).replace(" (", "\n(", 1) for r in rows], fontsize=9)
+            if same[i, j] and np.isfinite(v):
+                ax.text(j, i, "same plan", ha="center", va="center", fontsize=11, color="#444444")
+                continue
+            if not np.isfinite(v):
+                ax.text(j, i, "not run", ha="center", va="center", fontsize=9, color="#9a9a9a", style="italic")
+                continue
+            strong = abs(np.log(v)) > 0.6 * np.log(span)
+            ax.text(j, i, fmt_ratio(v), ha="center", va="center", fontsize=12, color="white" if strong else "black")
+    ax.set_xticks(range(len(cols)), cols, fontsize=11)
+    ax.set_yticks(range(len(rows)), [str(r).replace(" (", "\n(", 1) for r in rows], fontsize=10)
     ax.set_xlabel("index set")
     ax.set_ylabel("query")
     ax.set_title("Speed-up over no index (higher is better)")
@@ -232,8 +260,9 @@ def write_overhead_figure(results: RunResults) -> Figure:
 def comparison_figure(baseline: RunResults, current: RunResults, limit: int = 40, min_pct: float = 0.5) -> Figure:
     """Median change per benchmark in both runs: significant changes first, then the largest others (≥ min_pct)."""
     df = comparison_frame(baseline, current)
-    df = df[df["change_pct"].notna() & ((df["verdict"] != "not significant") | (df["change_pct"].abs() >= min_pct))]
-    df = df.assign(_s=df["verdict"] == "not significant", _a=-df["change_pct"].abs())
+    quiet = df["verdict"].isin(["not significant", ONE_SAMPLE])
+    df = df[df["change_pct"].notna() & (~quiet | (df["change_pct"].abs() >= min_pct))]
+    df = df.assign(_s=df["verdict"].isin(["not significant", ONE_SAMPLE]), _a=-df["change_pct"].abs())
     df = df.sort_values(["_s", "_a"], kind="stable").head(limit)
     labels = [f"{r.scenario}/{r.name}/{r.variant} {r.params}".strip() for r in df.itertuples(index=False)]
     fig = new_figure(current.environment, (10, 1.6 + 0.26 * max(1, len(df))))

@@ -28,6 +28,20 @@ def environment_frame(results: RunResults) -> pd.DataFrame:
     return pd.DataFrame(environment_items(results.environment), columns=["setting", "value"])
 
 
+def _ties(ranked: pd.DataFrame, name: str) -> list[str]:
+    """Names whose 95% CI overlaps the fastest one's (the fastest first): they cannot be told apart from it."""
+    best = ranked.iloc[0]
+    lo, hi = best["ci_low_ms"], best["ci_high_ms"]
+    if any(isinstance(v, float) and math.isnan(v) for v in (lo, hi)):
+        return [str(best[name])]
+    same = ranked[(ranked["ci_low_ms"] <= hi) & (ranked["ci_high_ms"] >= lo)]
+    return [str(v) for v in same[name]]
+
+
+def _group(names: list[str]) -> str:
+    return names[0] if len(names) == 1 else ", ".join(names[:-1]) + " and " + names[-1]
+
+
 def _loading(results: RunResults) -> list[dict[str, str]]:
     df = loading_frame(results).dropna(subset=["median_ms", "n"])
     out = []
@@ -36,9 +50,15 @@ def _loading(results: RunResults) -> list[dict[str, str]]:
         if top.empty:
             continue
         best, worst = top.iloc[0], top.iloc[-1]
+        tied = _ties(top, "strategy")
+        if len(tied) > 1:
+            lead = f"{_group(tied)} are indistinguishable (CIs overlap; {best['strategy']} "
+            lead += f"{fmt_ms(best['median_ms'])}, {fmt_count(best['statements'])} statements)"
+        else:
+            lead = f"{best['strategy']} is fastest ({fmt_ms(best['median_ms'])}, "
+            lead += f"{fmt_count(best['statements'])} statements)"
         text = (
-            f"at N={fmt_count(best['n'])}, {best['strategy']} is fastest ({fmt_ms(best['median_ms'])}, "
-            f"{fmt_count(best['statements'])} statements); {worst['strategy']} is slowest "
+            f"at N={fmt_count(best['n'])}, {lead}; {worst['strategy']} is slowest "
             f"({fmt_ms(worst['median_ms'])}, {fmt_count(worst['statements'])} statements, "
             f"{fmt_ratio(worst['median_ms'] / best['median_ms'])} slower)"
         )
@@ -111,8 +131,13 @@ def _indexes(results: RunResults) -> list[dict[str, str]]:
             continue
         best = g.iloc[0]
         none = g[g["index_set"] == "none"]
-        text = f"best: {best['index_set']} ({fmt_ms(best['median_ms'])}, {best['plan_shape']})"
-        if not none.empty and not math.isnan(best["speedup"]):
+        tied = _ties(g, "index_set")
+        if len(tied) > 1:
+            text = f"{_group(tied)} are indistinguishable (CIs overlap); fastest median: {best['index_set']} "
+        else:
+            text = f"best: {best['index_set']} "
+        text += f"({fmt_ms(best['median_ms'])}, {best['plan_shape']})"
+        if not none.empty and best["index_set"] != "none" and not math.isnan(best["speedup"]):
             text += f", {fmt_ratio(best['speedup'])} faster than no index ({fmt_ms(none['median_ms'].iloc[0])})"
         out.append({"comparison": "indexes", "subject": str(label), "finding": text})
     return out
