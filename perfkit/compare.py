@@ -210,6 +210,11 @@ def compare(
                 key=key, scenario=c.scenario, name=c.name, variant=c.variant, results=results, version_changed=changed
             )
         )
+    for check in applied if checks is not None else ():
+        if check.spec in DEFAULT_SPECS:  # the defaults apply only where their metric exists: no warning
+            continue
+        if not any(r.spec == check.spec for bc in compared for r in bc.results):
+            warnings.append(f"check {check.spec} matched no recorded metric in any benchmark (misspelt?)")
     if stale:
         warnings.append(
             f"{len(stale)} benchmark(s) changed their SQL or parameters since the baseline; compared by name "

@@ -96,7 +96,10 @@ def run(
     with connect(target) as conn:
         previous = current_seed(conn)
         state = seed_state(conn)
-    if state == "loading":
+        missing = schema.status(conn).missing_indexes
+    if missing and previous is not None:
+        tell(f"index(es) missing since the seed ({', '.join(missing)}): seeding again to restore the schema")
+    elif state == "loading":
         tell("the previous seed did not finish (interrupted?): seeding again")
     elif previous is None or (previous.scale, previous.seed, previous.profile) != (
         config.scale,

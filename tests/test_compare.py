@@ -254,3 +254,10 @@ def test_run_wide_drift_is_not_a_regression_but_an_outlier_is() -> None:
     assert any("slower than the baseline (machine drift" in w for w in cmp.warnings)
     raw = compare(base, cur, MEDIAN20, correct_drift=False)
     assert len(raw.failures) == 8  # without the correction every benchmark "regressed"
+
+
+def test_a_check_that_matches_nothing_is_flagged() -> None:
+    base = run(bench(times=samples(10.0, n=10, seed=1)))
+    cmp = compare(base, base, parse_checks(["counter:rows_raed:+0"]))
+    assert not cmp.failed
+    assert any("counter:rows_raed:+0 matched no recorded metric" in w for w in cmp.warnings)
