@@ -33,6 +33,10 @@ class Measurement:
     runs: int
     elapsed_s: float
 
+    def protocol(self) -> dict[str, float]:
+        """How the samples were taken, as counters for the results: warm-up runs and whether the cache was warm."""
+        return {"warmup_runs": float(self.warmup), "cache_warm": 1.0 if self.cache == CACHE_WARM else 0.0}
+
 
 def _check(warmup: int, min_runs: int, max_runs: int, budget_s: float) -> None:
     if warmup < 0:

@@ -39,6 +39,7 @@ def test_results_file_is_versioned_and_complete(small_run: RunOutcome) -> None:
     assert "work_mem" in env["server_settings"]
     assert {b["scenario"] for b in doc["benchmarks"]} == {"loading", "pagination", "indexes"}
     for b in doc["benchmarks"]:
+        assert b["counters"]["warmup_runs"] >= 0 and b["counters"]["cache_warm"] in (0.0, 1.0)  # the protocol
         assert len(b["samples_ms"]) >= (1 if b["name"] == "posts_batches" else 5)  # a batch pass reads every post
         assert b["stats"]["median_ms"] > 0
     reloaded = load(small_run.results_path)

@@ -60,7 +60,7 @@ def batch_benchmarks(
                 params=params,
                 samples_ms=m.samples_ms,
                 stats=m.stats,
-                counters=_counters(check, traced),
+                counters={**_counters(check, traced), **m.protocol()},
                 version=benchmark_version(NAME, strategy, str(spec), params),
             )
         )

@@ -169,7 +169,7 @@ def _measure_set(
                     params=dict(case.label),
                     samples_ms=m.samples_ms,
                     stats=m.stats,
-                    counters=counters,
+                    counters={**counters, **m.protocol()},
                     plan=plan_dict,
                     notes=notes,
                     version=benchmark_version(q.sql, dict(case.label), [ix.text for ix in iset.indexes]),

@@ -133,7 +133,7 @@ def _bench(
         params={"n": n},
         samples_ms=m.samples_ms,
         stats=m.stats,
-        counters=counters,
+        counters={**counters, **m.protocol()},
         notes=notes,
         version=benchmark_version(strategy.statements, n),
     )

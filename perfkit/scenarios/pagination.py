@@ -134,7 +134,7 @@ def _bench(
         params=bench_params,
         samples_ms=m.samples_ms,
         stats=m.stats,
-        counters={**counters, **(extra or {})},
+        counters={**counters, **(extra or {}), **m.protocol()},
         plan=summarize(plan).to_dict(),
         notes=notes,
         version=benchmark_version(query, bench_params),
