@@ -98,13 +98,10 @@ def check_read_only(sql: str) -> None:
     Best effort: it sees data-modifying CTEs, SELECT INTO and several statements, not functions with side effects
     (perfkit rolls back in any case).
     """
+    check_single_statement(sql)
     words = tokens(sql)
     while words and words[-1] == ";":
         words.pop()
-    if not words:
-        raise PlanError("the SQL is empty")
-    if ";" in words:
-        raise PlanError("give one statement, not several")
     first = next((w for w in words if w != "("), "")
     if first == "EXPLAIN":
         raise PlanError("give the statement without EXPLAIN: perfkit adds EXPLAIN (ANALYZE, BUFFERS, FORMAT JSON)")
