@@ -115,6 +115,8 @@ def _mix(section: dict[str, Any], key: str, labels: tuple[str, ...], default: di
     total = sum(values.values())
     if total <= 0:
         raise ConfigError(f"profile: {where} shares must not all be zero")
+    if abs(total - 1.0) > 1e-3:  # a typo is more likely than an intent to be rescaled
+        raise ConfigError(f"profile: {where} shares sum to {total:g}, not 1")
     return {label: v / total for label, v in values.items()}
 
 
@@ -166,6 +168,8 @@ def parse_profile(doc: dict[str, Any], name: str) -> Profile:
     tpp_values = [_number(f"posts.tags_per_post[{i}]", v) for i, v in enumerate(tpp)]
     if sum(tpp_values) <= 0:
         raise ConfigError("profile: posts.tags_per_post must not be all zero")
+    if abs(sum(tpp_values) - 1.0) > 1e-3:
+        raise ConfigError(f"profile: posts.tags_per_post probabilities sum to {sum(tpp_values):g}, not 1")
     nulls_doc = _table(doc, "null_rates", set(NULLABLE))
     null_rates: dict[str, dict[str, float]] = {}
     for table, columns in NULLABLE.items():
