@@ -19,21 +19,22 @@ from psycopg import conninfo as pg_conninfo
 
 from perfkit.db import Target
 from perfkit.measure import time_query
+from perfkit.server import find_binaries
 
 # One row out, about a millisecond of server work: both clients pay the same transfer and parsing.
 QUERY = "SELECT count(*), sum(v) FROM fidelity WHERE v % 7 = 3"
 TRANSACTIONS = 100  # per round, for each tool
 ROUNDS = 15  # short rounds, alternated, so that drift and neighbours' load hit both tools alike
 TOLERANCE = 0.10
-PGBENCH_CANDIDATES = ("/usr/lib/postgresql/15/bin/pgbench",)
 
 
 def _pgbench() -> str:
+    """pgbench: PERFKIT_PGBENCH, PATH, or beside the server binaries perfkit uses."""
     found = os.environ.get("PERFKIT_PGBENCH") or shutil.which("pgbench")
-    for path in (found, *PGBENCH_CANDIDATES):
+    for path in (found, str(find_binaries().bindir / "pgbench")):
         if path and Path(path).is_file():
             return path
-    pytest.skip("pgbench not found (set PERFKIT_PGBENCH)")
+    pytest.fail("pgbench not found beside the server binaries (set PERFKIT_PGBENCH)")
 
 
 def _pgbench_latency_ms(pgbench: str, target: Target, script: Path, transactions: int) -> float:
