@@ -19,7 +19,7 @@ from perfkit.errors import ConfigError
 #: Rows per generated batch. Part of the data's identity: changing it changes every value (bump GENERATOR_VERSION).
 BATCH = 50_000
 #: Version of the generators' output: a stored seed with another version is not reused.
-GENERATOR_VERSION = 2
+GENERATOR_VERSION = 3
 _EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
 _M64 = np.uint64(0xFFFFFFFFFFFFFFFF)
 _VERSION_MASK = np.uint64(0xFFFFFFFFFFFF0FFF)
@@ -168,14 +168,96 @@ def skewed(
 
 
 def slot_times(
-    rng: np.random.Generator, start_us: int, span_us: int, total: int, lo: int, hi: int
+    seed: int, table: str, start_us: int, span_us: int, total: int, index: np.ndarray[Any, Any]
 ) -> np.ndarray[Any, np.dtype[np.int64]]:
-    """Timestamps (µs since 1970) of rows lo..hi-1 of `total`: row i falls in its own slot, so all are distinct."""
+    """Timestamps (µs since 1970) of rows `index` of `total`: row i falls at a hashed point of its own slot, so all
+    are distinct, in row order, and any row's time is known without generating its batch."""
     width = span_us / max(total, 1)
-    i = np.arange(lo, hi, dtype=np.float64)
+    i = np.asarray(index, dtype=np.int64)
     left = np.floor(i * width).astype(np.int64)
     right = np.maximum(np.floor((i + 1) * width).astype(np.int64), left + 1)
-    return start_us + left + (rng.random(hi - lo) * (right - left)).astype(np.int64)
+    bits = _mix64(i.astype(np.uint64) ^ np.uint64(_key(seed, table, "created_at"))) >> np.uint64(11)
+    frac = bits.astype(np.float64) / float(2**53)
+    times: np.ndarray[Any, np.dtype[np.int64]] = start_us + left + (frac * (right - left)).astype(np.int64)
+    return times
+
+
+def _signup_weights(n: int, power: float, perm: tuple[int, int]) -> np.ndarray[Any, np.dtype[np.float64]]:
+    """Weight of each row (in row order): the probability mass of its rank under rank = n * u**(1/power)."""
+    edges = (np.arange(n + 1, dtype=np.float64) / n) ** power
+    a, c = perm
+    weight = np.empty(n, dtype=np.float64)
+    weight[(np.arange(n, dtype=np.int64) * a + c) % n] = np.diff(edges)
+    return weight
+
+
+def _top1_after_signup(weight: np.ndarray[Any, Any]) -> float:
+    """Expected share of the top 1% of users when each row, at a time spread evenly over the sign-ups, draws among
+    the users who exist by then (users sign up in row order)."""
+    cumulative = np.cumsum(weight)
+    # A row drawn when m users exist gives user j < m the share weight[j] / cumulative[m - 1]; m is even in 1..n.
+    later = np.cumsum((1.0 / cumulative)[::-1])[::-1]
+    expected = weight * later
+    top = max(1, math.ceil(len(weight) * 0.01))
+    return float(np.partition(expected, len(expected) - top)[-top:].sum() / expected.sum())
+
+
+def skew_weights(n: int, k: float, perm: tuple[int, int]) -> np.ndarray[Any, np.dtype[np.float64]]:
+    """Cumulative weights (length n + 1, in row order) for `pick_before`, so that the top 1% of users end up with
+    0.01**(1/k) of the rows, as `skewed` gives without sign-up dates.
+
+    Users who signed up early can be drawn for longer, which alone concentrates the rows; the power law's exponent
+    is solved for (bisection on the expected shares) so that the concentration stays what the profile says. It never
+    goes past equal weights: an even spread over users who signed up at different times is not reachable that way, so
+    a profile asking for less concentration than sign-up order alone gives (k near 1) gets equal weights.
+    """
+    if n <= 1:
+        return np.array([0.0, 1.0])[: n + 1]
+    target = 0.01 ** (1.0 / k)
+    lo, hi = -6.0, 0.0  # log of the power: larger powers spread the weight more evenly, 1 (log 0) is even
+    for _ in range(40):
+        mid = (lo + hi) / 2
+        if _top1_after_signup(_signup_weights(n, math.exp(mid), perm)) > target:
+            lo = mid
+        else:
+            hi = mid
+    weight = _signup_weights(n, math.exp((lo + hi) / 2), perm)
+    cumulative: np.ndarray[Any, np.dtype[np.float64]] = np.concatenate([[0.0], np.cumsum(weight)])
+    return cumulative
+
+
+def pick_before(
+    rng: np.random.Generator, cumulative: np.ndarray[Any, Any], eligible: np.ndarray[Any, Any]
+) -> np.ndarray[Any, np.dtype[np.int64]]:
+    """For each row, an index in 0..eligible-1 drawn with the weights of `skew_weights` (eligible >= 1)."""
+    target = rng.random(len(eligible)) * cumulative[eligible]
+    picked = np.searchsorted(cumulative, target, side="right") - 1
+    result: np.ndarray[Any, np.dtype[np.int64]] = np.clip(picked, 0, eligible - 1).astype(np.int64)
+    return result
+
+
+def distinct_picks(
+    rng: np.random.Generator, cdf: np.ndarray[Any, Any], wanted: np.ndarray[Any, Any], width: int
+) -> np.ndarray[Any, np.dtype[np.int64]]:
+    """Per row, `wanted` distinct indices drawn with the popularity `cdf` (duplicates redrawn), sorted, -1 padded
+    to `width` columns. `wanted` must not exceed len(cdf)."""
+    n = len(cdf)
+    empty = n  # sorts after every real index
+    picks = np.searchsorted(cdf, rng.random((len(wanted), width)), side="right").clip(0, n - 1)
+    picks = np.where(np.arange(width) < wanted[:, None], picks, empty)
+    for _ in range(200):
+        picks.sort(axis=1)
+        dup = np.zeros(picks.shape, dtype=bool)
+        dup[:, 1:] = (picks[:, 1:] == picks[:, :-1]) & (picks[:, 1:] != empty)
+        count = int(dup.sum())
+        if not count:
+            break
+        picks[dup] = np.searchsorted(cdf, rng.random(count), side="right").clip(0, n - 1)
+    else:  # pathological popularity: fall back to dropping the duplicates left
+        picks[dup] = empty
+        picks.sort(axis=1)
+    out: np.ndarray[Any, np.dtype[np.int64]] = np.where(picks == empty, -1, picks).astype(np.int64)
+    return out
 
 
 def null_mask(rng: np.random.Generator, size: int, rate: float) -> np.ndarray[Any, np.dtype[np.bool_]] | None:

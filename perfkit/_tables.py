@@ -10,7 +10,7 @@ from typing import Any
 import numpy as np
 
 from perfkit._binary import Batch, Piece, Rows, objects, rows_of, uuid_text
-from perfkit._gen import BATCH, Pools, batch_range, choose, null_mask, skewed, slot_times
+from perfkit._gen import BATCH, Pools, batch_range, choose, distinct_picks, null_mask, pick_before, skewed
 from perfkit._world import ADDRESS_OIDS, DIGESTS, FONTS, LANGS, PER_PAGE, World, make_world
 
 HOUR_US = 3_600_000_000
@@ -22,15 +22,6 @@ def _after(rng: np.random.Generator, base: np.ndarray[Any, Any], mean_us: float,
     later: np.ndarray[Any, Any] = np.minimum(base + rng.exponential(mean_us, len(base)).astype(np.int64), end_us - 1)
     result: np.ndarray[Any, Any] = np.maximum(base, later)
     return result
-
-
-def _post_times(w: World, b: int) -> np.ndarray[Any, Any]:
-    lo, hi = batch_range(w.n["posts"], b)
-    return slot_times(w.streams.rng("posts", "created_at", b), w.start_us, w.span_us, w.n["posts"], lo, hi)
-
-
-def _user_created(w: World, b: int, lo: int, hi: int) -> np.ndarray[Any, Any]:
-    return slot_times(w.streams.rng("users", "created_at", b), w.start_us, w.span_us, w.n["users"], lo, hi)
 
 
 def _digits(values: np.ndarray[Any, Any]) -> tuple[np.ndarray[Any, np.dtype[np.object_]], np.ndarray[Any, Any]]:
@@ -50,7 +41,7 @@ def users(w: World, b: int) -> Batch:
     fi = r("users", "first_name", b).integers(0, len(p.first), size)
     la = r("users", "last_name", b).integers(0, len(p.last), size)
     dom = r("users", "email_domain", b).integers(0, len(p.domains), size)
-    created = _user_created(w, b, lo, hi)
+    created = w.created("users", idx)
     updated = _after(r("users", "updated_at", b), created, 60 * DAY_US, w.end_us)
     login_rng = r("users", "last_login_at", b)
     login = created + (login_rng.random(size) * (w.end_us - created)).astype(np.int64)
@@ -91,7 +82,7 @@ def user_profiles(w: World, b: int) -> Batch:
     born = np.datetime64("1950-01-01", "D").astype(np.int64) + rd.integers(0, 56 * 365, size)
     rad = r(t, "address", b)
     address = _address(p, rad, size)
-    created = _after(r(t, "created_at", b), _user_created(w, b, lo, hi), HOUR_US, w.end_us)
+    created = _after(r(t, "created_at", b), w.created("users", idx), HOUR_US, w.end_us)
     updated = _after(r(t, "updated_at", b), created, 90 * DAY_US, w.end_us)
     rp = r(t, "phone_number", b)
     phone = rp.integers(0, len(p.phones), size)
@@ -112,7 +103,9 @@ def user_profiles(w: World, b: int) -> Batch:
 def posts(w: World, b: int) -> Batch:
     lo, hi = batch_range(w.n["posts"], b)
     size, r, p, t = hi - lo, w.streams.rng, w.pools, "posts"
-    authors = skewed(r(t, "author_id", b), w.n["users"], size, w.profile.skew["posts_per_author"], w.perms["authors"])
+    created = w.created(t, np.arange(lo, hi))
+    # The author's account exists before the post: drawn with the skew among the users who had signed up by then.
+    authors = pick_before(r(t, "author_id", b), w.cumulative["authors"], w.users_by(created))
     title = r(t, "title", b).integers(0, len(p.sentences), size)
     rc = r(t, "content", b)
     npar = len(p.paragraphs)
@@ -127,7 +120,6 @@ def posts(w: World, b: int) -> Batch:
     sep[third] = b"\n\n"
     status = choose(r(t, "status", b), w.profile.status_mix, size)
     labels = list(w.profile.status_mix)
-    created = _post_times(w, b)
     published = _after(r(t, "published_at", b), created, 12 * HOUR_US, w.end_us)
     median = max(w.profile.view_count_median, 1.0)
     views = np.minimum(r(t, "view_count", b).lognormal(np.log(median), 1.5, size), 2**31 - 1).astype(np.int64)
@@ -156,7 +148,7 @@ def tags(w: World, b: int) -> Batch:
     suffix = [b"" if i < words else f"-{i // words}".encode() for i in idx.tolist()]
     rd = r(t, "description", b)
     desc = rd.integers(0, len(p.sentences), hi - lo)
-    created = slot_times(r(t, "created_at", b), w.start_us, w.span_us, w.n["tags"], lo, hi)
+    created = w.created(t, idx)
     rows = Rows(hi - lo, 4)
     _ids(w, rows, t, idx)
     rows.concat([p.words.at(idx % words), (objects(suffix), np.array([len(s) for s in suffix], dtype=np.int64))])
@@ -166,24 +158,23 @@ def tags(w: World, b: int) -> Batch:
 
 
 def post_tags(w: World, b: int) -> Batch:
-    """Tags of the posts of posts-batch b: 0-5 per post, popular tags much more often, no duplicate pair."""
+    """Tags of the posts of posts-batch b: as many distinct tags per post as the profile's `tags_per_post` draws
+    (popular tags much more often), each pair tagged after both the post and the tag were created."""
     lo, hi = batch_range(w.n["posts"], b)
     size, r, t = hi - lo, w.streams.rng, "post_tags"
     cdf = np.cumsum(w.profile.tags_per_post)
     cdf[-1] = 1.0
-    wanted = np.searchsorted(cdf, r(t, "count", b).random(size), side="right")
-    picks = np.searchsorted(w.tag_cdf, r(t, "tag_id", b).random((size, 6)), side="right").clip(0, w.n["tags"] - 1)
-    picks = np.where(np.arange(6) < wanted[:, None], picks, -1)
-    picks.sort(axis=1)
-    keep = (picks >= 0) & np.concatenate([np.ones((size, 1), bool), picks[:, 1:] != picks[:, :-1]], axis=1)
-    post_row, slot = np.nonzero(keep)
+    wanted = np.searchsorted(cdf, r(t, "count", b).random(size), side="right").clip(0, w.n["tags"])
+    picks = distinct_picks(r(t, "tag_id", b), w.tag_cdf, wanted, len(cdf))
+    post_row, slot = np.nonzero(picks >= 0)
     post_idx = lo + post_row
-    created = _post_times(w, b)[post_row]
-    created = _after(r(t, "created_at", b), created, HOUR_US, w.end_us)
+    tag_idx = picks[post_row, slot]
+    base = np.maximum(w.created("posts", post_idx), w.created("tags", tag_idx))
+    created = _after(r(t, "created_at", b), base, HOUR_US, w.end_us)
     rows = Rows(len(post_row), 4)
     _ids(w, rows, t, post_idx * 8 + slot)
     _ids(w, rows, "posts", post_idx)
-    _ids(w, rows, "tags", picks[post_row, slot])
+    _ids(w, rows, "tags", tag_idx)
     rows.timestamp(created)
     return Batch(len(post_row), rows.data())
 
@@ -209,7 +200,7 @@ def user_settings(w: World, b: int) -> Batch:
     email = rn.random(size) < 0.7
     push = rn.random(size) < 0.5
     notes = (email * 2 + push) * len(DIGESTS) + rn.integers(0, len(DIGESTS), size)
-    created = _after(r(t, "created_at", b), _user_created(w, b, lo, hi), HOUR_US, w.end_us)
+    created = _after(r(t, "created_at", b), w.created("users", idx), HOUR_US, w.end_us)
     updated = _after(r(t, "updated_at", b), created, 120 * DAY_US, w.end_us)
     rows = Rows(size, 7)
     _ids(w, rows, t, idx)
@@ -236,9 +227,9 @@ def comments(w: World, b: int) -> Batch:
     tail_raw[~longer] = b""
     sep = objects([b""] * size)
     sep[longer] = b" "
-    # Comments follow their post: the post's slot start plus a delay (not a sort key, so not forced distinct).
-    post_time = w.start_us + (post * (w.span_us / max(w.n["posts"], 1))).astype(np.int64)
-    created = _after(r(t, "created_at", b), post_time, 2 * DAY_US, w.end_us)
+    # A comment follows its post and its author's sign-up, after a delay (not a sort key, so not forced distinct).
+    base = np.maximum(w.created("posts", post), w.created("users", author))
+    created = _after(r(t, "created_at", b), base, 2 * DAY_US, w.end_us)
     ru = r(t, "updated_at", b)
     edited = ru.random(size) < 0.1
     updated = np.where(edited, _after(ru, created, DAY_US, w.end_us), created)
@@ -256,11 +247,14 @@ def _const(text: bytes, size: int) -> np.ndarray[Any, Any]:
     return np.broadcast_to(np.frombuffer(text, np.uint8), (size, len(text)))
 
 
-def _payloads(w: World, kind: np.ndarray[Any, Any], rp: np.random.Generator) -> np.ndarray[Any, Any]:
-    """The jsonb payload of each notification, by type: actor and post ids, the actor only, or a message."""
+def _payloads(
+    w: World, kind: np.ndarray[Any, Any], rp: np.random.Generator, created: np.ndarray[Any, Any]
+) -> np.ndarray[Any, Any]:
+    """The jsonb payload of each notification, by type: actor and post ids, the actor only, or a message; the actor
+    and the post existed before the notification."""
     size = len(kind)
-    actor = uuid_text(*w.streams.uuid_words("users", rp.integers(0, w.n["users"], size)))
-    post = uuid_text(*w.streams.uuid_words("posts", rp.integers(0, max(w.n["posts"], 1), size)))
+    actor = uuid_text(*w.streams.uuid_words("users", rp.integers(0, w.users_by(created))))
+    post = uuid_text(*w.streams.uuid_words("posts", rp.integers(0, w.posts_by(created).clip(1, None))))
     message = rp.integers(0, len(w.pools.sentences), size)
     labels = list(w.profile.type_mix)
     out = np.empty(size, dtype=object)
@@ -282,12 +276,15 @@ def _payloads(w: World, kind: np.ndarray[Any, Any], rp: np.random.Generator) -> 
 def notifications(w: World, b: int) -> Batch:
     lo, hi = batch_range(w.n["notifications"], b)
     size, r, t = hi - lo, w.streams.rng, "notifications"
-    user = skewed(
-        r(t, "user_id", b), w.n["users"], size, w.profile.skew["notifications_per_user"], w.perms["recipients"]
-    )
+    created = w.created(t, np.arange(lo, hi))
+    user = pick_before(r(t, "user_id", b), w.cumulative["recipients"], w.users_by(created))
     kind = choose(r(t, "type", b), w.profile.type_mix, size)
-    payload = _payloads(w, kind, r(t, "payload", b))
-    created = slot_times(r(t, "created_at", b), w.start_us, w.span_us, w.n["notifications"], lo, hi)
+    labels = list(w.profile.type_mix)
+    # Before the first post there is nothing to comment on or like: those become follows.
+    kind[(w.posts_by(created) == 0) & ~np.isin(kind, [labels.index("system"), labels.index("follow")])] = labels.index(
+        "follow"
+    )
+    payload = _payloads(w, kind, r(t, "payload", b), created)
     rr = r(t, "read_at", b)
     read = _after(rr, created, 3 * DAY_US, w.end_us)
     rows = Rows(size, 6)

@@ -9,7 +9,7 @@ from typing import Any
 import numpy as np
 
 from perfkit._binary import Pool
-from perfkit._gen import Pools, Streams, build_pools, counts, epoch_us
+from perfkit._gen import Pools, Streams, build_pools, counts, epoch_us, skew_weights, slot_times
 from perfkit._profile import Profile
 
 #: Type OIDs of the composite `address` attributes (all varchar); the loader checks them against the catalog.
@@ -39,10 +39,30 @@ class World:
     tag_cdf: np.ndarray[Any, Any] = field(default_factory=lambda: np.zeros(1))
     labels: dict[str, Pool] = field(default_factory=dict)
     json: dict[str, Pool] = field(default_factory=dict)
+    user_times: np.ndarray[Any, Any] = field(default_factory=lambda: np.zeros(1, dtype=np.int64))
+    cumulative: dict[str, np.ndarray[Any, Any]] = field(default_factory=dict)
 
     @property
     def span_us(self) -> int:
         return self.end_us - self.start_us
+
+    def created(self, table: str, index: np.ndarray[Any, Any]) -> np.ndarray[Any, Any]:
+        """created_at of rows `index` of `table` (users, posts, tags, notifications): distinct, in row order."""
+        if table == "users":
+            times: np.ndarray[Any, Any] = self.user_times[index]
+            return times
+        return slot_times(self.seed, table, self.start_us, self.span_us, self.n[table], index)
+
+    def users_by(self, times: np.ndarray[Any, Any]) -> np.ndarray[Any, Any]:
+        """How many users exist at each time (at least 1: the first account opens at the start of the range)."""
+        return np.searchsorted(self.user_times, times, side="right").clip(1, None)
+
+    def posts_by(self, times: np.ndarray[Any, Any]) -> np.ndarray[Any, Any]:
+        """How many posts surely exist at each time: every post whose slot ended before it (slots are wider than 1 µs;
+        one slot of margin)."""
+        width = self.span_us / max(self.n["posts"], 1)
+        whole = np.floor((np.asarray(times) - self.start_us) / width).astype(np.int64) - 1
+        return whole.clip(0, self.n["posts"])
 
 
 def make_world(scale: float, seed: int, profile: Profile) -> World:
@@ -52,6 +72,10 @@ def make_world(scale: float, seed: int, profile: Profile) -> World:
     world = World(seed, profile, n, streams, pools, epoch_us(profile.start), epoch_us(profile.end))
     for name, size in (("authors", n["users"]), ("commenters", n["users"]), ("recipients", n["users"])):
         world.perms[name] = streams.permutation(name, size)
+    world.user_times = slot_times(seed, "users", world.start_us, world.span_us, n["users"], np.arange(n["users"]))
+    world.user_times[0] = world.start_us  # so that every later row has a user who already exists
+    for name, key in (("authors", "posts_per_author"), ("recipients", "notifications_per_user")):
+        world.cumulative[name] = skew_weights(n["users"], profile.skew[key], world.perms[name])
     world.perms["hot_posts"] = streams.permutation("hot_posts", max(1, n["posts"]))
     weights = 1.0 / np.arange(1, n["tags"] + 1, dtype=np.float64) ** profile.skew["tag_popularity"]
     world.tag_cdf = np.cumsum(weights / weights.sum())

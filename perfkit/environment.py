@@ -79,6 +79,7 @@ def capture(
     seed: int | None,
     profile: str | None,
     data_fingerprint: str | None,
+    realism: dict[str, Any] | None = None,
 ) -> Environment:
     """Record everything a later comparison needs to know about this run."""
     from perfkit import __version__
@@ -97,4 +98,5 @@ def capture(
         data_fingerprint=data_fingerprint,
         embedded=embedded,
         started_at=datetime.now(UTC).isoformat(timespec="seconds"),
+        realism=realism,
     )

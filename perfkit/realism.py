@@ -1,12 +1,13 @@
-"""The realism report: what a seed actually produced (skew, status mix, NULL rates, distinct counts, sizes)."""
+"""The realism report: what a seed actually produced (skew, mixes, NULL rates, time order, distinct counts, sizes)."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import psycopg
 from psycopg import sql
+from psycopg.types.json import Jsonb
 
 from perfkit._profile import NULLABLE
 from perfkit.schema import TABLES
@@ -52,6 +53,10 @@ class RealismReport:
     n_distinct: dict[str, float]
     sizes: dict[str, TableSize]
     tag_top1_share: float
+    tags_per_post: tuple[float, ...] = ()
+    role_mix: dict[str, float] = field(default_factory=dict)
+    type_mix: dict[str, float] = field(default_factory=dict)
+    time_order: dict[str, int] = field(default_factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-able form (for results' environment)."""
@@ -69,6 +74,10 @@ class RealismReport:
             "n_distinct": dict(self.n_distinct),
             "sizes": {t: {"table_bytes": s.table_bytes, "index_bytes": s.index_bytes} for t, s in self.sizes.items()},
             "tag_top1_share": self.tag_top1_share,
+            "tags_per_post": list(self.tags_per_post),
+            "role_mix": dict(self.role_mix),
+            "type_mix": dict(self.type_mix),
+            "time_order": dict(self.time_order),
         }
 
 
@@ -97,23 +106,77 @@ SELECT coalesce(sum(n) FILTER (WHERE r <= greatest(1, ceil(tags * 0.01))) / null
 """
 
 
+_TAGS_PER_POST = """
+SELECT coalesce(n, 0) AS tags, count(*) FROM posts p
+LEFT JOIN (SELECT post_id, count(*) AS n FROM post_tags GROUP BY post_id) t ON t.post_id = p.id
+GROUP BY 1 ORDER BY 1
+"""
+
+#: Rows dated before what they refer to (a comment older than its post, a post older than its author's account...).
+#: A sound seed has none of them.
+TIME_ORDER = {
+    "posts before their author": "FROM posts x JOIN users u ON u.id = x.author_id WHERE x.created_at < u.created_at",
+    "posts published before created": "FROM posts WHERE published_at < created_at",
+    "comments before their post": "FROM comments x JOIN posts p ON p.id = x.post_id WHERE x.created_at < p.created_at",
+    "comments before their author": (
+        "FROM comments x JOIN users u ON u.id = x.author_id WHERE x.created_at < u.created_at"
+    ),
+    "post_tags before their post": (
+        "FROM post_tags x JOIN posts p ON p.id = x.post_id WHERE x.created_at < p.created_at"
+    ),
+    "post_tags before their tag": "FROM post_tags x JOIN tags t ON t.id = x.tag_id WHERE x.created_at < t.created_at",
+    "notifications before their user": (
+        "FROM notifications x JOIN users u ON u.id = x.user_id WHERE x.created_at < u.created_at"
+    ),
+    "notifications before their actor": (
+        "FROM notifications x JOIN users u ON u.id = (x.payload->>'actor_id')::uuid WHERE x.created_at < u.created_at"
+    ),
+    "notifications before their post": (
+        "FROM notifications x JOIN posts p ON p.id = (x.payload->>'post_id')::uuid WHERE x.created_at < p.created_at"
+    ),
+    "profiles before their user": (
+        "FROM user_profiles x JOIN users u ON u.id = x.user_id WHERE x.created_at < u.created_at"
+    ),
+    "settings before their user": (
+        "FROM user_settings x JOIN users u ON u.id = x.user_id WHERE x.created_at < u.created_at"
+    ),
+    "rows updated before created": " UNION ALL ".join(
+        f"SELECT 1 FROM {t} WHERE updated_at < created_at"
+        for t in ("users", "user_profiles", "posts", "user_settings", "comments")
+    ),
+}
+
+
+def _mix(conn: psycopg.Connection[Any], table: str, column: str) -> dict[str, float]:
+    query = sql.SQL("SELECT {c}::text, count(*)::float8 / sum(count(*)) OVER () FROM {t} GROUP BY 1 ORDER BY 1").format(
+        c=sql.Identifier(column), t=sql.Identifier(table)
+    )
+    return {str(k): float(v) for k, v in conn.execute(query).fetchall()}
+
+
+def _time_order(conn: psycopg.Connection[Any]) -> dict[str, int]:
+    out = {}
+    for name, tail in TIME_ORDER.items():
+        query = f"SELECT count(*) FROM ({tail}) s" if tail.startswith("SELECT") else f"SELECT count(*) {tail}"
+        out[name] = int(_one(conn, query)[0])
+    return out
+
+
 def realism_report(conn: psycopg.Connection[Any]) -> RealismReport:
     """Read the realism figures of the seeded data (run after ANALYZE for n_distinct)."""
     rows = {t: int(_one(conn, sql.SQL("SELECT count(*) FROM {}").format(sql.Identifier(t)))[0]) for t in TABLES}
     users, authors, share, max_posts, median = _one(conn, _AUTHOR_SKEW)
     total_posts = max(rows["posts"], 1)
-    mix = {
-        str(status): n / total_posts
-        for status, n in conn.execute("SELECT status::text, count(*) FROM posts GROUP BY 1 ORDER BY 1").fetchall()
-    }
+    per_post = dict(conn.execute(_TAGS_PER_POST).fetchall())
+    tags_per_post = tuple(int(per_post.get(i, 0)) / total_posts for i in range(max(per_post, default=0) + 1))
     nulls: dict[str, float] = {}
-    for table, columns in NULLABLE.items():
-        for column in columns:
-            query = sql.SQL("SELECT count(*) FILTER (WHERE {} IS NULL), count(*) FROM {}").format(
-                sql.Identifier(column), sql.Identifier(table)
-            )
-            n_null, n = _one(conn, query)
-            nulls[f"{table}.{column}"] = n_null / n if n else 0.0
+    for table, columns in NULLABLE.items():  # one scan per table
+        counts = sql.SQL(", ").join(
+            sql.SQL("count(*) FILTER (WHERE {} IS NULL)").format(sql.Identifier(c)) for c in columns
+        )
+        got = _one(conn, sql.SQL("SELECT count(*), {} FROM {}").format(counts, sql.Identifier(table)))
+        for column, n_null in zip(columns, got[1:], strict=True):
+            nulls[f"{table}.{column}"] = n_null / got[0] if got[0] else 0.0
     stats = {
         f"{t}.{c}": float(d)
         for t, c, d in conn.execute(
@@ -136,12 +199,33 @@ def realism_report(conn: psycopg.Connection[Any]) -> RealismReport:
     return RealismReport(
         rows=rows,
         posts_per_author=AuthorSkew(int(users), int(authors), float(share), int(max_posts), float(median)),
-        status_mix=mix,
+        status_mix=_mix(conn, "posts", "status"),
         null_rates=nulls,
         n_distinct=n_distinct,
         sizes=sizes,
         tag_top1_share=float(_one(conn, _TAG_SKEW)[0]),
+        tags_per_post=tags_per_post,
+        role_mix=_mix(conn, "users", "role"),
+        type_mix=_mix(conn, "notifications", "type"),
+        time_order=_time_order(conn),
     )
 
 
-__all__ = ["AuthorSkew", "RealismReport", "TableSize", "realism_report"]
+def seed_realism(conn: psycopg.Connection[Any], measured: RealismReport | None = None) -> dict[str, Any] | None:
+    """The realism report of the complete seed in the database as a dict, measured once (or given) and then kept
+    with the seed record (a run reads it back instead of scanning every table again); None when no complete seed is
+    recorded."""
+    if _one(conn, "SELECT to_regclass('perfkit_seed') IS NULL")[0]:
+        return None
+    row = conn.execute("SELECT state, realism FROM perfkit_seed").fetchone()
+    if row is None or row[0] != "complete":
+        return None
+    if row[1] is not None and measured is None:
+        return dict(row[1])
+    report = (measured or realism_report(conn)).to_dict()
+    with conn.transaction():
+        conn.execute("UPDATE perfkit_seed SET realism = %s", (Jsonb(report),))
+    return report
+
+
+__all__ = ["TIME_ORDER", "AuthorSkew", "RealismReport", "TableSize", "realism_report", "seed_realism"]

@@ -18,7 +18,7 @@ from perfkit.errors import ResultsError
 from perfkit.stats import Stats
 
 # The format version: bumped on purpose when the document's shape changes, independent of the package version.
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 FORMAT_NAME = "perfkit-results"
 
 Scalar = str | int | float | bool | None
@@ -40,6 +40,8 @@ class Environment:
     data_fingerprint: str | None
     embedded: bool
     started_at: str
+    realism: Mapping[str, Any] | None = None
+    """The seed's realism report (`perfkit.realism.RealismReport.to_dict`): what the data looks like."""
 
     def comparable_key(self) -> dict[str, Any]:
         """The fields that must match for two runs to be compared without a warning."""
@@ -150,8 +152,15 @@ def write(results: RunResults, path: str | os.PathLike[str]) -> Path:
 
 # -- reading ----------------------------------------------------------------------------------------
 
-# Upgraders from version N to N+1, applied in order (none yet: version 1 is the first format).
-_UPGRADES: dict[int, Callable[[dict[str, Any]], dict[str, Any]]] = {}
+
+def _v1_to_v2(doc: dict[str, Any]) -> dict[str, Any]:
+    """Version 2 added the environment's `realism` (the seed's realism report): unknown for older runs."""
+    env = doc.get("environment")
+    return {**doc, "schema_version": 2, "environment": {**env, "realism": None} if isinstance(env, dict) else env}
+
+
+# Upgraders from version N to N+1, applied in order.
+_UPGRADES: dict[int, Callable[[dict[str, Any]], dict[str, Any]]] = {1: _v1_to_v2}
 
 
 def upgrade(doc: dict[str, Any]) -> dict[str, Any]:

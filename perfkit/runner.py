@@ -11,6 +11,7 @@ from pathlib import Path
 from perfkit import environment, schema
 from perfkit.db import Target, connect, resolve_target
 from perfkit.errors import ConfigError
+from perfkit.realism import seed_realism
 from perfkit.results import Benchmark, RunResults, Scalar, write
 from perfkit.scenarios import indexes, loading, pagination
 from perfkit.seed import SeedInfo, current_seed, ensure_seeded, seed_state
@@ -122,6 +123,7 @@ def run(
             seed=info.seed,
             profile=info.profile,
             data_fingerprint=info.fingerprint,
+            realism=seed_realism(conn),
         )
         if "loading" in config.scenarios:
             tell("loading strategies: N+1 vs JOIN vs batched vs JSON, and the latency model through a proxy")

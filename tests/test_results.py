@@ -111,6 +111,18 @@ def test_older_versions_upgrade_step_by_step(monkeypatch: pytest.MonkeyPatch) ->
         R.upgrade({"schema_version": 1})
 
 
+def test_version_1_file_loads_without_realism(tmp_path: Path) -> None:
+    """Files written before the environment carried the realism report (format 1) still load, realism unknown."""
+    doc = R.to_dict(sample_results())
+    doc["schema_version"] = 1
+    del doc["environment"]["realism"]
+    path = tmp_path / "v1.json"
+    path.write_text(json.dumps(doc))
+    loaded = R.load(path)
+    assert loaded.environment.realism is None
+    assert loaded.benchmarks == sample_results().benchmarks
+
+
 def test_frames() -> None:
     r = sample_results()
     df = R.benchmarks_frame(r)

@@ -30,8 +30,11 @@ def by_key(outcome: RunOutcome, scenario: str) -> dict[tuple[str, str], dict[str
 
 def test_results_file_is_versioned_and_complete(small_run: RunOutcome) -> None:
     doc = json.loads(small_run.results_path.read_text())
-    assert doc["schema_version"] == 1
+    assert doc["schema_version"] == 2
     env = doc["environment"]
+    realism = env["realism"]  # the seed's realism report travels with the results
+    assert realism["rows"]["posts"] == 1000 and sum(realism["status_mix"].values()) == pytest.approx(1)
+    assert realism["time_order"] and not any(realism["time_order"].values())
     assert env["server_version"].startswith("15") or env["server_version"][:2].isdigit()
     assert env["scale"] == 0.01
     assert env["seed"] == 7

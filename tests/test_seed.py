@@ -17,14 +17,14 @@ from click.testing import CliRunner
 from perfkit import schema
 from perfkit._binary import PG_EPOCH_US, Pool, Rows, decode, uuid_bytes, uuid_text
 from perfkit._disk import check_disk, estimate_bytes
-from perfkit._gen import counts
+from perfkit._gen import counts, distinct_picks
 from perfkit._load import copy_rows, deferred, verify
 from perfkit._profile import load_profile
 from perfkit._tables import GENERATORS, make_world
 from perfkit.cli import cli
 from perfkit.db import Target, connect
 from perfkit.errors import ConfigError, SchemaError, SeedError
-from perfkit.realism import realism_report
+from perfkit.realism import TIME_ORDER, realism_report
 from perfkit.seed import SeedInfo, _check_types, current_seed, ensure_seeded, seed, seed_state
 from tests.fix_seed import SMALL_SCALE
 
@@ -62,10 +62,12 @@ def test_adding_skew_concentrates_posts(seeded: tuple[Target, SeedInfo], empty_d
     seed(empty_db, scale=SMALL_SCALE, seed=42, profile="uniform")
     with connect(empty_db) as conn:
         flat = realism_report(conn).posts_per_author
-    # default: k = 4 -> the top 1% (1 of 100 users) writes about 0.01 ** 0.25 = 32% of posts; uniform about 1-3%
+    # default: k = 4 -> the top 1% (1 of 100 users) writes about 0.01 ** 0.25 = 32% of posts; uniform: as even as
+    # sign-up order allows (the first user can be drawn from the start: about 6%)
     assert 0.2 < skewed.top1_share < 0.45
-    assert flat.top1_share < 0.06
-    assert skewed.max_posts > 5 * flat.max_posts
+    assert flat.top1_share < 0.09
+    assert skewed.top1_share > 3 * flat.top1_share
+    assert skewed.max_posts > 3 * flat.max_posts
 
 
 def test_timestamps_distinct_emails_unique_json_objects(seeded: tuple[Target, SeedInfo]) -> None:
@@ -200,6 +202,39 @@ def test_realism_report_and_cli(seeded: tuple[Target, SeedInfo]) -> None:
     out = CliRunner().invoke(cli, ["seed", "--dsn", target.conninfo, "--scale", "0.01", "--reuse", "--report"])
     assert out.exit_code == 0, out.output
     assert "reused: scale 0.01, seed 42" in out.output and "posts per author" in out.output
+    assert "published " in out.output and "(profile 70%)" in out.output
+    assert "time order: every row is dated after what it refers to" in out.output
+
+
+def test_rows_are_dated_after_what_they_refer_to(seeded: tuple[Target, SeedInfo]) -> None:
+    """A post is not older than its author's account, a comment than its post or author, and so on (all checks)."""
+    target, _ = seeded
+    with connect(target) as conn:
+        rep = realism_report(conn)
+        assert set(rep.time_order) == set(TIME_ORDER) and not any(rep.time_order.values()), rep.time_order
+        with conn.transaction(force_rollback=True):  # the check sees a violation (rolled back: the data is shared)
+            conn.execute(
+                "UPDATE comments SET created_at = p.created_at - interval '1 second' FROM posts p"
+                " WHERE p.id = comments.post_id AND comments.id = (SELECT id FROM comments ORDER BY id LIMIT 1)"
+            )
+            assert realism_report(conn).time_order["comments before their post"] == 1
+
+
+def test_tags_per_post_follow_the_profile(seeded: tuple[Target, SeedInfo]) -> None:
+    """Duplicate tag picks are redrawn, so each post gets as many distinct tags as drawn and the shares are the
+    profile's (they were under-honoured when duplicates were dropped: 6% of posts with 5 tags for 10% asked)."""
+    prof = load_profile("default")
+    world = make_world(1, 42, prof)  # 500 tags with Zipf popularity: duplicates are frequent among 5 picks
+    wanted = np.repeat(np.arange(6), 2000)
+    picks = distinct_picks(np.random.default_rng(7), world.tag_cdf, wanted, 6)
+    real = picks >= 0
+    assert (real.sum(axis=1) == wanted).all()
+    ordered = np.where(real, picks, 10**9)
+    assert (np.diff(ordered, axis=1)[:, :4][real[:, 1:5]] > 0).all()  # distinct: strictly increasing
+    target, _ = seeded
+    with connect(target) as conn:
+        got = realism_report(conn).tags_per_post
+    assert np.allclose(got, prof.tags_per_post, atol=0.035), got
 
 
 def test_generators_keep_other_columns_when_a_column_changes() -> None:

@@ -12,9 +12,10 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TaskID, TextC
 from rich.table import Table
 
 from perfkit import schema
+from perfkit._profile import Profile, load_profile
 from perfkit.cli._common import console, data_dir_option, dsn_option
 from perfkit.db import connect, resolve_target
-from perfkit.realism import RealismReport, realism_report
+from perfkit.realism import RealismReport, realism_report, seed_realism
 from perfkit.seed import SeedInfo, ensure_seeded
 from perfkit.seed import seed as run_seed
 
@@ -151,7 +152,9 @@ def seed(
     _print_info(info)
     if report:
         with connect(target) as conn:
-            _print_report(realism_report(conn))
+            rep = realism_report(conn)
+            seed_realism(conn, rep)  # kept with the seed: the next run's results carry it without measuring again
+            _print_report(rep, load_profile(profile))
 
 
 def _print_info(info: SeedInfo) -> None:
@@ -166,7 +169,12 @@ def _print_info(info: SeedInfo) -> None:
         console.print(f"note: {note}")
 
 
-def _print_report(rep: RealismReport) -> None:
+def _asked(got: dict[str, float], asked: dict[str, float]) -> str:
+    return ", ".join(f"{k} {v:.1%} (profile {asked[k]:.0%})" if k in asked else f"{k} {v:.1%}" for k, v in got.items())
+
+
+def _print_report(rep: RealismReport, prof: Profile) -> None:
+    """The realism report, each figure beside what the profile asked for."""
     table = Table(title="rows and sizes")
     for col in ("table", "rows", "table MB", "index MB"):
         table.add_column(col, justify="left" if col == "table" else "right")
@@ -176,10 +184,27 @@ def _print_report(rep: RealismReport) -> None:
     console.print(table)
     ppa = rep.posts_per_author
     console.print(
-        f"posts per author: top 1% of {ppa.users:,} users write {ppa.top1_share:.1%}; max {ppa.max_posts:,}, "
-        f"median {ppa.median_posts:g}; {ppa.authors:,} users have posts"
+        f"posts per author: top 1% of {ppa.users:,} users write {ppa.top1_share:.1%} (profile k ="
+        f" {prof.skew['posts_per_author']:g}: {0.01 ** (1 / prof.skew['posts_per_author']):.0%}); max"
+        f" {ppa.max_posts:,}, median {ppa.median_posts:g}; {ppa.authors:,} users have posts"
     )
     console.print(f"tags: top 1% of tags carry {rep.tag_top1_share:.1%} of post_tags")
-    console.print("status mix: " + ", ".join(f"{k} {v:.1%}" for k, v in rep.status_mix.items()))
-    console.print("NULL rates: " + ", ".join(f"{k} {v:.1%}" for k, v in rep.null_rates.items()))
+    asked_tags = dict(enumerate(prof.tags_per_post))
+    console.print(
+        "tags per post: "
+        + ", ".join(
+            f"{i} {share:.1%}" + (f" (profile {asked_tags[i]:.0%})" if i in asked_tags else "")
+            for i, share in enumerate(rep.tags_per_post)
+        )
+    )
+    console.print("status mix: " + _asked(rep.status_mix, prof.status_mix))
+    console.print("role mix: " + _asked(rep.role_mix, prof.role_mix))
+    console.print("notification types: " + _asked(rep.type_mix, prof.type_mix))
+    asked_nulls = {f"{t}.{c}": rate for t, cols in prof.null_rates.items() for c, rate in cols.items()}
+    console.print("NULL rates: " + _asked(rep.null_rates, asked_nulls))
     console.print("n_distinct: " + ", ".join(f"{k} {v:,.0f}" for k, v in rep.n_distinct.items()))
+    wrong = {k: n for k, n in rep.time_order.items() if n}
+    console.print(
+        "time order: "
+        + (", ".join(f"{n:,} {k}" for k, n in wrong.items()) if wrong else "every row is dated after what it refers to")
+    )

@@ -195,6 +195,27 @@ def machine_line(machine: Mapping[str, str]) -> str:
     return ", ".join(p for p in parts if p)
 
 
+def realism_line(realism: Mapping[str, Any] | None) -> str:
+    """The seed's realism report in one line: rows, author skew, status mix, rows dated before what they refer to."""
+    if not realism:
+        return "–"
+    parts = []
+    rows = realism.get("rows") or {}
+    if rows:
+        parts.append(f"{sum(rows.values()):,} rows")
+    ppa = realism.get("posts_per_author") or {}
+    if "top1_share" in ppa:
+        parts.append(f"top 1% of authors write {ppa['top1_share']:.0%} of posts")
+    mix = realism.get("status_mix") or {}
+    if mix:
+        parts.append("status " + ", ".join(f"{k} {v:.0%}" for k, v in mix.items()))
+    order = realism.get("time_order")
+    if order is not None:
+        wrong = sum(order.values())
+        parts.append(f"{wrong:,} rows dated before what they refer to" if wrong else "time order sound")
+    return "; ".join(parts) or "–"
+
+
 def environment_items(env: Environment) -> list[tuple[str, str]]:
     """The environment as (label, value) pairs, in reading order."""
     machine = machine_line(env.machine) or "–"
@@ -208,6 +229,7 @@ def environment_items(env: Environment) -> list[tuple[str, str]]:
         ("seed", fmt_plain(env.seed)),
         ("profile", fmt_plain(env.profile)),
         ("data fingerprint", fmt_plain(env.data_fingerprint)),
+        ("data", realism_line(env.realism)),
         ("machine", machine),
         ("Python", env.python_version),
         ("perfkit", env.perfkit_version + (f" (git {env.git_commit[:10]})" if env.git_commit else "")),

@@ -1,0 +1,1 @@
+ALTER TABLE perfkit_seed DROP COLUMN IF EXISTS realism;
