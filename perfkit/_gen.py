@@ -182,12 +182,11 @@ def slot_times(
     return times
 
 
-def _signup_weights(n: int, power: float, perm: tuple[int, int]) -> np.ndarray[Any, np.dtype[np.float64]]:
+def _signup_weights(rank_of: np.ndarray[Any, Any], power: float) -> np.ndarray[Any, np.dtype[np.float64]]:
     """Weight of each row (in row order): the probability mass of its rank under rank = n * u**(1/power)."""
+    n = len(rank_of)
     edges = (np.arange(n + 1, dtype=np.float64) / n) ** power
-    a, c = perm
-    weight = np.empty(n, dtype=np.float64)
-    weight[(np.arange(n, dtype=np.int64) * a + c) % n] = np.diff(edges)
+    weight: np.ndarray[Any, np.dtype[np.float64]] = np.diff(edges)[rank_of]
     return weight
 
 
@@ -213,15 +212,18 @@ def skew_weights(n: int, k: float, perm: tuple[int, int]) -> np.ndarray[Any, np.
     """
     if n <= 1:
         return np.array([0.0, 1.0])[: n + 1]
+    a, c = perm
+    rank_of = np.empty(n, dtype=np.int64)  # row j holds rank r where j = (r * a + c) % n, as in `skewed`
+    rank_of[(np.arange(n, dtype=np.int64) * a + c) % n] = np.arange(n, dtype=np.int64)
     target = 0.01 ** (1.0 / k)
     lo, hi = -6.0, 0.0  # log of the power: larger powers spread the weight more evenly, 1 (log 0) is even
-    for _ in range(40):
+    for _ in range(24):  # the log power to within 4e-7
         mid = (lo + hi) / 2
-        if _top1_after_signup(_signup_weights(n, math.exp(mid), perm)) > target:
+        if _top1_after_signup(_signup_weights(rank_of, math.exp(mid))) > target:
             lo = mid
         else:
             hi = mid
-    weight = _signup_weights(n, math.exp((lo + hi) / 2), perm)
+    weight = _signup_weights(rank_of, math.exp((lo + hi) / 2))
     cumulative: np.ndarray[Any, np.dtype[np.float64]] = np.concatenate([[0.0], np.cumsum(weight)])
     return cumulative
 
