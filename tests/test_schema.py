@@ -136,3 +136,18 @@ def test_status_ignores_extension_relations_and_flags_invalid_indexes(conn: psyc
     st = schema.status(conn)
     assert st.foreign_tables == ("dup",)  # not pg_stat_statements' views
     assert st.invalid_indexes == ("dup_v",)
+
+
+def test_forced_reset_of_a_database_without_perfkit_objects(conn: psycopg.Connection[Any]) -> None:
+    # With --force and no marker, every down migration runs: each must tolerate the objects being absent.
+    assert schema.reset(conn, force=True) == ALL_IDS
+    conn.execute("CREATE TABLE invoices (id int)")
+    conn.execute(f"DROP TABLE {schema.MARKER_TABLE}, perfkit_seed")
+    assert schema.reset(conn, force=True) == ALL_IDS
+    assert "perfkit_seed" in _tables(conn)
+
+
+def test_every_down_migration_runs_on_an_empty_schema(conn: psycopg.Connection[Any]) -> None:
+    for mig in schema.migrations():
+        conn.execute(mig.down.encode())
+    assert _tables(conn) == set()

@@ -1,1 +1,1 @@
-ALTER TABLE perfkit_seed DROP COLUMN IF EXISTS realism;
+ALTER TABLE IF EXISTS perfkit_seed DROP COLUMN IF EXISTS realism;
