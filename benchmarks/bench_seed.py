@@ -19,8 +19,11 @@ What is timed:
     and after (b); the faster run counts (the machine's load changes during a long run).
 Asserted: ratio (a)/(b) <= 1.5 at scale >= 10 (the issue's target scale), peak RSS of every perfkit process
 < 1 GiB, disk estimate >= actual size.
-The speed-up over (c) (target >= 100x end to end) is printed with its verdict, not asserted: on a shared 2-core
-machine it moves with the neighbours' load by more than the margin.
+The speed-up over (c) (target >= 100x end to end) is printed with its verdict, not asserted: it is out of reach of
+any loader here. Most of the profile's rows (post_tags, comments, notifications) take few Faker calls, so the naive
+seeder manages about 20,000 rows/s on the mix, and 100x that is 2M rows/s end to end; building the same keys and
+indexes alone (the statements pg_restore's side runs too) takes longer than 1/100 of the naive time. The benchmark
+prints that ceiling beside the speed-up.
 """
 
 from __future__ import annotations
@@ -194,6 +197,7 @@ def test_seed_vs_pg_restore_vs_naive(databases: tuple[Target, Target, Target], t
     ratio = seconds / restore_s
     speedup = naive_s / seconds
     load_speedup = naive_s / phases["load"] if phases.get("load") else float("nan")
+    builds = phases.get("indexes", float("nan"))
     print(
         f"\nscale {SCALE:g}, jobs {JOBS}: {rows:,} rows"
         f"\n(a) perfkit seed end to end:        {seconds:8.1f} s  {rows / seconds:>12,.0f} rows/s"
@@ -206,6 +210,8 @@ def test_seed_vs_pg_restore_vs_naive(databases: tuple[Target, Target, Target], t
         f"\n    naive cost per row: {_per_row(naive_runs)}"
         f"\n    perfkit speed-up over naive:    {speedup:8.0f}x end to end (target >= {SPEEDUP_TARGET}x:"
         f" {_verdict(speedup >= SPEEDUP_TARGET)}); {load_speedup:.0f}x in the load phase (generation + COPY)"
+        f"\n    ceiling: keys, indexes and foreign keys alone took {builds:.1f} s, so no seeder that ends with them"
+        f" beats the naive one by more than {naive_s / builds:.0f}x"
         f"\n    peak RSS: largest process {largest / 2**20:,.0f} MiB, process tree (sampled) {tree / 2**20:,.0f} MiB"
         f"\n    disk: estimated {estimate_bytes(info.rows) / 1e9:.2f} GB (with headroom),"
         f" tables and indexes {on_disk / 1e9:.2f} GB"
