@@ -19,7 +19,7 @@ from perfkit.errors import ConfigError
 #: Rows per generated batch. Part of the data's identity: changing it changes every value (bump GENERATOR_VERSION).
 BATCH = 50_000
 #: Version of the generators' output: a stored seed with another version is not reused.
-GENERATOR_VERSION = 3
+GENERATOR_VERSION = 4
 _EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
 _M64 = np.uint64(0xFFFFFFFFFFFFFFFF)
 _VERSION_MASK = np.uint64(0xFFFFFFFFFFFF0FFF)

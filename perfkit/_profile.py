@@ -128,8 +128,29 @@ def _date(where: str, value: Any) -> dt.datetime:
     raise ConfigError(f"profile: {where} must be a TOML date, not {value!r}")
 
 
+def _default_doc() -> dict[str, Any]:
+    path = _packaged(_DEFAULT_NAME)
+    assert path is not None, "perfkit's default profile is missing from the package"
+    return tomllib.loads(path.read_text(encoding="utf-8"))
+
+
+def _over(base: dict[str, Any], doc: dict[str, Any]) -> dict[str, Any]:
+    """`doc` over `base`, table by table; a mix (`*_mix`) or a list is replaced whole, as its shares sum to 1."""
+    out = dict(base)
+    for key, value in doc.items():
+        below = base.get(key)
+        if isinstance(value, dict) and isinstance(below, dict) and not key.endswith("_mix"):
+            out[key] = _over(below, value)
+        else:
+            out[key] = value
+    return out
+
+
 def parse_profile(doc: dict[str, Any], name: str) -> Profile:
-    """Validate a profile document (already read from TOML)."""
+    """Validate a profile document (already read from TOML); keys it leaves out take the default profile's values."""
+    if not isinstance(doc, dict):
+        raise ConfigError("profile: the document must be a TOML table")
+    doc = _over(_default_doc(), doc)
     sections = {"locale", "rows", "dates", "skew", "posts", "users", "notifications", "null_rates"}
     unknown = sorted(set(doc) - sections)
     if unknown:

@@ -18,9 +18,17 @@ DAY_US = 24 * HOUR_US
 
 
 def _after(rng: np.random.Generator, base: np.ndarray[Any, Any], mean_us: float, end_us: int) -> np.ndarray[Any, Any]:
-    """`base` plus an exponential delay, kept before `end_us` (and never before `base`)."""
-    later: np.ndarray[Any, Any] = np.minimum(base + rng.exponential(mean_us, len(base)).astype(np.int64), end_us - 1)
-    result: np.ndarray[Any, Any] = np.maximum(base, later)
+    """`base` plus an exponential delay, before `end_us` and never before `base`.
+
+    A delay that would reach `end_us` is drawn again, uniformly between `base` and `end_us`: clamping it would pile
+    such rows up on the range's last microsecond.
+    """
+    later: np.ndarray[Any, Any] = base + rng.exponential(mean_us, len(base)).astype(np.int64)
+    over = later >= end_us
+    if over.any():
+        room = np.maximum(end_us - base[over], 1)
+        later[over] = base[over] + (rng.random(int(over.sum())) * room).astype(np.int64)
+    result: np.ndarray[Any, Any] = np.maximum(base, np.minimum(later, end_us - 1))
     return result
 
 

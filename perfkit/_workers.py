@@ -11,6 +11,7 @@ import psycopg
 
 from perfkit._gen import batches
 from perfkit._load import Loaded, Progress, copy_batches
+from perfkit._seed_marks import flush_stats
 from perfkit._tables import GENERATORS, World
 from perfkit.db import Target, connect
 
@@ -46,7 +47,9 @@ def _task(table: str) -> Loaded:
 
     with connect(_WORKER["target"], statement_timeout_ms=0, application_name="perfkit seed") as conn:
         session(conn)
-        return copy_table(conn, _WORKER["world"], table, tick)
+        loaded = copy_table(conn, _WORKER["world"], table, tick)
+        flush_stats(conn)  # the seed's write marks are read from another session, before this one has exited
+        return loaded
 
 
 def load_tables(

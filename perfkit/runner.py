@@ -14,12 +14,10 @@ from perfkit.errors import ConfigError
 from perfkit.realism import seed_realism
 from perfkit.results import Benchmark, RunResults, Scalar, write
 from perfkit.scenarios import indexes, loading, pagination
-from perfkit.seed import SeedInfo, current_seed, ensure_seeded, seed_state
+from perfkit.seed import SeedInfo, check_args, ensure_seeded
 from perfkit.server import EmbeddedServer
 
 SCENARIOS = ("loading", "pagination", "indexes")
-# Below this the seed has fewer than 10 users and 100 posts and the comparisons have nothing to measure.
-MIN_SCALE = 0.001
 
 Say = Callable[[str], None]
 SeedProgress = Callable[[str, int, int], None]
@@ -61,10 +59,7 @@ def default_out_dir(now: datetime | None = None) -> Path:
 
 def validate(config: RunConfig) -> None:
     """Reject bad options before any work starts."""
-    if not config.scale > 0:
-        raise ConfigError(f"scale must be a positive number, got {config.scale}")
-    if config.scale < MIN_SCALE:
-        raise ConfigError(f"scale {config.scale} is too small: the smallest is {MIN_SCALE} (10 users, 100 posts)")
+    check_args(config.scale, config.seed, 1)
     unknown = [s for s in config.scenarios if s not in SCENARIOS]
     if unknown:
         raise ConfigError(f"unknown scenario {unknown[0]!r}; choose from {', '.join(SCENARIOS)}")
@@ -94,22 +89,14 @@ def run(
         if applied:
             tell(f"schema: applied {len(applied)} migration(s)")
     tell(f"data: scale {config.scale}, seed {config.seed}, profile {config.profile}")
-    with connect(target) as conn:
-        previous = current_seed(conn)
-        state = seed_state(conn)
-        missing = schema.status(conn).missing_indexes
-    if missing and previous is not None:
-        tell(f"index(es) missing since the seed ({', '.join(missing)}): seeding again to restore the schema")
-    elif state == "loading":
-        tell("the previous seed did not finish (interrupted?): seeding again")
-    elif previous is None or (previous.scale, previous.seed, previous.profile) != (
-        config.scale,
-        config.seed,
-        config.profile,
-    ):
-        tell("seeding")
     info = ensure_seeded(
-        target, scale=config.scale, seed=config.seed, profile=config.profile, progress=seed_progress, force=config.force
+        target,
+        scale=config.scale,
+        seed=config.seed,
+        profile=config.profile,
+        progress=seed_progress,
+        force=config.force,
+        why=lambda reason: tell(f"{reason}: seeding"),
     )
     if info.reused:
         tell(f"reusing the seeded data ({info.total_rows:,} rows, fingerprint {info.fingerprint[:12]})")

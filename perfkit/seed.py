@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import math
 import time
+from collections.abc import Callable
 from contextlib import ExitStack
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -19,6 +20,7 @@ from perfkit._disk import check_disk, estimate_bytes
 from perfkit._gen import GENERATOR_VERSION, counts
 from perfkit._load import Loaded, Progress, check_json, copy_types, deferred, rebuild, run_parallel
 from perfkit._profile import Profile, load_profile
+from perfkit._seed_marks import changes, flush_stats, marks_from_json, marks_to_json, read_marks
 from perfkit._tables import ADDRESS_OIDS, GENERATORS, WIRE_TYPES, make_world
 from perfkit._workers import load_tables, session
 from perfkit.db import Target, connect
@@ -53,14 +55,35 @@ class SeedInfo:
         return self.total_rows / self.seconds if self.seconds > 0 else math.inf
 
 
+#: Below this the default profile gives fewer than 10 users and 100 posts: nothing to compare.
+MIN_SCALE = 0.001
+#: Seeds are stored as bigint.
+MAX_SEED = 2**63 - 1
+#: Session advisory lock held by a seed, so that two seeds of one database do not interleave.
+_SEED_LOCK = 0x7065726B73656564  # "perkseed"
+
+
 def check_args(scale: float, seed: int, jobs: int) -> None:
     """One-line ConfigErrors for arguments no seed can use."""
     if isinstance(scale, bool) or not isinstance(scale, int | float) or not math.isfinite(scale) or scale <= 0:
         raise ConfigError(f"scale must be a positive number, not {scale!r}")
-    if isinstance(seed, bool) or not isinstance(seed, int) or seed < 0:
-        raise ConfigError(f"seed must be a non-negative integer, not {seed!r}")
+    if scale < MIN_SCALE:
+        raise ConfigError(f"scale {scale:g} is too small: the smallest is {MIN_SCALE:g} (10 users, 100 posts)")
+    if isinstance(seed, bool) or not isinstance(seed, int) or not 0 <= seed <= MAX_SEED:
+        raise ConfigError(f"seed must be an integer from 0 to {MAX_SEED}, not {seed!r}")
     if isinstance(jobs, bool) or not isinstance(jobs, int) or jobs < 1:
         raise ConfigError(f"jobs must be at least 1, not {jobs!r}")
+
+
+def check_counts(scale: float, prof: Profile) -> dict[str, int]:
+    """Rows per table at this scale, refused when a table would need rows of a table left empty."""
+    n = counts(scale, prof)
+    if n["posts"] == 0 and (n["comments"] or n["notifications"]):
+        raise ConfigError(
+            f"profile {prof.name} gives no posts at scale {scale:g} but {n['comments']:,} comments and"
+            f" {n['notifications']:,} notifications, which refer to posts: raise rows.posts or the scale"
+        )
+    return n
 
 
 _SELECT = (
@@ -148,7 +171,9 @@ def seed(
     'loading', which `ensure_seeded` and `current_seed` treat as no seed.
     """
     check_args(scale, seed, jobs)
-    return _seed(target, scale, seed, load_profile(profile), jobs, progress, force)
+    prof = load_profile(profile)
+    check_counts(scale, prof)
+    return _seed(target, scale, seed, prof, jobs, progress, force)
 
 
 def _seed(
@@ -160,6 +185,7 @@ def _seed(
     with ExitStack() as stack:
         conns = _open(target, jobs, stack)
         main = conns[0]
+        _lock(main)
         if check_disk(main, target, estimate_bytes(counts(scale, prof))) is None:
             notes.append("disk space not checked: the server's data directory is not on this machine")
         world = make_world(scale, seed, prof)
@@ -183,16 +209,37 @@ def _seed(
         mark = time.perf_counter()
         check_json(conns)
         fp = combine(loaded)
+        for conn in conns:
+            flush_stats(conn)
+        marks = marks_to_json(read_marks(main, schema.TABLES))
         phases["verify"] = time.perf_counter() - mark
         seconds = time.perf_counter() - started
         main.execute(
             "UPDATE perfkit_seed SET state = 'complete', rows = %s, fingerprint = %s, seconds = %s,"
-            " finished_at = now()",
-            (Jsonb(rows), fp, seconds),
+            " finished_at = now(), marks = %s",
+            (Jsonb(rows), fp, seconds, Jsonb(marks)),
         )
     return SeedInfo(
         scale, seed, prof.name, rows, fp, seconds, prof.digest, GENERATOR_VERSION, False, phases, tuple(notes)
     )
+
+
+def _lock(conn: psycopg.Connection[Any]) -> None:
+    """Hold the seed lock for this session (released when it closes), or refuse at once."""
+    if conn.execute("SELECT pg_try_advisory_lock(%s)", (_SEED_LOCK,)).fetchone() != (True,):
+        raise SeedError("another seed of this database is running; wait for it to finish")
+
+
+def seed_changes(conn: psycopg.Connection[Any]) -> list[str]:
+    """What wrote to the seeded tables since the seed completed, one phrase per table ([] when untouched).
+
+    A seed recorded without write marks (by an older perfkit) cannot be checked and is reported as such.
+    """
+    row = conn.execute("SELECT marks FROM perfkit_seed").fetchone()
+    before = marks_from_json(row[0]) if row else None
+    if before is None:
+        return ["the seed has no write marks (made by an older perfkit), so it cannot be checked"]
+    return changes(before, read_marks(conn, schema.TABLES), schema.TABLES)
 
 
 def _record_start(conn: psycopg.Connection[Any], scale: float, seed_: int, prof: Profile) -> None:
@@ -201,6 +248,34 @@ def _record_start(conn: psycopg.Connection[Any], scale: float, seed_: int, prof:
         " VALUES (%s, %s, %s, %s, %s, 'loading')",
         (float(scale), seed_, prof.name, prof.digest, GENERATOR_VERSION),
     )
+
+
+def reuse_check(target: Target, scale: float, seed: int, prof: Profile) -> tuple[SeedInfo | None, str]:
+    """The complete seed to reuse for these arguments, or None and why it cannot be reused."""
+    with connect(target) as conn:
+        status = schema.status(conn)
+        if not status.initialised:
+            return None, "no seed yet"
+        if status.pending:
+            return None, "the schema has pending migrations"
+        state = seed_state(conn)
+        if state == "loading":
+            return None, "the previous seed did not finish (interrupted?)"
+        existing = current_seed(conn) if state == "complete" else None
+        if existing is None:
+            return None, "no seed yet"
+        if (existing.scale, existing.seed, existing.profile) != (float(scale), seed, prof.name):
+            return None, f"the data is scale {existing.scale:g}, seed {existing.seed}, profile {existing.profile}"
+        if existing.profile_hash != prof.digest:
+            return None, f"profile {prof.name} changed since the seed"
+        if existing.generator_version != GENERATOR_VERSION:
+            return None, "the seed was made by another version of perfkit's generators"
+        if status.missing_indexes:
+            return None, f"index(es) missing since the seed ({', '.join(status.missing_indexes)})"
+        changed = seed_changes(conn)
+        if changed:
+            return None, f"the data changed since the seed ({'; '.join(changed)})"
+    return existing, ""
 
 
 def ensure_seeded(
@@ -212,24 +287,30 @@ def ensure_seeded(
     jobs: int = 1,
     progress: Progress | None = None,
     force: bool = False,
+    why: Callable[[str], None] | None = None,
 ) -> SeedInfo:
-    """Reuse a complete seed of the same scale, seed and profile (content included); otherwise seed afresh."""
+    """Reuse a complete, untouched seed of the same scale, seed and profile (content included); otherwise seed
+    afresh, first telling `why` the reason."""
     check_args(scale, seed, jobs)
     prof = load_profile(profile)
-    with connect(target) as conn:
-        status = schema.status(conn)
-        existing = current_seed(conn) if status.initialised and not status.pending else None
-    if (
-        existing is not None
-        and existing.scale == float(scale)
-        and existing.seed == seed
-        and existing.profile == prof.name
-        and existing.profile_hash == prof.digest
-        and existing.generator_version == GENERATOR_VERSION
-        and not status.missing_indexes
-    ):
+    check_counts(scale, prof)
+    existing, reason = reuse_check(target, scale, seed, prof)
+    if existing is not None:
         return replace(existing, reused=True)
+    if why is not None:
+        why(reason)
     return _seed(target, scale, seed, prof, jobs, progress, force)
 
 
-__all__ = ["SeedInfo", "check_args", "current_seed", "ensure_seeded", "seed", "seed_state"]
+__all__ = [
+    "MIN_SCALE",
+    "SeedInfo",
+    "check_args",
+    "check_counts",
+    "current_seed",
+    "ensure_seeded",
+    "reuse_check",
+    "seed",
+    "seed_changes",
+    "seed_state",
+]

@@ -11,7 +11,7 @@ import click
 from rich.console import Console
 
 from perfkit.errors import PerfkitError
-from perfkit.runner import MIN_SCALE
+from perfkit.seed import MAX_SEED, MIN_SCALE
 
 # Piped into a file or a CI log there is no terminal width to respect: do not cut tables to 80 columns.
 _WIDTH = None if sys.stdout.isatty() or os.environ.get("COLUMNS") else 160
@@ -71,3 +71,5 @@ class PositiveFloat(click.ParamType):  # type: ignore[type-arg]
 
 
 positive_scale = PositiveFloat()
+#: A seed as stored (bigint): 0 .. 2**63 - 1.
+seed_number = click.IntRange(min=0, max=MAX_SEED)

@@ -13,7 +13,7 @@ from rich.table import Table
 
 from perfkit import schema
 from perfkit._profile import Profile, load_profile
-from perfkit.cli._common import console, data_dir_option, dsn_option
+from perfkit.cli._common import console, data_dir_option, dsn_option, positive_scale, seed_number
 from perfkit.db import connect, resolve_target
 from perfkit.realism import RealismReport, realism_report, seed_realism
 from perfkit.seed import SeedInfo, ensure_seeded
@@ -56,12 +56,13 @@ def db_reset(dsn: str | None, data_dir: Path | None, force: bool) -> None:
 @data_dir_option
 def db_status(dsn: str | None, data_dir: Path | None) -> None:
     """Show applied and pending migrations and the seed state."""
-    from perfkit.seed import current_seed, seed_state
+    from perfkit.seed import current_seed, seed_changes, seed_state
 
     with connect(resolve_target(dsn, data_dir)) as conn:
         st = schema.status(conn)
         state = seed_state(conn) if st.initialised else None
         info = current_seed(conn) if state == "complete" else None
+        changed = seed_changes(conn) if info is not None and not st.pending else []
     console.print(f"initialised: {'yes' if st.initialised else 'no'}")
     console.print(f"applied: {', '.join(st.applied) or '-'}")
     console.print(f"pending: {', '.join(st.pending) or '-'}")
@@ -80,25 +81,12 @@ def db_status(dsn: str | None, data_dir: Path | None) -> None:
             f"seed: scale {info.scale:g}, seed {info.seed}, profile {info.profile}, "
             f"{info.total_rows:,} rows, fingerprint {info.fingerprint}"
         )
+        if changed:
+            console.print(f"changed since the seed (the next run or seed --reuse seeds again): {'; '.join(changed)}")
     elif state == "loading":
         console.print("seed: incomplete (interrupted or in progress); the next seed redoes it")
     else:
         console.print("seed: none")
-
-
-class PositiveFloat(click.ParamType):  # type: ignore[type-arg]  # generic only in newer click stubs
-    """A finite number > 0 (one-line usage error otherwise)."""
-
-    name = "number"
-
-    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> float:
-        try:
-            number = float(value)
-        except (TypeError, ValueError):
-            self.fail(f"{value!r} is not a number", param, ctx)
-        if not number > 0 or number == float("inf"):
-            self.fail(f"{value!r} must be a positive number", param, ctx)
-        return number
 
 
 @contextmanager
@@ -124,8 +112,8 @@ def _bars() -> Iterator[Any]:
 
 
 @click.command("seed")
-@click.option("--scale", type=PositiveFloat(), default=1.0, show_default=True, help="1 = 10,000 users, 100,000 posts.")
-@click.option("--seed", "seed_value", type=click.IntRange(min=0), default=42, show_default=True, help="Random seed.")
+@click.option("--scale", type=positive_scale, default=1.0, show_default=True, help="1 = 10,000 users, 100,000 posts.")
+@click.option("--seed", "seed_value", type=seed_number, default=42, show_default=True, help="Random seed.")
 @click.option("--profile", default="default", show_default=True, help="Profile name (seeds/<name>.toml) or path.")
 @click.option("--jobs", type=click.IntRange(min=1), default=1, show_default=True, help="Parallel connections.")
 @click.option("--reuse", is_flag=True, help="Keep a complete seed of the same scale, seed and profile.")
@@ -146,9 +134,12 @@ def seed(
 ) -> None:
     """Load every table with generated data (binary COPY), build indexes, ANALYZE, fingerprint."""
     target = resolve_target(dsn, data_dir)
-    loader = ensure_seeded if reuse else run_seed
+    args: dict[str, Any] = {"scale": scale, "seed": seed_value, "profile": profile, "jobs": jobs, "force": force}
     with _bars() as progress:
-        info = loader(target, scale=scale, seed=seed_value, profile=profile, jobs=jobs, progress=progress, force=force)
+        if reuse:
+            info = ensure_seeded(target, **args, progress=progress, why=lambda why: console.print(f"{why}: seeding"))
+        else:
+            info = run_seed(target, **args, progress=progress)
     _print_info(info)
     if report:
         with connect(target) as conn:
@@ -158,11 +149,12 @@ def seed(
 
 
 def _print_info(info: SeedInfo) -> None:
-    verb = "reused" if info.reused else "seeded"
-    console.print(
-        f"{verb}: scale {info.scale:g}, seed {info.seed}, profile {info.profile}: {info.total_rows:,} rows "
-        f"in {info.seconds:.1f} s ({info.rows_per_second:,.0f} rows/s); fingerprint {info.fingerprint}"
-    )
+    what = f"scale {info.scale:g}, seed {info.seed}, profile {info.profile}: {info.total_rows:,} rows"
+    took = f"{info.seconds:.1f} s ({info.rows_per_second:,.0f} rows/s)"
+    if info.reused:
+        console.print(f"reused: {what}, untouched since it was seeded in {took}; fingerprint {info.fingerprint}")
+    else:
+        console.print(f"seeded: {what} in {took}; fingerprint {info.fingerprint}")
     if info.phases:
         console.print("phases: " + ", ".join(f"{name} {seconds:.1f} s" for name, seconds in info.phases.items()))
     for note in info.notes:

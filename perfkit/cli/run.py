@@ -8,7 +8,7 @@ import click
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TaskID, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from perfkit.cli._common import console, data_dir_option, dsn_option, positive_scale
+from perfkit.cli._common import console, data_dir_option, dsn_option, positive_scale, seed_number
 from perfkit.runner import SCENARIOS, RunConfig, run
 from perfkit.scenarios.indexes import IndexConfig
 from perfkit.summary import summary_tables
@@ -22,7 +22,13 @@ from perfkit.summary import summary_tables
     show_default=True,
     help="Data size: 1 = 10,000 users and 100,000 posts.",
 )
-@click.option("--seed", type=int, default=42, show_default=True, help="Random seed of the generated data.")
+@click.option(
+    "--seed",
+    type=seed_number,
+    default=42,
+    show_default=True,
+    help="Random seed of the generated data.",
+)
 @click.option("--profile", default="default", show_default=True, help="Seed profile: a name in seeds/ or a file.")
 @click.option(
     "--scenario",
