@@ -72,11 +72,12 @@ def resolve_target(
         return Target(dsn, embedded=False, dbname=dbname or "postgres")
     server = EmbeddedServer(Path(data_dir) if data_dir else None)
     info = server.start() if start else server.info()
-    _ensure_database(info.conninfo("postgres"), DEFAULT_DBNAME)
+    ensure_database(info.conninfo("postgres"), DEFAULT_DBNAME)
     return Target(info.conninfo(DEFAULT_DBNAME), embedded=True, dbname=DEFAULT_DBNAME)
 
 
-def _ensure_database(admin_conninfo: str, dbname: str) -> None:
+def ensure_database(admin_conninfo: str, dbname: str) -> None:
+    """Create `dbname` on the server unless it exists."""
     with connect_raw(admin_conninfo, autocommit=True) as conn:
         exists = conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", (dbname,)).fetchone()
         if not exists:

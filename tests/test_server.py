@@ -118,3 +118,21 @@ def test_interrupted_initdb_is_redone(private_server: EmbeddedServer) -> None:
 def test_explicit_bindir_without_binaries_is_an_error(tmp_path: Path) -> None:
     with pytest.raises(ServerError, match="no PostgreSQL server binaries in"):
         find_binaries(tmp_path)
+
+
+def test_status_says_how_to_connect_with_psql(private_server: EmbeddedServer) -> None:
+    from click.testing import CliRunner
+
+    from perfkit.cli import cli
+
+    srv = private_server
+    started = CliRunner().invoke(cli, ["server", "start", "--data-dir", str(srv.base_dir)])
+    assert started.exit_code == 0 and "connect: psql '" in started.output, started.output
+    info = srv.info()
+    out = CliRunner().invoke(cli, ["server", "status", "--data-dir", str(srv.base_dir)])
+    assert out.exit_code == 0, out.output
+    (hint,) = [line for line in out.output.splitlines() if line.startswith("connect: psql '")]
+    conninfo = hint.split("'")[1]
+    assert info.password not in out.output
+    with psycopg.connect(conninfo) as conn:  # the hint works as printed: the socket needs no password
+        assert conn.execute("SELECT current_database(), current_user").fetchone() == ("perfkit", "perfkit")

@@ -8,7 +8,17 @@ from pathlib import Path
 import click
 
 from perfkit.cli._common import console, data_dir_option
-from perfkit.server import EmbeddedServer
+from perfkit.db import DEFAULT_DBNAME as DATABASE
+from perfkit.db import ensure_database
+from perfkit.server import SUPERUSER, EmbeddedServer
+
+
+def _connect_hint(srv: EmbeddedServer, port: int) -> str:
+    """How to connect with psql: the private Unix socket needs no password; TCP reads it from the data folder."""
+    return (
+        f"connect: psql 'host={srv.socket_dir} port={port} user={SUPERUSER} dbname={DATABASE}' (Unix socket, no"
+        f" password; over TCP, 127.0.0.1:{port}, the password is in {srv.base_dir / 'password'})"
+    )
 
 
 @click.group()
@@ -22,7 +32,9 @@ def server_start(data_dir: Path | None) -> None:
     """Start the embedded server (initialising it on first use)."""
     srv = EmbeddedServer(data_dir)
     info = srv.start()
+    ensure_database(info.conninfo("postgres"), DATABASE)
     console.print(f"embedded PostgreSQL {srv.binaries.version} running on 127.0.0.1:{info.port} (data: {srv.base_dir})")
+    console.print(_connect_hint(srv, info.port), soft_wrap=True)
 
 
 @server.command("stop")
@@ -36,12 +48,15 @@ def server_stop(data_dir: Path | None) -> None:
 @data_dir_option
 def server_status(data_dir: Path | None) -> None:
     """Say whether the embedded server runs, where, and as whom (exit status 3 when it does not, like pg_ctl)."""
-    st = EmbeddedServer(data_dir).status()
+    srv = EmbeddedServer(data_dir)
+    st = srv.status()
     if st.running:
         console.print(
             f"running: PostgreSQL {st.version}, pid {st.pid}, 127.0.0.1:{st.port}, as {st.run_as}, data {st.base_dir}",
             soft_wrap=True,
         )
+        if st.port is not None:
+            console.print(_connect_hint(srv, st.port), soft_wrap=True)
     else:
         console.print(f"not running (data {st.base_dir})", soft_wrap=True)
         sys.exit(3)
