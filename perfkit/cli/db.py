@@ -178,7 +178,7 @@ def _print_report(rep: RealismReport, prof: Profile) -> None:
     console.print(
         f"posts per author: top 1% of {ppa.users:,} users write {ppa.top1_share:.1%} (profile k ="
         f" {prof.skew['posts_per_author']:g}: {0.01 ** (1 / prof.skew['posts_per_author']):.0%}); max"
-        f" {ppa.max_posts:,}, median {ppa.median_posts:g}; {ppa.authors:,} users have posts"
+        f" {ppa.max_posts:,}, median {ppa.median_posts:g} (over all users); {ppa.authors:,} users have posts"
     )
     console.print(f"tags: top 1% of tags carry {rep.tag_top1_share:.1%} of post_tags")
     asked_tags = dict(enumerate(prof.tags_per_post))
@@ -194,7 +194,7 @@ def _print_report(rep: RealismReport, prof: Profile) -> None:
     console.print("notification types: " + _asked(rep.type_mix, prof.type_mix))
     asked_nulls = {f"{t}.{c}": rate for t, cols in prof.null_rates.items() for c, rate in cols.items()}
     console.print("NULL rates: " + _asked(rep.null_rates, asked_nulls))
-    console.print("n_distinct: " + ", ".join(f"{k} {v:,.0f}" for k, v in rep.n_distinct.items()))
+    console.print("distinct values (planner estimates, pg_stats.n_distinct): " + ", ".join(f"{k} {v:,.0f}" for k, v in rep.n_distinct.items()))
     wrong = {k: n for k, n in rep.time_order.items() if n}
     console.print(
         "time order: "
