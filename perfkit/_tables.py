@@ -256,12 +256,19 @@ def _const(text: bytes, size: int) -> np.ndarray[Any, Any]:
 
 
 def _payloads(
-    w: World, kind: np.ndarray[Any, Any], rp: np.random.Generator, created: np.ndarray[Any, Any]
+    w: World,
+    kind: np.ndarray[Any, Any],
+    user: np.ndarray[Any, Any],
+    rp: np.random.Generator,
+    created: np.ndarray[Any, Any],
 ) -> np.ndarray[Any, Any]:
     """The jsonb payload of each notification, by type: actor and post ids, the actor only, or a message; the actor
-    and the post existed before the notification."""
+    (never the recipient) and the post existed before the notification."""
     size = len(kind)
-    actor = uuid_text(*w.streams.uuid_words("users", rp.integers(0, w.users_by(created))))
+    # The actor is another user (one who existed by then): draw among the others, skipping the recipient.
+    known = w.users_by(created)
+    others = rp.integers(0, np.maximum(known - 1, 1))
+    actor = uuid_text(*w.streams.uuid_words("users", np.where((known > 1) & (others >= user), others + 1, others)))
     post = uuid_text(*w.streams.uuid_words("posts", rp.integers(0, w.posts_by(created).clip(1, None))))
     message = rp.integers(0, len(w.pools.sentences), size)
     labels = list(w.profile.type_mix)
@@ -292,7 +299,9 @@ def notifications(w: World, b: int) -> Batch:
     kind[(w.posts_by(created) == 0) & ~np.isin(kind, [labels.index("system"), labels.index("follow")])] = labels.index(
         "follow"
     )
-    payload = _payloads(w, kind, r(t, "payload", b), created)
+    # While the recipient is the only user, nobody else can act: those are system notifications.
+    kind[w.users_by(created) == 1] = labels.index("system")
+    payload = _payloads(w, kind, user, r(t, "payload", b), created)
     rr = r(t, "read_at", b)
     read = _after(rr, created, 3 * DAY_US, w.end_us)
     rows = Rows(size, 6)

@@ -291,3 +291,13 @@ def test_c23_generators_match_the_catalog_types(conn: psycopg.Connection[Any]) -
     conn.execute("ALTER TABLE posts ALTER COLUMN view_count TYPE bigint")
     with pytest.raises(SeedError, match=r"^posts.view_count is int8, the generator writes int4 "):
         _check_types(conn)
+
+
+def test_nobody_is_notified_of_their_own_actions(seeded: tuple[Target, SeedInfo]) -> None:
+    target, _ = seeded
+    with connect(target) as conn:
+        row = conn.execute(
+            "SELECT count(*) FILTER (WHERE payload->>'actor_id' = user_id::text), count(payload->>'actor_id')"
+            " FROM notifications"
+        ).fetchone()
+    assert row is not None and row[1] > 1000 and row[0] == 0

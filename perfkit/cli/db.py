@@ -194,7 +194,8 @@ def _print_report(rep: RealismReport, prof: Profile) -> None:
     console.print("notification types: " + _asked(rep.type_mix, prof.type_mix))
     asked_nulls = {f"{t}.{c}": rate for t, cols in prof.null_rates.items() for c, rate in cols.items()}
     console.print("NULL rates: " + _asked(rep.null_rates, asked_nulls))
-    console.print("distinct values (planner estimates, pg_stats.n_distinct): " + ", ".join(f"{k} {v:,.0f}" for k, v in rep.n_distinct.items()))
+    distinct = ", ".join(f"{k} {v:,.0f}" for k, v in rep.n_distinct.items())
+    console.print(f"distinct values (planner estimates, pg_stats.n_distinct): {distinct}")
     wrong = {k: n for k, n in rep.time_order.items() if n}
     console.print(
         "time order: "
