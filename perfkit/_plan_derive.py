@@ -4,8 +4,11 @@ Rules (after pev2's plan-service, with the differences noted):
 - PostgreSQL prints Actual Total Time, Actual Rows and Rows Removed per loop (an average), buffers as totals.
   inclusive_ms = Actual Total Time x Actual Loops / processes; rows_total = Actual Rows x Actual Loops.
 - processes: below a Gather / Gather Merge (through every child that is not an InitPlan or SubPlan) the loops of a
-  node count the leader and every launched worker, so the summed time is divided by Workers Launched + 1 to give the
-  time of one process (pev2's rule; it assumes the leader participates, parallel_leader_participation = on).
+  node are summed over the processes that ran it, so the summed time is divided by their number to give the time of
+  one process. That number is min(Actual Loops, Workers Launched + 1): a node can run in fewer processes than the
+  section has (a Hash that only the leader built because the workers found the outer side empty shows Loops 1), where
+  pev2 always divides by Workers Launched + 1. Per-worker figures ("Workers", with VERBOSE) refine it: the workers
+  with loops, plus the leader if it has loops left over.
 - exclusive = inclusive - what runs inside the node: its ordinary children (Outer, Inner, Member, Subquery) and its
   SubPlans (evaluated in its expressions, once per loop); clamped at 0 with a warning beyond rounding.
 - An InitPlan runs on first use of its output parameter ($0, or "(InitPlan 1)" from PostgreSQL 17), so it is charged
@@ -85,18 +88,35 @@ def _int(value: object) -> int:
     return round(num) if num is not None else 0
 
 
-def _build(node: object, depth: int, processes: int, path: str, analyzed: bool) -> _Work:
+def _processes(data: Mapping[str, Any], loops: int, section: int) -> int:
+    """How many processes of a parallel section of `section` processes ran this node (see the module's rules)."""
+    if section <= 1 or loops <= 0:
+        return section
+    ran = min(loops, section)
+    workers = data.get("Workers")
+    if isinstance(workers, list) and workers and all(isinstance(w, Mapping) for w in workers):
+        worker_loops = [number(w.get("Actual Loops")) for w in workers]
+        if all(n is not None for n in worker_loops):
+            busy = [n for n in worker_loops if n]
+            leader = loops - sum(n or 0.0 for n in worker_loops)
+            ran = max(1, min(section, len(busy) + (1 if leader > 0 else 0)))
+    return ran
+
+
+def _build(node: object, depth: int, section: int, path: str, analyzed: bool) -> _Work:
     data = check_node(node, path)
     plans = data.pop("Plans", [])
+    loops = _int(data.get("Actual Loops"))
+    processes = _processes(data, loops, section)
     work = _Work(raw=data, depth=depth, processes=processes, path=path)
-    work.loops = _int(data.get("Actual Loops"))
+    work.loops = loops
     time = number(data.get("Actual Total Time")) or 0.0
     work.inclusive_ms = time * work.loops / processes if analyzed else 0.0
     work.raw_buffers = tuple(_int(data.get(key)) for key in BUFFER_KEYS.values())
     node_type = data["Node Type"]
     for i, child in enumerate(plans):
         rel = child.get("Parent Relationship") if isinstance(child, Mapping) else None
-        child_processes = processes
+        child_processes = section
         if rel in ("InitPlan", "SubPlan"):
             child_processes = 1
         elif node_type in _GATHERS:

@@ -58,8 +58,8 @@ class Buffers:
 class PlanNode:
     """One plan node: PostgreSQL's keys verbatim in `raw` (without "Plans"), derived figures in named fields.
 
-    Times are milliseconds for all loops together (per-loop averages x loops, divided among the processes of a
-    parallel section); rows are totals over loops; buffers are subtree totals and this node's own share.
+    Times are milliseconds for all loops together (per-loop averages x loops, divided among the `processes` that ran
+    the node in a parallel section); rows are totals over loops; buffers are subtree totals and this node's own share.
     """
 
     raw: Mapping[str, Any]

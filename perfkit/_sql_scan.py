@@ -9,7 +9,7 @@ from perfkit.errors import PlanError
 _DOLLAR = re.compile(r"\$([A-Za-z_][A-Za-z0-9_]*)?\$")
 _WORD = re.compile(r"[A-Za-z_][A-Za-z0-9_$]*")
 READ_ONLY_STARTS = ("SELECT", "VALUES", "TABLE", "WITH")
-WRITE_WORDS = ("INSERT", "UPDATE", "DELETE", "MERGE", "INTO", "TRUNCATE", "COPY")
+WRITE_WORDS = ("INSERT", "UPDATE", "DELETE", "MERGE", "INTO", "TRUNCATE", "COPY")  # perfkit advise's screen
 
 
 def _skip_quoted(sql: str, i: int, quote: str, backslashes: bool) -> int:
@@ -30,7 +30,7 @@ def _skip_quoted(sql: str, i: int, quote: str, backslashes: bool) -> int:
 
 
 def tokens(sql: str) -> list[str]:
-    """Upper-cased words and the punctuation ( ) ; , of `sql`; strings, quoted names and comments are skipped."""
+    """Upper-cased words and the punctuation ( ) ; , . of `sql`; strings, quoted names and comments are skipped."""
     out: list[str] = []
     i, n = 0, len(sql)
     while i < n:
@@ -66,7 +66,7 @@ def tokens(sql: str) -> list[str]:
             out.append(m.group(0).upper())
             i = m.end()
         else:
-            if ch in "();,":
+            if ch in "();,.":
                 out.append(ch)
             i += 1
     return out
@@ -93,10 +93,12 @@ def check_single_statement(sql: str) -> None:
 
 
 def check_read_only(sql: str) -> None:
-    """Raise PlanError unless `sql` is one query (SELECT / VALUES / TABLE / WITH ... SELECT) that writes nothing.
+    """Raise PlanError unless `sql` is one statement that starts like a query (SELECT / VALUES / TABLE / WITH / "(").
 
-    Best effort: it sees data-modifying CTEs, SELECT INTO and several statements, not functions with side effects
-    (perfkit rolls back in any case).
+    A cheap early check for a friendly message, not the guard: perfkit runs EXPLAIN ANALYZE in a READ ONLY
+    transaction, where PostgreSQL itself refuses every write (data-modifying CTEs, nextval/setval, FOR UPDATE/SHARE).
+    Only SELECT INTO is looked for inside the statement, because a read-only transaction lets EXPLAIN ANALYZE of it
+    create its table (rolled back). Words such as COPY or UPDATE are names here, as PostgreSQL allows.
     """
     check_single_statement(sql)
     words = tokens(sql)
@@ -112,12 +114,10 @@ def check_read_only(sql: str) -> None:
             f"refusing to EXPLAIN ANALYZE this {first} statement (EXPLAIN ANALYZE executes it): "
             "only SELECT / VALUES / TABLE / WITH ... SELECT, unless writes are allowed (--allow-writes)"
         )
+    # INTO is reserved: unquoted it is a name only as a column label (AS into) or after a dot (t.into).
     for k, word in enumerate(words):
-        if word not in WRITE_WORDS:
-            continue
-        if word == "UPDATE" and k and words[k - 1] in ("FOR", "KEY"):  # FOR UPDATE / FOR NO KEY UPDATE locks
-            continue
-        what = "SELECT INTO (creates a table)" if word == "INTO" else f"{word} inside the query"
-        raise PlanError(
-            f"refusing to EXPLAIN ANALYZE a query with {what}: it would write; allow writes (--allow-writes) to run it"
-        )
+        if word == "INTO" and k and words[k - 1] not in ("INSERT", "MERGE", "AS", "."):
+            raise PlanError(
+                "refusing to EXPLAIN ANALYZE a SELECT INTO (it creates a table); "
+                "allow writes (--allow-writes) to run it"
+            )

@@ -1,6 +1,6 @@
 """Plan model: one saved plan per quirk (tests/plans/NN-topic.json), each with expected values worked out by hand.
 
-01-08 are the handed cases (C01, C05, C06) and small invented quirks; 10-17 were captured from PostgreSQL 15.18 by
+01-08 are the handed cases (C01, C05, C06) and small invented quirks; 10-19 were captured from PostgreSQL 15 by
 tests/plans/capture.py. Times are ms as PostgreSQL prints them; "x loops" and "/ processes" are spelled out.
 """
 
@@ -356,3 +356,38 @@ def test_limit_cutting_a_sort_short_is_not_a_misestimate() -> None:
     assert worst.direction == "under"
     assert worst.plan_rows == 24900
     assert not any("overestimated" in f for f in summary.findings)
+
+
+def test_parallel_node_run_by_fewer_processes_is_not_divided_by_all() -> None:
+    # Captured: Aggregate 4.591 <- Gather (2 workers launched) 4.586 <- Partial Aggregate 0.134 x 3
+    # <- Hash Join 0.111 x 3 <- Parallel Seq Scan on few 0.037 x 3 ; Hash 0.028 x 1 <- Seq Scan on parents 0.013 x 1.
+    # The one-block outer table was scanned by the leader alone: the workers never built their Hash (Loops 1).
+    plan = load("19-parallel-single-process-node.json")
+    agg, gather, partial, join, few, hash_, parents = plan.nodes()
+    assert gather.raw["Workers Launched"] == 2 and (hash_.loops, parents.loops) == (1, 1)
+    assert (partial.processes, join.processes, few.processes) == (3, 3, 3)  # min(3 loops, 2 + 1)
+    assert (hash_.processes, parents.processes) == (1, 1)  # min(1 loop, 2 + 1)
+    assert hash_.inclusive_ms == approx(0.028)  # 0.028 x 1 / 1, not / 3 (0.009)
+    assert parents.inclusive_ms == approx(0.013)  # not 0.004
+    assert hash_.exclusive_ms == approx(0.015)  # 0.028 - 0.013
+    assert join.inclusive_ms == approx(0.111)  # 0.111 x 3 / 3
+    assert join.exclusive_ms == approx(0.046)  # 0.111 - 0.037 - 0.028
+    assert partial.exclusive_ms == approx(0.023)  # 0.134 - 0.111
+    assert gather.exclusive_ms == approx(4.452)  # 4.586 - 0.134
+    assert agg.exclusive_ms == approx(0.005)  # 4.591 - 4.586
+
+
+def test_per_worker_loops_refine_the_process_count() -> None:
+    # Invented from 19: the Hash's VERBOSE per-worker figures say worker 0 built it twice and the leader never did,
+    # so 2 loops ran in 1 process: 0.028 x 2 / 1 (min(loops, 3) alone would say 2 processes: 0.028).
+    doc = json.loads((PLANS / "19-parallel-single-process-node.json").read_text())
+    hash_raw = doc[0]["Plan"]["Plans"][0]["Plans"][0]["Plans"][0]["Plans"][1]
+    assert hash_raw["Node Type"] == "Hash"
+    hash_raw["Actual Loops"] = 2
+    hash_raw["Workers"] = [
+        {"Worker Number": 0, "Actual Total Time": 0.028, "Actual Loops": 2},
+        {"Worker Number": 1, "Actual Total Time": 0.0, "Actual Loops": 0},
+    ]
+    hash_ = next(n for n in parse_plan(doc).nodes() if n.node_type == "Hash")
+    assert hash_.processes == 1
+    assert hash_.inclusive_ms == approx(0.056)
