@@ -19,7 +19,7 @@ from perfkit.errors import ConfigError
 #: Rows per generated batch. Part of the data's identity: changing it changes every value (bump GENERATOR_VERSION).
 BATCH = 50_000
 #: Version of the generators' output: a stored seed with another version is not reused.
-GENERATOR_VERSION = 4
+GENERATOR_VERSION = 5
 _EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
 _M64 = np.uint64(0xFFFFFFFFFFFFFFFF)
 _VERSION_MASK = np.uint64(0xFFFFFFFFFFFF0FFF)
@@ -167,6 +167,17 @@ def skewed(
     return (rank * a + c) % n
 
 
+def hashed_unit(
+    seed: int, table: str, column: str, index: np.ndarray[Any, Any]
+) -> np.ndarray[Any, np.dtype[np.float64]]:
+    """A uniform draw in [0, 1) per row `index`, from the seed, table and column alone: any row's value is known
+    without generating its batch (for values other tables depend on)."""
+    i = np.asarray(index, dtype=np.int64).astype(np.uint64)
+    bits = _mix64(i ^ np.uint64(_key(seed, table, column))) >> np.uint64(11)
+    frac: np.ndarray[Any, np.dtype[np.float64]] = bits.astype(np.float64) / float(2**53)
+    return frac
+
+
 def slot_times(
     seed: int, table: str, start_us: int, span_us: int, total: int, index: np.ndarray[Any, Any]
 ) -> np.ndarray[Any, np.dtype[np.int64]]:
@@ -176,8 +187,7 @@ def slot_times(
     i = np.asarray(index, dtype=np.int64)
     left = np.floor(i * width).astype(np.int64)
     right = np.maximum(np.floor((i + 1) * width).astype(np.int64), left + 1)
-    bits = _mix64(i.astype(np.uint64) ^ np.uint64(_key(seed, table, "created_at"))) >> np.uint64(11)
-    frac = bits.astype(np.float64) / float(2**53)
+    frac = hashed_unit(seed, table, "created_at", i)
     times: np.ndarray[Any, np.dtype[np.int64]] = start_us + left + (frac * (right - left)).astype(np.int64)
     return times
 

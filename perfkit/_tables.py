@@ -126,9 +126,10 @@ def posts(w: World, b: int) -> Batch:
     tail_size = np.where(third, tail_size, 0)
     sep = objects([b""] * size)
     sep[third] = b"\n\n"
-    status = choose(r(t, "status", b), w.profile.status_mix, size)
+    # Status and published_at from each post's own hashed draws: comments and notifications look them up.
+    status = w.post_status(np.arange(lo, hi))
     labels = list(w.profile.status_mix)
-    published = _after(r(t, "published_at", b), created, 12 * HOUR_US, w.end_us)
+    published = w.post_published(np.arange(lo, hi))
     median = max(w.profile.view_count_median, 1.0)
     views = np.minimum(r(t, "view_count", b).lognormal(np.log(median), 1.5, size), 2**31 - 1).astype(np.int64)
     is_published = status == labels.index("published")
@@ -221,10 +222,32 @@ def user_settings(w: World, b: int) -> Batch:
     return Batch(size, rows.data())
 
 
+#: Rounds of drawing again before a draw that keeps landing on drafts moves to the next post that is not one.
+_REDRAWS = 8
+
+
+def _shown_posts(w: World, draw: Callable[[int], np.ndarray[Any, Any]], size: int) -> np.ndarray[Any, Any]:
+    """`size` posts from `draw`, none of them a draft: draws on drafts are drawn again (which keeps the skew among
+    the posts readers see); the few still on drafts after that move to the next post that is not one."""
+    post = draw(size)
+    for _ in range(_REDRAWS):
+        bad = ~w.post_shown(post)[1]
+        if not bad.any():
+            return post
+        post[bad] = draw(int(bad.sum()))
+    bad = ~w.post_shown(post)[1]
+    while bad.any():  # ends: make_world refused a world whose posts are all drafts
+        post[bad] = (post[bad] + 1) % w.n["posts"]
+        bad[bad] = ~w.post_shown(post[bad])[1]
+    return post
+
+
 def comments(w: World, b: int) -> Batch:
     lo, hi = batch_range(w.n["comments"], b)
     size, r, p, t, s = hi - lo, w.streams.rng, w.pools, "comments", w.profile.skew
-    post = skewed(r(t, "post_id", b), w.n["posts"], size, s["comments_per_post"], w.perms["hot_posts"])
+    # Readers comment on posts they can see: a draw that lands on a draft is drawn again (see _shown_posts).
+    rp = r(t, "post_id", b)
+    post = _shown_posts(w, lambda k: skewed(rp, w.n["posts"], k, s["comments_per_post"], w.perms["hot_posts"]), size)
     author = skewed(r(t, "author_id", b), w.n["users"], size, s["comments_per_author"], w.perms["commenters"])
     rb = r(t, "body", b)
     first = rb.integers(0, len(p.sentences), size)
@@ -235,8 +258,9 @@ def comments(w: World, b: int) -> Batch:
     tail_raw[~longer] = b""
     sep = objects([b""] * size)
     sep[longer] = b" "
-    # A comment follows its post and its author's sign-up, after a delay (not a sort key, so not forced distinct).
-    base = np.maximum(w.created("posts", post), w.created("users", author))
+    # A comment follows its post's publication and its author's sign-up, after a delay (not a sort key, so not
+    # forced distinct).
+    base = np.maximum(w.post_shown(post)[0], w.created("users", author))
     created = _after(r(t, "created_at", b), base, 2 * DAY_US, w.end_us)
     ru = r(t, "updated_at", b)
     edited = ru.random(size) < 0.1
@@ -261,15 +285,16 @@ def _payloads(
     user: np.ndarray[Any, Any],
     rp: np.random.Generator,
     created: np.ndarray[Any, Any],
+    post_index: np.ndarray[Any, Any],
 ) -> np.ndarray[Any, Any]:
     """The jsonb payload of each notification, by type: actor and post ids, the actor only, or a message; the actor
-    (never the recipient) and the post existed before the notification."""
+    (never the recipient) existed before the notification, the post was shown before it."""
     size = len(kind)
     # The actor is another user (one who existed by then): draw among the others, skipping the recipient.
     known = w.users_by(created)
     others = rp.integers(0, np.maximum(known - 1, 1))
     actor = uuid_text(*w.streams.uuid_words("users", np.where((known > 1) & (others >= user), others + 1, others)))
-    post = uuid_text(*w.streams.uuid_words("posts", rp.integers(0, w.posts_by(created).clip(1, None))))
+    post = uuid_text(*w.streams.uuid_words("posts", post_index))
     message = rp.integers(0, len(w.pools.sentences), size)
     labels = list(w.profile.type_mix)
     out = np.empty(size, dtype=object)
@@ -288,6 +313,25 @@ def _payloads(
     return out
 
 
+def _posts_shown_by(
+    w: World, rng: np.random.Generator, times: np.ndarray[Any, Any]
+) -> tuple[np.ndarray[Any, Any], np.ndarray[Any, Any]]:
+    """Per time, a post created and shown before it (uniform among those created by then, drawn again on drafts
+    and on posts published later), and whether one was found."""
+    known = w.posts_by(times)
+    post = rng.integers(0, known.clip(1, None))
+    found = np.zeros(len(times), dtype=bool)
+    todo = known > 0
+    for _ in range(_REDRAWS):
+        since, shown = w.post_shown(post[todo])
+        found[todo] = shown & (since < times[todo])
+        todo &= ~found
+        if not todo.any():
+            break
+        post[todo] = rng.integers(0, known[todo])
+    return post, found
+
+
 def notifications(w: World, b: int) -> Batch:
     lo, hi = batch_range(w.n["notifications"], b)
     size, r, t = hi - lo, w.streams.rng, "notifications"
@@ -295,13 +339,14 @@ def notifications(w: World, b: int) -> Batch:
     user = pick_before(r(t, "user_id", b), w.cumulative["recipients"], w.users_by(created))
     kind = choose(r(t, "type", b), w.profile.type_mix, size)
     labels = list(w.profile.type_mix)
-    # Before the first post there is nothing to comment on or like: those become follows.
-    kind[(w.posts_by(created) == 0) & ~np.isin(kind, [labels.index("system"), labels.index("follow")])] = labels.index(
-        "follow"
-    )
+    # A comment or like is on a post readers could see by then (not a draft, published before): drawn again among
+    # the posts created by then; where none is found (as before the first post) the notification becomes a follow.
+    about_post = ~np.isin(kind, [labels.index("system"), labels.index("follow")])
+    post, found = _posts_shown_by(w, r(t, "post_id", b), created)
+    kind[about_post & ~found] = labels.index("follow")
     # While the recipient is the only user, nobody else can act: those are system notifications.
     kind[w.users_by(created) == 1] = labels.index("system")
-    payload = _payloads(w, kind, user, r(t, "payload", b), created)
+    payload = _payloads(w, kind, user, r(t, "payload", b), created, post)
     rr = r(t, "read_at", b)
     read = _after(rr, created, 3 * DAY_US, w.end_us)
     rows = Rows(size, 6)

@@ -9,8 +9,9 @@ from typing import Any
 import numpy as np
 
 from perfkit._binary import Pool
-from perfkit._gen import Pools, Streams, build_pools, counts, epoch_us, skew_weights, slot_times
+from perfkit._gen import Pools, Streams, build_pools, counts, epoch_us, hashed_unit, skew_weights, slot_times
 from perfkit._profile import Profile
+from perfkit.errors import ConfigError
 
 #: Type OIDs of the composite `address` attributes (all varchar); the loader checks them against the catalog.
 ADDRESS_OIDS = (1043, 1043, 1043, 1043, 1043)
@@ -18,6 +19,8 @@ LANGS = ("en", "ja", "de", "fr", "es", "pt")
 PER_PAGE = (10, 20, 50, 100)
 FONTS = (12, 14, 16, 18)
 DIGESTS = ("daily", "weekly", "never")
+#: Mean delay between a post's creation and its publication.
+PUBLISH_DELAY_US = 12 * 3_600_000_000
 
 
 def _json_pool(docs: list[dict[str, Any]]) -> Pool:
@@ -56,6 +59,37 @@ class World:
     def users_by(self, times: np.ndarray[Any, Any]) -> np.ndarray[Any, Any]:
         """How many users exist at each time (at least 1: the first account opens at the start of the range)."""
         return np.searchsorted(self.user_times, times, side="right").clip(1, None)
+
+    def post_status(self, index: np.ndarray[Any, Any]) -> np.ndarray[Any, np.dtype[np.int64]]:
+        """Status of posts `index` (indices into the profile's status_mix), from each post's own hashed draw: the
+        comments and notifications that refer to a post know its status without generating its batch."""
+        cdf = np.cumsum(list(self.profile.status_mix.values()))
+        cdf[-1] = 1.0
+        u = hashed_unit(self.seed, "posts", "status", index)
+        status: np.ndarray[Any, np.dtype[np.int64]] = np.searchsorted(cdf, u, side="right").clip(0, len(cdf) - 1)
+        return status
+
+    def post_published(self, index: np.ndarray[Any, Any]) -> np.ndarray[Any, np.dtype[np.int64]]:
+        """When posts `index` were (or would have been) published: an exponential delay after created_at, before
+        the range's end; a delay that would reach the end is drawn again uniformly (clamping would pile rows up)."""
+        base = self.created("posts", index)
+        delay = -PUBLISH_DELAY_US * np.log1p(-hashed_unit(self.seed, "posts", "published_at", index))
+        later = base + delay.astype(np.int64)
+        over = later >= self.end_us
+        room = np.maximum(self.end_us - base, 1)
+        redrawn = base + (hashed_unit(self.seed, "posts", "published_at_late", index) * room).astype(np.int64)
+        result: np.ndarray[Any, np.dtype[np.int64]] = np.maximum(
+            base, np.minimum(np.where(over, redrawn, later), self.end_us - 1)
+        )
+        return result
+
+    def post_shown(self, index: np.ndarray[Any, Any]) -> tuple[np.ndarray[Any, Any], np.ndarray[Any, Any]]:
+        """Since when readers could see posts `index`, and whether they can: published posts since published_at,
+        archived ones (published once; the schema keeps no date) since created_at, drafts never."""
+        status = self.post_status(index)
+        labels = list(self.profile.status_mix)
+        since = np.where(status == labels.index("published"), self.post_published(index), self.created("posts", index))
+        return since, status != labels.index("draft")
 
     def posts_by(self, times: np.ndarray[Any, Any]) -> np.ndarray[Any, Any]:
         """How many posts surely exist at each time: every post whose slot ended before it (slots are wider than 1 µs;
@@ -108,4 +142,17 @@ def make_world(scale: float, seed: int, profile: Profile) -> World:
         ),
         "message": _json_pool([{"message": s} for s in pools.sentences.text.tolist()]),
     }
+    if n["comments"] and not _any_shown(world):
+        raise ConfigError(
+            f"all {n['posts']:,} posts of profile {profile.name} at this scale are drafts, and readers cannot comment"
+            " on drafts: give posts.status_mix a larger share of published or archived posts, or raise the scale"
+        )
     return world
+
+
+def _any_shown(world: World) -> bool:
+    """Whether any post is not a draft (looked for in chunks: the first one nearly always has one)."""
+    for lo in range(0, world.n["posts"], 100_000):
+        if world.post_shown(np.arange(lo, min(lo + 100_000, world.n["posts"])))[1].any():
+            return True
+    return False

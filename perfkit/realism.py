@@ -112,12 +112,16 @@ LEFT JOIN (SELECT post_id, count(*) AS n FROM post_tags GROUP BY post_id) t ON t
 GROUP BY 1 ORDER BY 1
 """
 
-#: Rows dated before what they refer to (a comment older than its post, a post older than its author's account...).
-#: A sound seed has none of them.
+#: Rows dated before what they refer to (a comment older than its post, a post older than its author's account...)
+#: or referring to what readers cannot see (comments on drafts). A sound seed has none of them.
 TIME_ORDER = {
     "posts before their author": "FROM posts x JOIN users u ON u.id = x.author_id WHERE x.created_at < u.created_at",
     "posts published before created": "FROM posts WHERE published_at < created_at",
     "comments before their post": "FROM comments x JOIN posts p ON p.id = x.post_id WHERE x.created_at < p.created_at",
+    "comments before their post was published": (
+        "FROM comments x JOIN posts p ON p.id = x.post_id WHERE x.created_at < p.published_at"
+    ),
+    "comments on drafts": "FROM comments x JOIN posts p ON p.id = x.post_id WHERE p.status = 'draft'",
     "comments before their author": (
         "FROM comments x JOIN users u ON u.id = x.author_id WHERE x.created_at < u.created_at"
     ),
@@ -133,6 +137,12 @@ TIME_ORDER = {
     ),
     "notifications before their post": (
         "FROM notifications x JOIN posts p ON p.id = (x.payload->>'post_id')::uuid WHERE x.created_at < p.created_at"
+    ),
+    "notifications before their post was published": (
+        "FROM notifications x JOIN posts p ON p.id = (x.payload->>'post_id')::uuid WHERE x.created_at < p.published_at"
+    ),
+    "notifications on drafts": (
+        "FROM notifications x JOIN posts p ON p.id = (x.payload->>'post_id')::uuid WHERE p.status = 'draft'"
     ),
     "profiles before their user": (
         "FROM user_profiles x JOIN users u ON u.id = x.user_id WHERE x.created_at < u.created_at"

@@ -218,6 +218,33 @@ def test_rows_are_dated_after_what_they_refer_to(seeded: tuple[Target, SeedInfo]
                 " WHERE p.id = comments.post_id AND comments.id = (SELECT id FROM comments ORDER BY id LIMIT 1)"
             )
             assert realism_report(conn).time_order["comments before their post"] == 1
+            conn.execute(
+                "UPDATE posts SET status = 'draft', published_at = NULL"
+                " WHERE id = (SELECT post_id FROM comments ORDER BY id LIMIT 1)"
+            )
+            assert realism_report(conn).time_order["comments on drafts"] >= 1
+
+
+def test_comments_and_notifications_are_on_posts_readers_could_see(seeded: tuple[Target, SeedInfo]) -> None:
+    """No comment on a draft or before its post was published; comment/like notifications likewise. Drafts are
+    still commented on nowhere although hot posts draw most comments (the draws on drafts are drawn again)."""
+    target, _ = seeded
+    with connect(target) as conn:
+        order = realism_report(conn).time_order
+        for check in ("comments on drafts", "comments before their post was published", "notifications on drafts"):
+            assert order[check] == 0, check
+        row = conn.execute(
+            "SELECT count(*) FILTER (WHERE p.status = 'published'), count(*) FILTER (WHERE p.status = 'archived'),"
+            " count(DISTINCT p.id) FROM comments c JOIN posts p ON p.id = c.post_id"
+        ).fetchone()
+    assert row is not None and row[0] > 0 and row[1] > 0  # archived posts keep the comments they got
+
+
+def test_a_world_of_drafts_is_refused_when_it_has_comments() -> None:
+    """Comments need a post that is not a draft: a profile whose posts are all drafts is refused before loading."""
+    prof = replace(load_profile("default"), status_mix={"published": 0.0, "draft": 1.0, "archived": 0.0})
+    with pytest.raises(ConfigError, match="are drafts, and readers cannot comment on drafts"):
+        make_world(0.01, 42, prof)
 
 
 def test_tags_per_post_follow_the_profile(seeded: tuple[Target, SeedInfo]) -> None:
