@@ -203,7 +203,7 @@ def test_realism_report_and_cli(seeded: tuple[Target, SeedInfo]) -> None:
     assert out.exit_code == 0, out.output
     assert "reused: scale 0.01, seed 42" in out.output and "posts per author" in out.output
     assert "published " in out.output and "(profile 70%)" in out.output
-    assert "time order: every row is dated after what it refers to" in out.output
+    assert "time order: every row is dated after what it refers to, none is on a draft" in out.output
 
 
 def test_rows_are_dated_after_what_they_refer_to(seeded: tuple[Target, SeedInfo]) -> None:

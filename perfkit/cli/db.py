@@ -199,5 +199,9 @@ def _print_report(rep: RealismReport, prof: Profile) -> None:
     wrong = {k: n for k, n in rep.time_order.items() if n}
     console.print(
         "time order: "
-        + (", ".join(f"{n:,} {k}" for k, n in wrong.items()) if wrong else "every row is dated after what it refers to")
+        + (
+            ", ".join(f"{n:,} {k}" for k, n in wrong.items())
+            if wrong
+            else "every row is dated after what it refers to, none is on a draft"
+        )
     )
