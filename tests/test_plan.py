@@ -1,6 +1,6 @@
 """Plan model: one saved plan per quirk (tests/plans/NN-topic.json), each with expected values worked out by hand.
 
-01-08 are the handed cases (C01, C05, C06) and small invented quirks; 10-19 were captured from PostgreSQL 15 by
+01-08 are the handed cases (C01, C05, C06) and small invented quirks; 10-21 were captured from PostgreSQL 15 by
 tests/plans/capture.py. Times are ms as PostgreSQL prints them; "x loops" and "/ processes" are spelled out.
 """
 
@@ -106,6 +106,11 @@ def test_children_exceeding_parent_clamp_with_warning() -> None:
     assert scan.misestimate == pytest.approx(100.0)
     # the Limit stopped the scan after 10 of its planned 1000 rows: not a misestimate worth reporting
     assert summarize(plan).worst_misestimate is None
+    # shares are of the tree's time, 0 + 1.250 (the clamped exclusive times), never 1.250 / 0.800 = 156%
+    assert plan.tree_ms == approx(1.250) and plan.total_ms == approx(1.250)
+    hottest = summarize(plan).hottest_node
+    assert hottest is not None and hottest.label == "Seq Scan on t" and hottest.percent == 100.0
+    assert "Seq Scan on t  1.250 ms 100.0%" in _render_text(plan)
 
 
 def test_parallel_gather_divides_by_processes() -> None:
@@ -195,9 +200,118 @@ def test_trigger_time_sits_outside_the_tree() -> None:
     assert insert.exclusive_ms == approx(0.274)  # 0.335 - 0.061
     assert plan.outside_tree_ms == pytest.approx(1.210)  # 1.545 - 0.335, which holds the trigger's 1.181
     assert plan.outside_tree_ms >= plan.triggers_ms
+    # 1.181 does not fit in the Insert's 0.274 ms: an AFTER trigger, after the tree
+    assert trig.after_tree and trig.constraint is None and not trig.foreign_key
+    assert (plan.triggers_outside_ms, plan.triggers_inside_ms) == (1.181, 0.0)
+    assert plan.total_ms == pytest.approx(1.516)  # 0.335 + 1.181
+    summary = summarize(plan)
+    assert summary.hottest_node is not None and round(summary.hottest_node.percent or 0, 1) == 18.1  # 0.274 / 1.516
+    assert "trigger events_audit on events took 1.181 ms over 300 calls, after the tree (77.9% of the plan" in "".join(
+        summary.findings
+    )  # 1.181 / 1.516
     b = insert.exclusive_buffers
     assert (b.shared_hit, b.shared_dirtied, b.shared_written) == (304, 2, 2)
     assert insert.estimate_factor is None  # 0 planned rows: ratio undefined
+
+
+def test_before_trigger_time_is_inside_the_modify_table_node() -> None:
+    # Insert on stamped 12.287 <- Function Scan 0.063; trigger stamped_before 11.986 ms, 300 calls; Execution 12.303.
+    # After the tree there are only 12.303 - 12.287 = 0.016 ms: the 11.986 ms ran inside the Insert (BEFORE ROW).
+    plan = load("20-trigger-before.json")
+    insert, _func = plan.nodes()
+    (trig,) = plan.triggers
+    assert (trig.name, trig.relation, trig.time_ms, trig.calls, trig.constraint) == (
+        "stamped_before",
+        "stamped",
+        11.986,
+        300,
+        None,
+    )
+    assert insert.exclusive_ms == approx(12.224)  # 12.287 - 0.063, of which 11.986 is the trigger's
+    assert plan.outside_tree_ms == pytest.approx(0.016)
+    assert not trig.after_tree
+    assert (plan.triggers_inside_ms, plan.triggers_outside_ms) == (11.986, 0.0)
+    assert plan.tree_ms == approx(12.287)
+    assert plan.total_ms == approx(12.287)  # 12.287 + 0, not 12.287 + 11.986 = 24.273 (above Execution 12.303)
+    summary = summarize(plan)
+    assert (summary.triggers_inside_ms, summary.triggers_outside_ms, summary.total_ms) == (11.986, 0.0, 12.287)
+    hottest = summary.hottest_node
+    assert hottest is not None and hottest.label == "Insert on stamped"
+    assert round(hottest.percent or 0, 1) == 99.5  # 12.224 / 12.287
+    assert summary.findings[0] == (
+        "hottest node: Insert on stamped, 12.224 ms exclusive (99.5% of the plan),"
+        " of which 11.986 ms in BEFORE trigger time (stamped_before)"
+    )
+    assert (
+        "trigger stamped_before on stamped took 11.986 ms over 300 calls, inside Insert on stamped"
+        " (97.6% of the plan; a BEFORE trigger"  # 11.986 / 12.287
+    ) in summary.findings[1]
+    data = json.loads(json.dumps(summary.to_dict()))
+    assert data["triggers"] == [
+        {
+            "name": "stamped_before",
+            "relation": "stamped",
+            "time_ms": 11.986,
+            "calls": 300,
+            "constraint": None,
+            "after_tree": False,
+        }
+    ]
+
+
+def test_constraint_triggers_always_run_after_the_tree() -> None:
+    # Invented from 20: the same trigger with a Constraint Name (CREATE CONSTRAINT TRIGGER is always AFTER ROW) is
+    # placed after the tree although the 0.016 ms there cannot hold its 11.986 ms.
+    doc = json.loads((PLANS / "20-trigger-before.json").read_text())
+    doc[0]["Triggers"][0]["Constraint Name"] = "stamped_check"
+    plan = parse_plan(doc)
+    (trig,) = plan.triggers
+    assert trig.after_tree and trig.constraint == "stamped_check" and not trig.foreign_key
+    assert plan.total_ms == approx(24.273)  # 12.287 + 11.986
+    assert any(
+        f.startswith("constraint trigger stamped_before (stamped_check) on stamped") for f in summarize(plan).findings
+    )
+
+
+def test_triggers_placed_largest_first() -> None:
+    # Invented from 14: a second trigger of 0.200 ms. After the tree: 1.545 - 0.335 = 1.210 ms; the Insert: 0.274 ms.
+    # events_audit (1.181) fits after the tree, leaving 0.029; stamp (0.200) does not fit there: inside the Insert.
+    doc = json.loads((PLANS / "14-trigger.json").read_text())
+    doc[0]["Triggers"].append({"Trigger Name": "stamp", "Relation": "events", "Time": 0.2, "Calls": 300})
+    plan = parse_plan(doc)
+    audit, stamp = plan.triggers
+    assert (audit.after_tree, stamp.after_tree) == (True, False)
+    assert (plan.triggers_outside_ms, plan.triggers_inside_ms) == (1.181, 0.2)
+    assert plan.total_ms == pytest.approx(1.516)  # 0.335 + 1.181
+
+
+def test_foreign_key_cascade_trigger_runs_after_the_tree() -> None:
+    # Delete on owners 0.042 <- Seq Scan 0.013 (50 rows, 150 removed); RI_ConstraintTrigger_a_16586 for
+    # pets_owner_id_fkey on owners 0.676 ms, 50 calls (ON DELETE CASCADE deletes the pets rows); Execution 0.725.
+    plan = load("21-trigger-fk-cascade.json")
+    delete, scan = plan.nodes()
+    (trig,) = plan.triggers
+    assert (trig.name, trig.constraint, trig.relation, trig.time_ms, trig.calls) == (
+        "RI_ConstraintTrigger_a_16586",
+        "pets_owner_id_fkey",
+        "owners",
+        0.676,
+        50,
+    )
+    assert trig.foreign_key and trig.after_tree
+    assert delete.label == "Delete on owners" and scan.rows_removed_total == 150
+    assert delete.exclusive_ms == approx(0.029)  # 0.042 - 0.013
+    assert plan.outside_tree_ms == pytest.approx(0.683)  # 0.725 - 0.042, which holds the trigger's 0.676
+    assert (plan.triggers_outside_ms, plan.triggers_inside_ms) == (0.676, 0.0)
+    assert plan.total_ms == approx(0.718)  # 0.042 + 0.676
+    summary = summarize(plan)
+    hottest = summary.hottest_node
+    assert hottest is not None and hottest.label == "Delete on owners"
+    assert round(hottest.percent or 0, 1) == 4.0  # 0.029 / 0.718
+    assert (
+        "foreign key pets_owner_id_fkey: RI trigger on owners took 0.676 ms over 50 calls, after the tree"
+        " (94.2% of the plan"  # 0.676 / 0.718
+    ) in "\n".join(summary.findings)
 
 
 def test_jit_time_is_inside_node_times() -> None:
