@@ -19,6 +19,8 @@ BUFFER_KEYS: dict[str, str] = {
     "temp_written": "Temp Written Blocks",
 }
 
+_AGGREGATES = {"Plain": "Aggregate", "Hashed": "HashAggregate", "Sorted": "GroupAggregate", "Mixed": "MixedAggregate"}
+
 
 @dataclass(frozen=True, slots=True)
 class Buffers:
@@ -90,28 +92,33 @@ class PlanNode:
     depth: int
 
     @property
-    def label(self) -> str:
-        """A short name: node type, relation or CTE, and index."""
+    def display_type(self) -> str:
+        """The node's name as EXPLAIN's text format prints it: HashAggregate, Partial GroupAggregate, Insert, ..."""
         text = self.node_type
-        strategy, mode, operation = self.raw.get("Strategy"), self.raw.get("Partial Mode"), self.raw.get("Operation")
+        raw = self.raw
+        strategy, mode, operation = raw.get("Strategy"), raw.get("Partial Mode"), raw.get("Operation")
         if text == "Aggregate":
-            text = {"Hashed": "HashAggregate", "Sorted": "GroupAggregate", "Mixed": "MixedAggregate"}.get(
-                str(strategy), text
-            )
+            text = _AGGREGATES.get(str(strategy), text)
             if mode in ("Partial", "Finalize"):
                 text = f"{mode} {text}"
         elif text == "ModifyTable" and isinstance(operation, str):
             text = operation
         if self.parallel_aware and not text.startswith("Parallel"):
             text = f"Parallel {text}"
-        if self.relation:
-            text += f" on {self.relation}"
-            if self.alias and self.alias != self.relation:
+        return text
+
+    @property
+    def label(self) -> str:
+        """A short name: the text format's node name, what it reads (relation, CTE, function, subquery), the index."""
+        text = self.display_type
+        function = self.raw.get("Function Name")
+        target = self.relation or self.cte_name or (function if isinstance(function, str) else None)
+        if target:
+            text += f" on {target}"
+            if self.alias and self.alias != target:
                 text += f" {self.alias}"
-        elif self.cte_name:
-            text += f" on {self.cte_name}"
-            if self.alias and self.alias != self.cte_name:
-                text += f" {self.alias}"
+        elif self.alias:  # Subquery Scan, Values Scan, ...: the text format names the range table entry
+            text += f" on {self.alias}"
         if self.index:
             text += f" using {self.index}"
         return text

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass
 from typing import Any
 
+from perfkit._plan_locate import Locator, Where
 from perfkit._plan_records import Plan, PlanNode, Trigger
 
 LARGE_TABLE_ROWS = 10_000
@@ -14,8 +15,8 @@ _SCANS = ("Seq Scan", "Index Scan", "Index Only Scan", "Bitmap Heap Scan", "Tid 
 
 @dataclass(frozen=True, slots=True)
 class NodeRef:
-    """Which node: enough to find it in a rendered tree; `percent` is its share of the plan's total (the tree plus
-    AFTER triggers, Plan.total_ms), between 0 and 100."""
+    """Which node, with enough to find it in a rendered tree (`where`); `percent` is its share of the plan's total
+    (the tree plus AFTER triggers, Plan.total_ms), between 0 and 100."""
 
     node_type: str
     relation: str | None
@@ -23,12 +24,14 @@ class NodeRef:
     label: str
     exclusive_ms: float
     percent: float | None
+    loops: int
+    where: Where
 
     @classmethod
-    def of(cls, node: PlanNode, total_ms: float) -> NodeRef:
+    def of(cls, node: PlanNode, total_ms: float, where: Where) -> NodeRef:
         """The reference to a node of a plan whose total time is `total_ms`."""
         percent = min(100.0, max(0.0, 100.0 * node.exclusive_ms / total_ms)) if total_ms > 0 else None
-        return cls(node.node_type, node.relation, node.index, node.label, node.exclusive_ms, percent)
+        return cls(node.node_type, node.relation, node.index, node.label, node.exclusive_ms, percent, node.loops, where)
 
 
 @dataclass(frozen=True, slots=True)
@@ -138,7 +141,11 @@ def _spill(node: PlanNode) -> Spill | None:
 
 
 def _hottest(h: NodeRef, before: list[Trigger]) -> str:
-    text = f"hottest node: {h.label}, {h.exclusive_ms:.3f} ms exclusive ({h.percent or 0.0:.1f}% of the plan)"
+    where = h.where.describe()
+    text = f"hottest node: {h.label}" + (f" ({where})" if where else "")
+    text += f", {h.exclusive_ms:.3f} ms exclusive ({h.percent or 0.0:.1f}% of the plan)"
+    if h.loops > 1:
+        text += f" over {h.loops:,} loops"
     if before:
         names = ", ".join(t.name for t in before)
         text += f", of which {sum(t.time_ms for t in before):.3f} ms in BEFORE trigger time ({names})"
@@ -205,6 +212,7 @@ def summarize(plan: Plan, *, large_table_rows: int = LARGE_TABLE_ROWS) -> PlanSu
     """Summary figures and findings; never-executed nodes give no findings (nothing ran, nothing to conclude)."""
     nodes = list(plan.nodes())
     executed = [n for n in nodes if not n.never_executed]
+    locate = Locator(plan.root)
     index_scans = tuple(
         IndexUse(
             n.index,
@@ -224,7 +232,7 @@ def summarize(plan: Plan, *, large_table_rows: int = LARGE_TABLE_ROWS) -> PlanSu
         if n.node_type == "Seq Scan" and n.rows_total + n.rows_removed_total > large_table_rows
     )
     hottest = max(executed, key=lambda n: n.exclusive_ms, default=None) if plan.has_timing else None
-    hottest_ref = NodeRef.of(hottest, plan.total_ms) if hottest else None
+    hottest_ref = NodeRef.of(hottest, plan.total_ms, locate(hottest)) if hottest else None
     # Below a Limit the executor stops early: fewer rows than planned is expected there, not a misestimate.
     cut_short = {id(d) for n in nodes if n.node_type == "Limit" for c in n.children for d in c.walk()}
     rated = [

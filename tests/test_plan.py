@@ -1,6 +1,6 @@
 """Plan model: one saved plan per quirk (tests/plans/NN-topic.json), each with expected values worked out by hand.
 
-01-08 are the handed cases (C01, C05, C06) and small invented quirks; 10-21 were captured from PostgreSQL 15 by
+01-08 are the handed cases (C01, C05, C06) and small invented quirks; 10-21 and 24 were captured from PostgreSQL 15 by
 tests/plans/capture.py. Times are ms as PostgreSQL prints them; "x loops" and "/ processes" are spelled out.
 """
 
@@ -505,3 +505,36 @@ def test_per_worker_loops_refine_the_process_count() -> None:
     hash_ = next(n for n in parse_plan(doc).nodes() if n.node_type == "Hash")
     assert hash_.processes == 1
     assert hash_.inclusive_ms == approx(0.056)
+
+
+def test_hottest_node_of_a_repeated_kind_is_located() -> None:
+    # Captured: count(*) over (ORDER BY pad, val) UNION ALL (... WHERE grp < 50 ORDER BY pad, val DESC).
+    # Aggregate 455.447 <- Append 445.784 <- Subquery Scan *SELECT* 1 302.129 <- Sort 284.237 <- Seq Scan 12.503
+    #                                    <- Subquery Scan *SELECT* 2 130.723 <- Sort 125.485 <- Seq Scan 16.301
+    plan = load("24-repeated-node.json")
+    nodes = list(plan.nodes())
+    first_sort, second_sort = nodes[3], nodes[6]
+    assert first_sort.exclusive_ms == approx(271.734)  # 284.237 - 12.503
+    assert second_sort.exclusive_ms == approx(109.184)  # 125.485 - 16.301
+    summary = summarize(plan)
+    hottest = summary.hottest_node
+    assert hottest is not None and hottest.label == "Sort"
+    assert round(hottest.percent or 0, 1) == 59.7  # 271.734 / 455.447
+    where = hottest.where
+    assert (where.position, where.occurrence, where.occurrences, where.kind) == (4, 1, 2, "Sort")
+    assert where.ancestors == ("Aggregate", "Append", "Subquery Scan on *SELECT* 1")
+    assert summary.findings[0] == (
+        "hottest node: Sort (1st of 2 Sort nodes, node 4 depth-first, under Aggregate > Append > Subquery Scan on"
+        " *SELECT* 1), 271.734 ms exclusive (59.7% of the plan)"
+    )
+    assert summary.to_dict()["hottest_node"]["where"]["position"] == 4
+
+
+def test_hottest_node_in_a_loop_says_how_many_loops() -> None:
+    # 01: the posts Index Scan ran 200 times under the Nested Loop (0.010 x 200 = 2.000 ms of 2.410)
+    summary = summarize(load("01-loops.json"))
+    assert summary.hottest_node is not None and summary.hottest_node.loops == 200
+    assert summary.findings[0] == (
+        "hottest node: Index Scan on posts using posts_author_created_idx, 2.000 ms exclusive (83.0% of the plan)"
+        " over 200 loops"
+    )

@@ -93,6 +93,12 @@ CASES: dict[str, tuple[str, str]] = {
     "20-trigger-before": (SERIAL, "INSERT INTO stamped SELECT g, 'n' || g FROM generate_series(1, 300) g"),
     # ON DELETE CASCADE: the RI trigger on owners (AFTER, with a Constraint Name) deletes the pets rows.
     "21-trigger-fk-cascade": (SERIAL, "DELETE FROM owners WHERE id <= 50"),
+    # Two Sort nodes with the same label (text keys: the sorts dominate): which one is the hottest?
+    "24-repeated-node": (
+        SERIAL + " SET work_mem = '64MB';",
+        "SELECT count(*) FROM ((SELECT id FROM items ORDER BY pad, val) UNION ALL"
+        " (SELECT id FROM items WHERE grp < 50 ORDER BY pad, val DESC)) u",
+    ),
 }
 
 
