@@ -6,10 +6,10 @@ from dataclasses import asdict, dataclass
 from typing import Any
 
 from perfkit._plan_locate import Locator, Where
+from perfkit._plan_misestimate import MISESTIMATE_FINDING, Misestimate, worst_misestimate
 from perfkit._plan_records import Plan, PlanNode, Trigger
 
 LARGE_TABLE_ROWS = 10_000
-MISESTIMATE_FINDING = 10.0
 _SCANS = ("Seq Scan", "Index Scan", "Index Only Scan", "Bitmap Heap Scan", "Tid Scan", "Tid Range Scan")
 
 
@@ -32,21 +32,6 @@ class NodeRef:
         """The reference to a node of a plan whose total time is `total_ms`."""
         percent = min(100.0, max(0.0, 100.0 * node.exclusive_ms / total_ms)) if total_ms > 0 else None
         return cls(node.node_type, node.relation, node.index, node.label, node.exclusive_ms, percent, node.loops, where)
-
-
-@dataclass(frozen=True, slots=True)
-class Misestimate:
-    """The node whose row estimate was furthest off (per loop)."""
-
-    node_type: str
-    relation: str | None
-    index: str | None
-    label: str
-    plan_rows: int
-    rows_per_loop: float
-    estimate_factor: float
-    direction: str
-    magnitude: float
 
 
 @dataclass(frozen=True, slots=True)
@@ -174,6 +159,19 @@ def _trigger(t: Trigger, plan: Plan, nodes: list[PlanNode]) -> str:
     return f"{head}, inside {inside} ({share}; a BEFORE trigger: part of that node's time, not added again)"
 
 
+def _misestimate(m: Misestimate) -> str:
+    word = "underestimated" if m.direction == "under" else "overestimated"
+    where = m.where.describe()
+    text = (
+        f"{m.label}" + (f" ({where})" if where else "") + f": planner {word} rows {m.magnitude:.0f}x "
+        f"(estimated {m.plan_rows:,}, actual {m.rows_per_loop:,.0f} per loop)"
+    )
+    if m.inherited_by:
+        verb = "inherits" if len(m.inherited_by) == 1 else "inherit"
+        text += f"; the misestimate starts here, {' and '.join(m.inherited_by)} above only {verb} it"
+    return text
+
+
 def _findings(
     plan: Plan,
     hottest: NodeRef | None,
@@ -193,13 +191,8 @@ def _findings(
         )
     for spill in spills:
         out.append(f"{spill.label} spilled to disk ({spill.detail}): work_mem too small for it")
-    m = worst
-    if m and m.magnitude >= MISESTIMATE_FINDING:
-        word = "underestimated" if m.direction == "under" else "overestimated"
-        out.append(
-            f"{m.label}: planner {word} rows {m.magnitude:.0f}x (estimated {m.plan_rows:,}, "
-            f"actual {m.rows_per_loop:,.0f} per loop)"
-        )
+    if worst and worst.magnitude >= MISESTIMATE_FINDING:
+        out.append(_misestimate(worst))
     out.extend(_trigger(t, plan, nodes) for t in plan.triggers)
     for node in nodes:
         fetches = node.raw.get("Heap Fetches")
@@ -233,30 +226,7 @@ def summarize(plan: Plan, *, large_table_rows: int = LARGE_TABLE_ROWS) -> PlanSu
     )
     hottest = max(executed, key=lambda n: n.exclusive_ms, default=None) if plan.has_timing else None
     hottest_ref = NodeRef.of(hottest, plan.total_ms, locate(hottest)) if hottest else None
-    # Below a Limit the executor stops early: fewer rows than planned is expected there, not a misestimate.
-    cut_short = {id(d) for n in nodes if n.node_type == "Limit" for c in n.children for d in c.walk()}
-    rated = [
-        (n.misestimate, n)
-        for n in executed
-        if n.misestimate is not None
-        and n.misestimate > 1.0
-        and not (id(n) in cut_short and n.estimate_direction == "over")
-    ]
-    worst = None
-    if rated:
-        magnitude, node = max(rated, key=lambda pair: pair[0] or 0.0)
-        assert node.plan_rows is not None and node.estimate_factor is not None and node.estimate_direction
-        worst = Misestimate(
-            node.node_type,
-            node.relation,
-            node.index,
-            node.label,
-            node.plan_rows,
-            node.rows_per_loop,
-            node.estimate_factor,
-            node.estimate_direction,
-            magnitude or 1.0,
-        )
+    worst = worst_misestimate(plan.root, locate)
     spills = tuple(s for s in (_spill(n) for n in executed) if s is not None)
     before = [
         t for t in plan.triggers if not t.after_tree and hottest is not None and _modify_table(t, nodes) is hottest

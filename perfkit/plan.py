@@ -1,9 +1,9 @@
 """EXPLAIN (ANALYZE, BUFFERS, FORMAT JSON) output parsed into a frozen plan tree with derived figures and a summary.
 
 How figures are derived (loops, parallel workers, InitPlans, SubPlans, CTEs, buffers) is described in
-perfkit/_plan_derive.py, where trigger time went in perfkit/_plan_triggers.py. Plans without ANALYZE are refused
-unless `allow_estimates=True`; then they are accepted with `analyzed=False`, zero actual figures and no estimate
-factors.
+perfkit/_plan_derive.py, where trigger time went in perfkit/_plan_triggers.py, where a misestimate starts in
+perfkit/_plan_misestimate.py. Plans without ANALYZE are refused unless `allow_estimates=True`; then they are accepted
+with `analyzed=False`, zero actual figures and no estimate factors.
 """
 
 from __future__ import annotations

@@ -1,6 +1,6 @@
 """Plan model: one saved plan per quirk (tests/plans/NN-topic.json), each with expected values worked out by hand.
 
-01-08 are the handed cases (C01, C05, C06) and small invented quirks; 10-21 and 24 were captured from PostgreSQL 15 by
+01-08 are the handed cases (C01, C05, C06) and small invented quirks; 10-24 were captured from PostgreSQL 15 by
 tests/plans/capture.py. Times are ms as PostgreSQL prints them; "x loops" and "/ processes" are spelled out.
 """
 
@@ -505,6 +505,66 @@ def test_per_worker_loops_refine_the_process_count() -> None:
     hash_ = next(n for n in parse_plan(doc).nodes() if n.node_type == "Hash")
     assert hash_.processes == 1
     assert hash_.inclusive_ms == approx(0.056)
+
+
+def test_misestimate_reported_where_it_starts() -> None:
+    # Captured: WHERE c.a = 5 AND c.b = 5 on 100k rows where a = b. Aggregate (1 of 1) <- Nested Loop (planned 11,
+    # actual 1000) <- Seq Scan on corr c (planned 11, actual 1000) ; Index Only Scan on parents (1 of 1 x 1000 loops).
+    # Both the scan and the join are 1000 / 11 = 90.9x under; the join only passes the scan's error on.
+    plan = load("22-misestimate-inherited.json")
+    _agg, loop, scan, _index = plan.nodes()
+    assert loop.misestimate == pytest.approx(1000 / 11) and scan.misestimate == pytest.approx(1000 / 11)
+    summary = summarize(plan)
+    worst = summary.worst_misestimate
+    assert worst is not None
+    assert (worst.label, worst.direction, worst.plan_rows, worst.rows_per_loop) == (
+        "Seq Scan on corr c",
+        "under",
+        11,
+        1000,
+    )
+    assert worst.estimate_factor == pytest.approx(90.909, abs=1e-3)  # 1000 / 11
+    assert worst.magnitude == pytest.approx(90.909, abs=1e-3) and worst.own_magnitude == pytest.approx(90.909, abs=1e-3)
+    assert worst.inherited_by == ("Nested Loop",)
+    assert worst.where.position == 3  # Aggregate, Nested Loop, Seq Scan
+    assert (
+        "Seq Scan on corr c: planner underestimated rows 91x (estimated 11, actual 1,000 per loop);"
+        " the misestimate starts here, Nested Loop above only inherits it"
+    ) in summary.findings
+
+
+def test_misestimate_of_a_join_whose_inputs_are_right() -> None:
+    # Captured: pairs x JOIN pairs y ON y.a = x.a AND y.b = x.b, 1000 rows each with a = b = g % 100 (100 values).
+    # Both Seq Scans and the Hash: 1000 planned, 1000 actual. The Hash Join: 1000 x 1000 / 100 / 100 = 100 planned,
+    # 1000 x 10 = 10000 actual: 100x under, and its own error (its inputs are exact).
+    plan = load("23-misestimate-join.json")
+    worst = summarize(plan).worst_misestimate
+    assert worst is not None
+    assert (worst.node_type, worst.direction, worst.plan_rows, worst.rows_per_loop) == (
+        "Hash Join",
+        "under",
+        100,
+        10000,
+    )
+    assert worst.magnitude == pytest.approx(100.0) and worst.own_magnitude == pytest.approx(100.0)
+    assert worst.inherited_by == ()
+
+
+def test_misestimate_of_a_join_worse_than_its_bad_input() -> None:
+    # Invented from 22: the Nested Loop planned 11 rows but returned 1 (11x over) while its scan was 90.9x under:
+    # its own error is (1/11) / (1000/11) = 1/1000, 1000x, larger than the scan's 90.9x, so the join is reported.
+    doc = json.loads((PLANS / "22-misestimate-inherited.json").read_text())
+    loop_raw = doc[0]["Plan"]["Plans"][0]
+    assert loop_raw["Node Type"] == "Nested Loop"
+    loop_raw["Actual Rows"] = 1
+    worst = summarize(parse_plan(doc)).worst_misestimate
+    assert worst is not None
+    assert (worst.node_type, worst.direction, worst.plan_rows) == ("Nested Loop", "over", 11)
+    assert worst.magnitude == pytest.approx(11.0) and worst.own_magnitude == pytest.approx(1000.0)
+    # 5000 rows instead: 454.5x under, of which 5000 / 1000 = 5x its own (< 10x): the scan stays the origin
+    loop_raw["Actual Rows"] = 5000
+    worst = summarize(parse_plan(doc)).worst_misestimate
+    assert worst is not None and worst.label == "Seq Scan on corr c" and worst.inherited_by == ("Nested Loop",)
 
 
 def test_hottest_node_of_a_repeated_kind_is_located() -> None:
