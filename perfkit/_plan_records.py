@@ -93,7 +93,12 @@ class PlanNode:
 
     @property
     def display_type(self) -> str:
-        """The node's name as EXPLAIN's text format prints it: HashAggregate, Partial GroupAggregate, Insert, ..."""
+        """The node's name as EXPLAIN's text format prints it: HashAggregate, Partial GroupAggregate, Insert, ...
+
+        The JSON says "Aggregate" with a "Strategy" and a "Partial Mode", "ModifyTable" with an "Operation", "SetOp"
+        with a "Strategy", "Foreign Scan" with an "Operation", "Custom Scan" with a "Custom Plan Provider", and keeps
+        "Parallel Aware" / "Async Capable" apart; the text format folds them into the name.
+        """
         text = self.node_type
         raw = self.raw
         strategy, mode, operation = raw.get("Strategy"), raw.get("Partial Mode"), raw.get("Operation")
@@ -101,8 +106,16 @@ class PlanNode:
             text = _AGGREGATES.get(str(strategy), text)
             if mode in ("Partial", "Finalize"):
                 text = f"{mode} {text}"
+        elif text == "SetOp" and strategy == "Hashed":
+            text = "HashSetOp"
         elif text == "ModifyTable" and isinstance(operation, str):
             text = operation
+        elif text == "Foreign Scan" and operation in ("Insert", "Update", "Delete"):
+            text = f"Foreign {operation}"
+        elif text == "Custom Scan" and isinstance(raw.get("Custom Plan Provider"), str):
+            text = f"Custom Scan ({raw['Custom Plan Provider']})"
+        if raw.get("Async Capable") is True and not text.startswith("Async"):
+            text = f"Async {text}"
         if self.parallel_aware and not text.startswith("Parallel"):
             text = f"Parallel {text}"
         return text

@@ -232,7 +232,7 @@ def summarize(plan: Plan, *, large_table_rows: int = LARGE_TABLE_ROWS) -> PlanSu
         t for t in plan.triggers if not t.after_tree and hottest is not None and _modify_table(t, nodes) is hottest
     ]
     return PlanSummary(
-        node_types=_unique([n.node_type for n in nodes]),
+        node_types=_unique([n.display_type for n in nodes]),
         indexes=_unique([n.index for n in nodes if n.index]),
         index_only=bool(relation_scans) and all(n.node_type == "Index Only Scan" for n in relation_scans),
         seq_scans=_unique([n.relation or "?" for n in nodes if n.node_type == "Seq Scan"]),

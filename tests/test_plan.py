@@ -130,6 +130,13 @@ def test_parallel_gather_divides_by_processes() -> None:
     assert scan.rows_total == 99_000  # 33000 x 3 (rows are not divided)
     assert scan.rows_removed_total == 1002  # 334 x 3
     assert scan.label == "Parallel Seq Scan on items" and agg.label == "Finalize GroupAggregate"
+    assert summarize(plan).node_types == (
+        "Finalize GroupAggregate",
+        "Gather Merge",
+        "Parallel Seq Scan",
+        "Partial HashAggregate",
+        "Sort",
+    )
     assert scan.estimate_direction == "over" and scan.estimate_factor == pytest.approx(33000 / 41285)
     assert sort.exclusive_buffers.shared_hit == 14  # 1045 - 1031
     assert scan.exclusive_buffers.shared_hit == 1031
@@ -598,3 +605,36 @@ def test_hottest_node_in_a_loop_says_how_many_loops() -> None:
         "hottest node: Index Scan on posts using posts_author_created_idx, 2.000 ms exclusive (83.0% of the plan)"
         " over 200 loops"
     )
+
+
+@pytest.mark.parametrize(
+    ("extra", "expected"),
+    [
+        ({"Node Type": "Aggregate", "Strategy": "Plain"}, "Aggregate"),
+        ({"Node Type": "Aggregate", "Strategy": "Sorted"}, "GroupAggregate"),
+        ({"Node Type": "Aggregate", "Strategy": "Hashed"}, "HashAggregate"),
+        ({"Node Type": "Aggregate", "Strategy": "Mixed"}, "MixedAggregate"),
+        ({"Node Type": "Aggregate", "Strategy": "Hashed", "Partial Mode": "Partial"}, "Partial HashAggregate"),
+        ({"Node Type": "Aggregate", "Strategy": "Plain", "Partial Mode": "Finalize"}, "Finalize Aggregate"),
+        ({"Node Type": "Aggregate", "Strategy": "Plain", "Partial Mode": "Simple"}, "Aggregate"),
+        ({"Node Type": "SetOp", "Strategy": "Hashed"}, "HashSetOp"),
+        ({"Node Type": "SetOp", "Strategy": "Sorted"}, "SetOp"),
+        ({"Node Type": "ModifyTable", "Operation": "Merge"}, "Merge"),
+        ({"Node Type": "Foreign Scan", "Operation": "Update"}, "Foreign Update"),
+        ({"Node Type": "Foreign Scan", "Operation": "Select", "Async Capable": True}, "Async Foreign Scan"),
+        ({"Node Type": "Custom Scan", "Custom Plan Provider": "Citus Adaptive"}, "Custom Scan (Citus Adaptive)"),
+        ({"Node Type": "Seq Scan", "Parallel Aware": True}, "Parallel Seq Scan"),
+    ],
+)
+def test_node_types_named_as_the_text_format_does(extra: dict[str, object], expected: str) -> None:
+    doc = {"Plan": {"Actual Loops": 1, "Actual Rows": 1, "Actual Total Time": 0.1, **extra}}
+    plan = parse_plan(doc)
+    assert plan.root.display_type == expected
+    assert summarize(plan).node_types == (expected,)
+
+
+def test_node_types_of_captured_plans() -> None:
+    # 15: Aggregate with Strategy Hashed; 17: Strategy Plain; 14: ModifyTable with Operation Insert
+    assert summarize(load("15-jit.json")).node_types == ("HashAggregate", "Seq Scan")
+    assert summarize(load("17-hash-batches.json")).node_types == ("Aggregate", "Hash", "Hash Join", "Seq Scan")
+    assert summarize(load("14-trigger.json")).node_types == ("Function Scan", "Insert")
