@@ -19,6 +19,8 @@ BUFFER_KEYS: dict[str, str] = {
     "temp_written": "Temp Written Blocks",
 }
 
+_AGGREGATES = {"Plain": "Aggregate", "Hashed": "HashAggregate", "Sorted": "GroupAggregate", "Mixed": "MixedAggregate"}
+
 
 @dataclass(frozen=True, slots=True)
 class Buffers:
@@ -90,28 +92,46 @@ class PlanNode:
     depth: int
 
     @property
-    def label(self) -> str:
-        """A short name: node type, relation or CTE, and index."""
+    def display_type(self) -> str:
+        """The node's name as EXPLAIN's text format prints it: HashAggregate, Partial GroupAggregate, Insert, ...
+
+        The JSON says "Aggregate" with a "Strategy" and a "Partial Mode", "ModifyTable" with an "Operation", "SetOp"
+        with a "Strategy", "Foreign Scan" with an "Operation", "Custom Scan" with a "Custom Plan Provider", and keeps
+        "Parallel Aware" / "Async Capable" apart; the text format folds them into the name.
+        """
         text = self.node_type
-        strategy, mode, operation = self.raw.get("Strategy"), self.raw.get("Partial Mode"), self.raw.get("Operation")
+        raw = self.raw
+        strategy, mode, operation = raw.get("Strategy"), raw.get("Partial Mode"), raw.get("Operation")
         if text == "Aggregate":
-            text = {"Hashed": "HashAggregate", "Sorted": "GroupAggregate", "Mixed": "MixedAggregate"}.get(
-                str(strategy), text
-            )
+            text = _AGGREGATES.get(str(strategy), text)
             if mode in ("Partial", "Finalize"):
                 text = f"{mode} {text}"
+        elif text == "SetOp" and strategy == "Hashed":
+            text = "HashSetOp"
         elif text == "ModifyTable" and isinstance(operation, str):
             text = operation
+        elif text == "Foreign Scan" and operation in ("Insert", "Update", "Delete"):
+            text = f"Foreign {operation}"
+        elif text == "Custom Scan" and isinstance(raw.get("Custom Plan Provider"), str):
+            text = f"Custom Scan ({raw['Custom Plan Provider']})"
+        if raw.get("Async Capable") is True and not text.startswith("Async"):
+            text = f"Async {text}"
         if self.parallel_aware and not text.startswith("Parallel"):
             text = f"Parallel {text}"
-        if self.relation:
-            text += f" on {self.relation}"
-            if self.alias and self.alias != self.relation:
+        return text
+
+    @property
+    def label(self) -> str:
+        """A short name: the text format's node name, what it reads (relation, CTE, function, subquery), the index."""
+        text = self.display_type
+        function = self.raw.get("Function Name")
+        target = self.relation or self.cte_name or (function if isinstance(function, str) else None)
+        if target:
+            text += f" on {target}"
+            if self.alias and self.alias != target:
                 text += f" {self.alias}"
-        elif self.cte_name:
-            text += f" on {self.cte_name}"
-            if self.alias and self.alias != self.cte_name:
-                text += f" {self.alias}"
+        elif self.alias:  # Subquery Scan, Values Scan, ...: the text format names the range table entry
+            text += f" on {self.alias}"
         if self.index:
             text += f" using {self.index}"
         return text
@@ -134,13 +154,25 @@ class PlanNode:
 
 @dataclass(frozen=True, slots=True)
 class Trigger:
-    """A trigger's time as EXPLAIN ANALYZE reports it, outside the plan tree but inside Execution Time."""
+    """A trigger's time as EXPLAIN ANALYZE reports it, with where that time went (see perfkit/_plan_triggers.py).
+
+    `after_tree`: an AFTER trigger (foreign-key RI triggers included), run once the tree has finished, in Execution
+    Time but outside the root's time; otherwise a BEFORE (or INSTEAD OF) trigger, run inside a ModifyTable node and
+    so already part of that node's time. Certain for constraint triggers (`constraint` set: always AFTER), inferred
+    from the times for the others.
+    """
 
     name: str
     relation: str | None
     time_ms: float
     calls: int
-    constraint: str | None = None
+    constraint: str | None
+    after_tree: bool
+
+    @property
+    def foreign_key(self) -> bool:
+        """A foreign key's referential-integrity trigger (PostgreSQL names them RI_ConstraintTrigger_...)."""
+        return self.constraint is not None and self.name.startswith("RI_ConstraintTrigger")
 
 
 @dataclass(frozen=True, slots=True)
@@ -180,13 +212,36 @@ class Plan:
         return self.root.walk()
 
     @property
+    def tree_ms(self) -> float:
+        """The plan tree's time: the sum of every node's exclusive time (each millisecond counted once).
+
+        That is the root's inclusive time, or more where children exceed their parent (clamped exclusive times) or a
+        CTE runs after the tree (a data-modifying CTE that no scan reads).
+        """
+        return round(max(self.root.inclusive_ms, sum(n.exclusive_ms for n in self.nodes())), 6)
+
+    @property
+    def triggers_outside_ms(self) -> float:
+        """Time of the AFTER triggers (foreign-key RI triggers included): run after the tree, outside its time."""
+        return round(sum(t.time_ms for t in self.triggers if t.after_tree), 6)
+
+    @property
+    def triggers_inside_ms(self) -> float:
+        """Time of the BEFORE triggers: run inside ModifyTable nodes, so already counted in their exclusive time."""
+        return round(sum(t.time_ms for t in self.triggers if not t.after_tree), 6)
+
+    @property
     def total_ms(self) -> float:
-        """Inclusive time of the root node: the plan tree's own time."""
-        return self.root.inclusive_ms
+        """The time the plan accounts for: the tree's plus the AFTER triggers' (BEFORE triggers are in the tree).
+
+        The base of every node's share, so no share exceeds 100%. Execution Time also holds executor start-up and
+        shutdown.
+        """
+        return round(self.tree_ms + self.triggers_outside_ms, 6)
 
     @property
     def outside_tree_ms(self) -> float | None:
-        """Execution Time minus the root's inclusive time (executor start/stop, triggers, JIT generation)."""
+        """Execution Time minus the root's inclusive time (executor start/stop, AFTER triggers, JIT generation)."""
         if self.execution_ms is None:
             return None
         return max(0.0, self.execution_ms - self.root.inclusive_ms)

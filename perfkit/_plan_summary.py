@@ -5,16 +5,18 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass
 from typing import Any
 
-from perfkit._plan_records import Plan, PlanNode
+from perfkit._plan_locate import Locator, Where
+from perfkit._plan_misestimate import MISESTIMATE_FINDING, Misestimate, worst_misestimate
+from perfkit._plan_records import Plan, PlanNode, Trigger
 
 LARGE_TABLE_ROWS = 10_000
-MISESTIMATE_FINDING = 10.0
 _SCANS = ("Seq Scan", "Index Scan", "Index Only Scan", "Bitmap Heap Scan", "Tid Scan", "Tid Range Scan")
 
 
 @dataclass(frozen=True, slots=True)
 class NodeRef:
-    """Which node: enough to find it in a rendered tree."""
+    """Which node, with enough to find it in a rendered tree (`where`); `percent` is its share of the plan's total
+    (the tree plus AFTER triggers, Plan.total_ms), between 0 and 100."""
 
     node_type: str
     relation: str | None
@@ -22,26 +24,14 @@ class NodeRef:
     label: str
     exclusive_ms: float
     percent: float | None
+    loops: int
+    where: Where
 
     @classmethod
-    def of(cls, node: PlanNode, total_ms: float) -> NodeRef:
-        percent = 100.0 * node.exclusive_ms / total_ms if total_ms > 0 else None
-        return cls(node.node_type, node.relation, node.index, node.label, node.exclusive_ms, percent)
-
-
-@dataclass(frozen=True, slots=True)
-class Misestimate:
-    """The node whose row estimate was furthest off (per loop)."""
-
-    node_type: str
-    relation: str | None
-    index: str | None
-    label: str
-    plan_rows: int
-    rows_per_loop: float
-    estimate_factor: float
-    direction: str
-    magnitude: float
+    def of(cls, node: PlanNode, total_ms: float, where: Where) -> NodeRef:
+        """The reference to a node of a plan whose total time is `total_ms`."""
+        percent = min(100.0, max(0.0, 100.0 * node.exclusive_ms / total_ms)) if total_ms > 0 else None
+        return cls(node.node_type, node.relation, node.index, node.label, node.exclusive_ms, percent, node.loops, where)
 
 
 @dataclass(frozen=True, slots=True)
@@ -95,6 +85,11 @@ class PlanSummary:
     large_seq_scans: tuple[SeqScan, ...]
     spills: tuple[Spill, ...]
     triggers_ms: float
+    triggers_inside_ms: float
+    triggers_outside_ms: float
+    triggers: tuple[Trigger, ...]
+    tree_ms: float
+    total_ms: float
     jit_ms: float
     warnings: tuple[str, ...]
     findings: tuple[str, ...]
@@ -130,8 +125,57 @@ def _spill(node: PlanNode) -> Spill | None:
     return None
 
 
+def _hottest(h: NodeRef, before: list[Trigger]) -> str:
+    where = h.where.describe()
+    text = f"hottest node: {h.label}" + (f" ({where})" if where else "")
+    text += f", {h.exclusive_ms:.3f} ms exclusive ({h.percent or 0.0:.1f}% of the plan)"
+    if h.loops > 1:
+        text += f" over {h.loops:,} loops"
+    if before:
+        names = ", ".join(t.name for t in before)
+        text += f", of which {sum(t.time_ms for t in before):.3f} ms in BEFORE trigger time ({names})"
+    return text
+
+
+def _modify_table(trigger: Trigger, nodes: list[PlanNode]) -> PlanNode | None:
+    """The ModifyTable node a BEFORE trigger ran in: the one writing the trigger's table, else the first one."""
+    modifies = [n for n in nodes if n.node_type == "ModifyTable" and not n.never_executed]
+    return next((n for n in modifies if n.relation == trigger.relation), modifies[0] if modifies else None)
+
+
+def _trigger(t: Trigger, plan: Plan, nodes: list[PlanNode]) -> str:
+    share = f"{100.0 * t.time_ms / plan.total_ms:.1f}% of the plan" if plan.total_ms > 0 else "share n/a"
+    took = f"took {t.time_ms:.3f} ms over {t.calls:,} calls"
+    if t.foreign_key:
+        head = f"foreign key {t.constraint}: RI trigger on {t.relation or '?'} {took}"
+    elif t.constraint is not None:
+        head = f"constraint trigger {t.name} ({t.constraint}) on {t.relation or '?'} {took}"
+    else:
+        head = f"trigger {t.name} on {t.relation or '?'} {took}"
+    if t.after_tree:
+        return f"{head}, after the tree ({share}; an AFTER trigger: not part of any node's time)"
+    node = _modify_table(t, nodes)
+    inside = node.label if node else "a ModifyTable node"
+    return f"{head}, inside {inside} ({share}; a BEFORE trigger: part of that node's time, not added again)"
+
+
+def _misestimate(m: Misestimate) -> str:
+    word = "underestimated" if m.direction == "under" else "overestimated"
+    where = m.where.describe()
+    text = (
+        f"{m.label}" + (f" ({where})" if where else "") + f": planner {word} rows {m.magnitude:.0f}x "
+        f"(estimated {m.plan_rows:,}, actual {m.rows_per_loop:,.0f} per loop)"
+    )
+    if m.inherited_by:
+        verb = "inherits" if len(m.inherited_by) == 1 else "inherit"
+        text += f"; the misestimate starts here, {' and '.join(m.inherited_by)} above only {verb} it"
+    return text
+
+
 def _findings(
+    plan: Plan,
     hottest: NodeRef | None,
+    hottest_triggers: list[Trigger],
     large: tuple[SeqScan, ...],
     spills: tuple[Spill, ...],
     worst: Misestimate | None,
@@ -139,8 +183,7 @@ def _findings(
 ) -> tuple[str, ...]:
     out: list[str] = []
     if hottest and hottest.percent is not None:
-        h = hottest
-        out.append(f"hottest node: {h.label}, {h.exclusive_ms:.3f} ms exclusive ({h.percent:.1f}% of the plan)")
+        out.append(_hottest(hottest, hottest_triggers))
     for scan in large:
         out.append(
             f"Seq Scan on {scan.relation} read {scan.rows_read:,} rows"
@@ -148,13 +191,9 @@ def _findings(
         )
     for spill in spills:
         out.append(f"{spill.label} spilled to disk ({spill.detail}): work_mem too small for it")
-    m = worst
-    if m and m.magnitude >= MISESTIMATE_FINDING:
-        word = "underestimated" if m.direction == "under" else "overestimated"
-        out.append(
-            f"{m.label}: planner {word} rows {m.magnitude:.0f}x (estimated {m.plan_rows:,}, "
-            f"actual {m.rows_per_loop:,.0f} per loop)"
-        )
+    if worst and worst.magnitude >= MISESTIMATE_FINDING:
+        out.append(_misestimate(worst))
+    out.extend(_trigger(t, plan, nodes) for t in plan.triggers)
     for node in nodes:
         fetches = node.raw.get("Heap Fetches")
         if node.node_type == "Index Only Scan" and not node.never_executed and isinstance(fetches, int) and fetches:
@@ -166,7 +205,7 @@ def summarize(plan: Plan, *, large_table_rows: int = LARGE_TABLE_ROWS) -> PlanSu
     """Summary figures and findings; never-executed nodes give no findings (nothing ran, nothing to conclude)."""
     nodes = list(plan.nodes())
     executed = [n for n in nodes if not n.never_executed]
-    total = plan.root.inclusive_ms
+    locate = Locator(plan.root)
     index_scans = tuple(
         IndexUse(
             n.index,
@@ -186,34 +225,14 @@ def summarize(plan: Plan, *, large_table_rows: int = LARGE_TABLE_ROWS) -> PlanSu
         if n.node_type == "Seq Scan" and n.rows_total + n.rows_removed_total > large_table_rows
     )
     hottest = max(executed, key=lambda n: n.exclusive_ms, default=None) if plan.has_timing else None
-    # Below a Limit the executor stops early: fewer rows than planned is expected there, not a misestimate.
-    cut_short = {id(d) for n in nodes if n.node_type == "Limit" for c in n.children for d in c.walk()}
-    rated = [
-        (n.misestimate, n)
-        for n in executed
-        if n.misestimate is not None
-        and n.misestimate > 1.0
-        and not (id(n) in cut_short and n.estimate_direction == "over")
-    ]
-    worst = None
-    if rated:
-        magnitude, node = max(rated, key=lambda pair: pair[0] or 0.0)
-        assert node.plan_rows is not None and node.estimate_factor is not None and node.estimate_direction
-        worst = Misestimate(
-            node.node_type,
-            node.relation,
-            node.index,
-            node.label,
-            node.plan_rows,
-            node.rows_per_loop,
-            node.estimate_factor,
-            node.estimate_direction,
-            magnitude or 1.0,
-        )
+    hottest_ref = NodeRef.of(hottest, plan.total_ms, locate(hottest)) if hottest else None
+    worst = worst_misestimate(plan.root, locate)
     spills = tuple(s for s in (_spill(n) for n in executed) if s is not None)
-    hottest_ref = NodeRef.of(hottest, total) if hottest else None
+    before = [
+        t for t in plan.triggers if not t.after_tree and hottest is not None and _modify_table(t, nodes) is hottest
+    ]
     return PlanSummary(
-        node_types=_unique([n.node_type for n in nodes]),
+        node_types=_unique([n.display_type for n in nodes]),
         indexes=_unique([n.index for n in nodes if n.index]),
         index_only=bool(relation_scans) and all(n.node_type == "Index Only Scan" for n in relation_scans),
         seq_scans=_unique([n.relation or "?" for n in nodes if n.node_type == "Seq Scan"]),
@@ -228,7 +247,12 @@ def summarize(plan: Plan, *, large_table_rows: int = LARGE_TABLE_ROWS) -> PlanSu
         large_seq_scans=large,
         spills=spills,
         triggers_ms=plan.triggers_ms,
+        triggers_inside_ms=plan.triggers_inside_ms,
+        triggers_outside_ms=plan.triggers_outside_ms,
+        triggers=plan.triggers,
+        tree_ms=plan.tree_ms,
+        total_ms=plan.total_ms,
         jit_ms=plan.jit_ms,
         warnings=plan.warnings,
-        findings=_findings(hottest_ref, large, spills, worst, nodes),
+        findings=_findings(plan, hottest_ref, before, large, spills, worst, nodes),
     )

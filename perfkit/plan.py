@@ -1,8 +1,9 @@
 """EXPLAIN (ANALYZE, BUFFERS, FORMAT JSON) output parsed into a frozen plan tree with derived figures and a summary.
 
 How figures are derived (loops, parallel workers, InitPlans, SubPlans, CTEs, buffers) is described in
-perfkit/_plan_derive.py. Plans without ANALYZE are refused unless `allow_estimates=True`; then they are accepted with
-`analyzed=False`, zero actual figures and no estimate factors.
+perfkit/_plan_derive.py, where trigger time went in perfkit/_plan_triggers.py, where a misestimate starts in
+perfkit/_plan_misestimate.py. Plans without ANALYZE are refused unless `allow_estimates=True`; then they are accepted
+with `analyzed=False`, zero actual figures and no estimate factors.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from perfkit._plan_derive import build_tree, freeze
 from perfkit._plan_load import load_document, number
 from perfkit._plan_records import Buffers, Jit, Plan, PlanNode, Trigger
 from perfkit._plan_summary import PlanSummary, summarize
+from perfkit._plan_triggers import read_triggers
 from perfkit.errors import PlanError
 
 DEFAULT_BLOCK_SIZE = 8192
@@ -31,26 +33,6 @@ __all__ = [
     "parse_plan",
     "summarize",
 ]
-
-
-def _triggers(value: object) -> tuple[Trigger, ...]:
-    if not isinstance(value, list):
-        return ()
-    out = []
-    for item in value:
-        if not isinstance(item, Mapping):
-            raise PlanError("a 'Triggers' entry is not a JSON object")
-        relation, constraint = item.get("Relation"), item.get("Constraint Name")
-        out.append(
-            Trigger(
-                name=str(item.get("Trigger Name", "?")),
-                relation=relation if isinstance(relation, str) else None,
-                time_ms=number(item.get("Time")) or 0.0,
-                calls=round(number(item.get("Calls")) or 0),
-                constraint=constraint if isinstance(constraint, str) else None,
-            )
-        )
-    return tuple(out)
 
 
 def _ms(timing: Mapping[str, Any], key: str) -> float:
@@ -109,7 +91,13 @@ def parse_plan(doc: object, *, block_size: int = DEFAULT_BLOCK_SIZE, allow_estim
         if not has_buffers:
             warnings.append("no buffer counters (EXPLAIN without BUFFERS): buffers are 0")
     warnings.extend(f"{n.label}: {w}" for n in nodes for w in n.warnings)
-    triggers = _triggers(top.get("Triggers"))
+    execution_ms = number(top.get("Execution Time"))
+    tree_ms = max(root.inclusive_ms, sum(n.exclusive_ms for n in nodes))
+    triggers = read_triggers(
+        top.get("Triggers"),
+        after_tree_ms=max(0.0, (execution_ms or 0.0) - tree_ms),
+        modify_table_ms=sum(n.exclusive_ms for n in nodes if n.node_type == "ModifyTable"),
+    )
     jit = _jit(top.get("JIT"))
     settings = top.get("Settings")
     return Plan(
@@ -119,7 +107,7 @@ def parse_plan(doc: object, *, block_size: int = DEFAULT_BLOCK_SIZE, allow_estim
         has_buffers=has_buffers,
         has_timing=has_timing,
         planning_ms=number(top.get("Planning Time")),
-        execution_ms=number(top.get("Execution Time")),
+        execution_ms=execution_ms,
         triggers=triggers,
         triggers_ms=sum(t.time_ms for t in triggers),
         jit=jit,

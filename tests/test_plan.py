@@ -1,6 +1,6 @@
 """Plan model: one saved plan per quirk (tests/plans/NN-topic.json), each with expected values worked out by hand.
 
-01-08 are the handed cases (C01, C05, C06) and small invented quirks; 10-19 were captured from PostgreSQL 15 by
+01-08 are the handed cases (C01, C05, C06) and small invented quirks; 10-24 were captured from PostgreSQL 15 by
 tests/plans/capture.py. Times are ms as PostgreSQL prints them; "x loops" and "/ processes" are spelled out.
 """
 
@@ -106,6 +106,11 @@ def test_children_exceeding_parent_clamp_with_warning() -> None:
     assert scan.misestimate == pytest.approx(100.0)
     # the Limit stopped the scan after 10 of its planned 1000 rows: not a misestimate worth reporting
     assert summarize(plan).worst_misestimate is None
+    # shares are of the tree's time, 0 + 1.250 (the clamped exclusive times), never 1.250 / 0.800 = 156%
+    assert plan.tree_ms == approx(1.250) and plan.total_ms == approx(1.250)
+    hottest = summarize(plan).hottest_node
+    assert hottest is not None and hottest.label == "Seq Scan on t" and hottest.percent == 100.0
+    assert "Seq Scan on t  1.250 ms 100.0%" in _render_text(plan)
 
 
 def test_parallel_gather_divides_by_processes() -> None:
@@ -125,6 +130,13 @@ def test_parallel_gather_divides_by_processes() -> None:
     assert scan.rows_total == 99_000  # 33000 x 3 (rows are not divided)
     assert scan.rows_removed_total == 1002  # 334 x 3
     assert scan.label == "Parallel Seq Scan on items" and agg.label == "Finalize GroupAggregate"
+    assert summarize(plan).node_types == (
+        "Finalize GroupAggregate",
+        "Gather Merge",
+        "Parallel Seq Scan",
+        "Partial HashAggregate",
+        "Sort",
+    )
     assert scan.estimate_direction == "over" and scan.estimate_factor == pytest.approx(33000 / 41285)
     assert sort.exclusive_buffers.shared_hit == 14  # 1045 - 1031
     assert scan.exclusive_buffers.shared_hit == 1031
@@ -195,9 +207,118 @@ def test_trigger_time_sits_outside_the_tree() -> None:
     assert insert.exclusive_ms == approx(0.274)  # 0.335 - 0.061
     assert plan.outside_tree_ms == pytest.approx(1.210)  # 1.545 - 0.335, which holds the trigger's 1.181
     assert plan.outside_tree_ms >= plan.triggers_ms
+    # 1.181 does not fit in the Insert's 0.274 ms: an AFTER trigger, after the tree
+    assert trig.after_tree and trig.constraint is None and not trig.foreign_key
+    assert (plan.triggers_outside_ms, plan.triggers_inside_ms) == (1.181, 0.0)
+    assert plan.total_ms == pytest.approx(1.516)  # 0.335 + 1.181
+    summary = summarize(plan)
+    assert summary.hottest_node is not None and round(summary.hottest_node.percent or 0, 1) == 18.1  # 0.274 / 1.516
+    assert "trigger events_audit on events took 1.181 ms over 300 calls, after the tree (77.9% of the plan" in "".join(
+        summary.findings
+    )  # 1.181 / 1.516
     b = insert.exclusive_buffers
     assert (b.shared_hit, b.shared_dirtied, b.shared_written) == (304, 2, 2)
     assert insert.estimate_factor is None  # 0 planned rows: ratio undefined
+
+
+def test_before_trigger_time_is_inside_the_modify_table_node() -> None:
+    # Insert on stamped 12.287 <- Function Scan 0.063; trigger stamped_before 11.986 ms, 300 calls; Execution 12.303.
+    # After the tree there are only 12.303 - 12.287 = 0.016 ms: the 11.986 ms ran inside the Insert (BEFORE ROW).
+    plan = load("20-trigger-before.json")
+    insert, _func = plan.nodes()
+    (trig,) = plan.triggers
+    assert (trig.name, trig.relation, trig.time_ms, trig.calls, trig.constraint) == (
+        "stamped_before",
+        "stamped",
+        11.986,
+        300,
+        None,
+    )
+    assert insert.exclusive_ms == approx(12.224)  # 12.287 - 0.063, of which 11.986 is the trigger's
+    assert plan.outside_tree_ms == pytest.approx(0.016)
+    assert not trig.after_tree
+    assert (plan.triggers_inside_ms, plan.triggers_outside_ms) == (11.986, 0.0)
+    assert plan.tree_ms == approx(12.287)
+    assert plan.total_ms == approx(12.287)  # 12.287 + 0, not 12.287 + 11.986 = 24.273 (above Execution 12.303)
+    summary = summarize(plan)
+    assert (summary.triggers_inside_ms, summary.triggers_outside_ms, summary.total_ms) == (11.986, 0.0, 12.287)
+    hottest = summary.hottest_node
+    assert hottest is not None and hottest.label == "Insert on stamped"
+    assert round(hottest.percent or 0, 1) == 99.5  # 12.224 / 12.287
+    assert summary.findings[0] == (
+        "hottest node: Insert on stamped, 12.224 ms exclusive (99.5% of the plan),"
+        " of which 11.986 ms in BEFORE trigger time (stamped_before)"
+    )
+    assert (
+        "trigger stamped_before on stamped took 11.986 ms over 300 calls, inside Insert on stamped"
+        " (97.6% of the plan; a BEFORE trigger"  # 11.986 / 12.287
+    ) in summary.findings[1]
+    data = json.loads(json.dumps(summary.to_dict()))
+    assert data["triggers"] == [
+        {
+            "name": "stamped_before",
+            "relation": "stamped",
+            "time_ms": 11.986,
+            "calls": 300,
+            "constraint": None,
+            "after_tree": False,
+        }
+    ]
+
+
+def test_constraint_triggers_always_run_after_the_tree() -> None:
+    # Invented from 20: the same trigger with a Constraint Name (CREATE CONSTRAINT TRIGGER is always AFTER ROW) is
+    # placed after the tree although the 0.016 ms there cannot hold its 11.986 ms.
+    doc = json.loads((PLANS / "20-trigger-before.json").read_text())
+    doc[0]["Triggers"][0]["Constraint Name"] = "stamped_check"
+    plan = parse_plan(doc)
+    (trig,) = plan.triggers
+    assert trig.after_tree and trig.constraint == "stamped_check" and not trig.foreign_key
+    assert plan.total_ms == approx(24.273)  # 12.287 + 11.986
+    assert any(
+        f.startswith("constraint trigger stamped_before (stamped_check) on stamped") for f in summarize(plan).findings
+    )
+
+
+def test_triggers_placed_largest_first() -> None:
+    # Invented from 14: a second trigger of 0.200 ms. After the tree: 1.545 - 0.335 = 1.210 ms; the Insert: 0.274 ms.
+    # events_audit (1.181) fits after the tree, leaving 0.029; stamp (0.200) does not fit there: inside the Insert.
+    doc = json.loads((PLANS / "14-trigger.json").read_text())
+    doc[0]["Triggers"].append({"Trigger Name": "stamp", "Relation": "events", "Time": 0.2, "Calls": 300})
+    plan = parse_plan(doc)
+    audit, stamp = plan.triggers
+    assert (audit.after_tree, stamp.after_tree) == (True, False)
+    assert (plan.triggers_outside_ms, plan.triggers_inside_ms) == (1.181, 0.2)
+    assert plan.total_ms == pytest.approx(1.516)  # 0.335 + 1.181
+
+
+def test_foreign_key_cascade_trigger_runs_after_the_tree() -> None:
+    # Delete on owners 0.042 <- Seq Scan 0.013 (50 rows, 150 removed); RI_ConstraintTrigger_a_16586 for
+    # pets_owner_id_fkey on owners 0.676 ms, 50 calls (ON DELETE CASCADE deletes the pets rows); Execution 0.725.
+    plan = load("21-trigger-fk-cascade.json")
+    delete, scan = plan.nodes()
+    (trig,) = plan.triggers
+    assert (trig.name, trig.constraint, trig.relation, trig.time_ms, trig.calls) == (
+        "RI_ConstraintTrigger_a_16586",
+        "pets_owner_id_fkey",
+        "owners",
+        0.676,
+        50,
+    )
+    assert trig.foreign_key and trig.after_tree
+    assert delete.label == "Delete on owners" and scan.rows_removed_total == 150
+    assert delete.exclusive_ms == approx(0.029)  # 0.042 - 0.013
+    assert plan.outside_tree_ms == pytest.approx(0.683)  # 0.725 - 0.042, which holds the trigger's 0.676
+    assert (plan.triggers_outside_ms, plan.triggers_inside_ms) == (0.676, 0.0)
+    assert plan.total_ms == approx(0.718)  # 0.042 + 0.676
+    summary = summarize(plan)
+    hottest = summary.hottest_node
+    assert hottest is not None and hottest.label == "Delete on owners"
+    assert round(hottest.percent or 0, 1) == 4.0  # 0.029 / 0.718
+    assert (
+        "foreign key pets_owner_id_fkey: RI trigger on owners took 0.676 ms over 50 calls, after the tree"
+        " (94.2% of the plan"  # 0.676 / 0.718
+    ) in "\n".join(summary.findings)
 
 
 def test_jit_time_is_inside_node_times() -> None:
@@ -391,3 +512,129 @@ def test_per_worker_loops_refine_the_process_count() -> None:
     hash_ = next(n for n in parse_plan(doc).nodes() if n.node_type == "Hash")
     assert hash_.processes == 1
     assert hash_.inclusive_ms == approx(0.056)
+
+
+def test_misestimate_reported_where_it_starts() -> None:
+    # Captured: WHERE c.a = 5 AND c.b = 5 on 100k rows where a = b. Aggregate (1 of 1) <- Nested Loop (planned 11,
+    # actual 1000) <- Seq Scan on corr c (planned 11, actual 1000) ; Index Only Scan on parents (1 of 1 x 1000 loops).
+    # Both the scan and the join are 1000 / 11 = 90.9x under; the join only passes the scan's error on.
+    plan = load("22-misestimate-inherited.json")
+    _agg, loop, scan, _index = plan.nodes()
+    assert loop.misestimate == pytest.approx(1000 / 11) and scan.misestimate == pytest.approx(1000 / 11)
+    summary = summarize(plan)
+    worst = summary.worst_misestimate
+    assert worst is not None
+    assert (worst.label, worst.direction, worst.plan_rows, worst.rows_per_loop) == (
+        "Seq Scan on corr c",
+        "under",
+        11,
+        1000,
+    )
+    assert worst.estimate_factor == pytest.approx(90.909, abs=1e-3)  # 1000 / 11
+    assert worst.magnitude == pytest.approx(90.909, abs=1e-3) and worst.own_magnitude == pytest.approx(90.909, abs=1e-3)
+    assert worst.inherited_by == ("Nested Loop",)
+    assert worst.where.position == 3  # Aggregate, Nested Loop, Seq Scan
+    assert (
+        "Seq Scan on corr c: planner underestimated rows 91x (estimated 11, actual 1,000 per loop);"
+        " the misestimate starts here, Nested Loop above only inherits it"
+    ) in summary.findings
+
+
+def test_misestimate_of_a_join_whose_inputs_are_right() -> None:
+    # Captured: pairs x JOIN pairs y ON y.a = x.a AND y.b = x.b, 1000 rows each with a = b = g % 100 (100 values).
+    # Both Seq Scans and the Hash: 1000 planned, 1000 actual. The Hash Join: 1000 x 1000 / 100 / 100 = 100 planned,
+    # 1000 x 10 = 10000 actual: 100x under, and its own error (its inputs are exact).
+    plan = load("23-misestimate-join.json")
+    worst = summarize(plan).worst_misestimate
+    assert worst is not None
+    assert (worst.node_type, worst.direction, worst.plan_rows, worst.rows_per_loop) == (
+        "Hash Join",
+        "under",
+        100,
+        10000,
+    )
+    assert worst.magnitude == pytest.approx(100.0) and worst.own_magnitude == pytest.approx(100.0)
+    assert worst.inherited_by == ()
+
+
+def test_misestimate_of_a_join_worse_than_its_bad_input() -> None:
+    # Invented from 22: the Nested Loop planned 11 rows but returned 1 (11x over) while its scan was 90.9x under:
+    # its own error is (1/11) / (1000/11) = 1/1000, 1000x, larger than the scan's 90.9x, so the join is reported.
+    doc = json.loads((PLANS / "22-misestimate-inherited.json").read_text())
+    loop_raw = doc[0]["Plan"]["Plans"][0]
+    assert loop_raw["Node Type"] == "Nested Loop"
+    loop_raw["Actual Rows"] = 1
+    worst = summarize(parse_plan(doc)).worst_misestimate
+    assert worst is not None
+    assert (worst.node_type, worst.direction, worst.plan_rows) == ("Nested Loop", "over", 11)
+    assert worst.magnitude == pytest.approx(11.0) and worst.own_magnitude == pytest.approx(1000.0)
+    # 5000 rows instead: 454.5x under, of which 5000 / 1000 = 5x its own (< 10x): the scan stays the origin
+    loop_raw["Actual Rows"] = 5000
+    worst = summarize(parse_plan(doc)).worst_misestimate
+    assert worst is not None and worst.label == "Seq Scan on corr c" and worst.inherited_by == ("Nested Loop",)
+
+
+def test_hottest_node_of_a_repeated_kind_is_located() -> None:
+    # Captured: count(*) over (ORDER BY pad, val) UNION ALL (... WHERE grp < 50 ORDER BY pad, val DESC).
+    # Aggregate 455.447 <- Append 445.784 <- Subquery Scan *SELECT* 1 302.129 <- Sort 284.237 <- Seq Scan 12.503
+    #                                    <- Subquery Scan *SELECT* 2 130.723 <- Sort 125.485 <- Seq Scan 16.301
+    plan = load("24-repeated-node.json")
+    nodes = list(plan.nodes())
+    first_sort, second_sort = nodes[3], nodes[6]
+    assert first_sort.exclusive_ms == approx(271.734)  # 284.237 - 12.503
+    assert second_sort.exclusive_ms == approx(109.184)  # 125.485 - 16.301
+    summary = summarize(plan)
+    hottest = summary.hottest_node
+    assert hottest is not None and hottest.label == "Sort"
+    assert round(hottest.percent or 0, 1) == 59.7  # 271.734 / 455.447
+    where = hottest.where
+    assert (where.position, where.occurrence, where.occurrences, where.kind) == (4, 1, 2, "Sort")
+    assert where.ancestors == ("Aggregate", "Append", "Subquery Scan on *SELECT* 1")
+    assert summary.findings[0] == (
+        "hottest node: Sort (1st of 2 Sort nodes, node 4 depth-first, under Aggregate > Append > Subquery Scan on"
+        " *SELECT* 1), 271.734 ms exclusive (59.7% of the plan)"
+    )
+    assert summary.to_dict()["hottest_node"]["where"]["position"] == 4
+
+
+def test_hottest_node_in_a_loop_says_how_many_loops() -> None:
+    # 01: the posts Index Scan ran 200 times under the Nested Loop (0.010 x 200 = 2.000 ms of 2.410)
+    summary = summarize(load("01-loops.json"))
+    assert summary.hottest_node is not None and summary.hottest_node.loops == 200
+    assert summary.findings[0] == (
+        "hottest node: Index Scan on posts using posts_author_created_idx, 2.000 ms exclusive (83.0% of the plan)"
+        " over 200 loops"
+    )
+
+
+@pytest.mark.parametrize(
+    ("extra", "expected"),
+    [
+        ({"Node Type": "Aggregate", "Strategy": "Plain"}, "Aggregate"),
+        ({"Node Type": "Aggregate", "Strategy": "Sorted"}, "GroupAggregate"),
+        ({"Node Type": "Aggregate", "Strategy": "Hashed"}, "HashAggregate"),
+        ({"Node Type": "Aggregate", "Strategy": "Mixed"}, "MixedAggregate"),
+        ({"Node Type": "Aggregate", "Strategy": "Hashed", "Partial Mode": "Partial"}, "Partial HashAggregate"),
+        ({"Node Type": "Aggregate", "Strategy": "Plain", "Partial Mode": "Finalize"}, "Finalize Aggregate"),
+        ({"Node Type": "Aggregate", "Strategy": "Plain", "Partial Mode": "Simple"}, "Aggregate"),
+        ({"Node Type": "SetOp", "Strategy": "Hashed"}, "HashSetOp"),
+        ({"Node Type": "SetOp", "Strategy": "Sorted"}, "SetOp"),
+        ({"Node Type": "ModifyTable", "Operation": "Merge"}, "Merge"),
+        ({"Node Type": "Foreign Scan", "Operation": "Update"}, "Foreign Update"),
+        ({"Node Type": "Foreign Scan", "Operation": "Select", "Async Capable": True}, "Async Foreign Scan"),
+        ({"Node Type": "Custom Scan", "Custom Plan Provider": "Citus Adaptive"}, "Custom Scan (Citus Adaptive)"),
+        ({"Node Type": "Seq Scan", "Parallel Aware": True}, "Parallel Seq Scan"),
+    ],
+)
+def test_node_types_named_as_the_text_format_does(extra: dict[str, object], expected: str) -> None:
+    doc = {"Plan": {"Actual Loops": 1, "Actual Rows": 1, "Actual Total Time": 0.1, **extra}}
+    plan = parse_plan(doc)
+    assert plan.root.display_type == expected
+    assert summarize(plan).node_types == (expected,)
+
+
+def test_node_types_of_captured_plans() -> None:
+    # 15: Aggregate with Strategy Hashed; 17: Strategy Plain; 14: ModifyTable with Operation Insert
+    assert summarize(load("15-jit.json")).node_types == ("HashAggregate", "Seq Scan")
+    assert summarize(load("17-hash-batches.json")).node_types == ("Aggregate", "Hash", "Hash Join", "Seq Scan")
+    assert summarize(load("14-trigger.json")).node_types == ("Function Scan", "Insert")
