@@ -10,7 +10,6 @@ import click
 
 from perfkit.cli._common import console, data_dir_option, dsn_option
 from perfkit.db import connect, resolve_target
-from perfkit.errors import ConfigError, PlanError
 from perfkit.explain import explain_analyze
 from perfkit.plan import Plan, parse_plan, summarize
 from perfkit.plan_render import plan_to_dict, render_plan
@@ -20,13 +19,40 @@ def _read_plan(path: str) -> Plan:
     try:
         data = sys.stdin.buffer.read() if path == "-" else Path(path).read_bytes()
     except OSError as exc:
-        raise PlanError(f"cannot read plan file {path}: {exc.strerror or exc}") from None
+        message = f"cannot read plan file {path}: {exc.strerror or exc}"
+        raise click.BadParameter(message, param_hint="'--plan'") from None
     return parse_plan(data)
+
+
+def _check_usage(ctx: click.Context, sql: str | None, plan_file: str | None) -> None:
+    """Usage errors (exit 2): exactly one of SQL and --plan; options that only apply to a statement."""
+    if sql is None and plan_file is None:
+        raise click.UsageError("give a SQL statement or --plan FILE")
+    if sql is not None and plan_file is not None:
+        raise click.UsageError("give either a SQL statement or --plan FILE, not both")
+    if sql is not None and not sql.strip():
+        raise click.UsageError("the SQL statement is empty")
+    if plan_file is None:
+        return
+    given = [
+        name
+        for name, param in (("--allow-writes", "allow_writes"), ("--statement-timeout", "timeout_ms"))
+        if ctx.get_parameter_source(param) == click.core.ParameterSource.COMMANDLINE
+    ]
+    if given:
+        verb = "applies" if len(given) == 1 else "apply"
+        raise click.UsageError(f"{' and '.join(given)} {verb} to a SQL statement, not to a saved plan (--plan)")
 
 
 @click.command("explain")
 @click.argument("sql", required=False)
-@click.option("--plan", "plan_file", metavar="FILE", help="Analyse a saved EXPLAIN (ANALYZE, BUFFERS, FORMAT JSON).")
+@click.option(
+    "--plan",
+    "plan_file",
+    metavar="FILE",
+    type=click.Path(exists=True, dir_okay=False, allow_dash=True),
+    help="Analyse a saved EXPLAIN (ANALYZE, BUFFERS, FORMAT JSON) ('-': standard input).",
+)
 @click.option("--json", "as_json", is_flag=True, help="Print the machine-readable form.")
 @click.option("--allow-writes", is_flag=True, help="Allow INSERT/UPDATE/DELETE/MERGE (always rolled back).")
 @click.option(
@@ -40,7 +66,9 @@ def _read_plan(path: str) -> Plan:
 )
 @dsn_option
 @data_dir_option
+@click.pass_context
 def explain(
+    ctx: click.Context,
     sql: str | None,
     plan_file: str | None,
     as_json: bool,
@@ -49,9 +77,12 @@ def explain(
     dsn: str | None,
     data_dir: Path | None,
 ) -> None:
-    """EXPLAIN ANALYZE a statement (in a transaction that is rolled back) or analyse a saved plan."""
-    if (sql is None) == (plan_file is None):
-        raise ConfigError("give either a SQL statement or --plan FILE")
+    """EXPLAIN ANALYZE a statement (in a transaction that is rolled back) or analyse a saved plan.
+
+    Exit 0 on success, 1 when the statement or plan fails (SQL error, timeout, refused write, unusable plan),
+    2 on a usage error.
+    """
+    _check_usage(ctx, sql, plan_file)
     if plan_file is not None:
         plan = _read_plan(plan_file)
     else:
