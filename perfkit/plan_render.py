@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 from rich.console import Group, RenderableType
@@ -41,10 +42,14 @@ def node_to_dict(node: PlanNode) -> dict[str, Any]:
     }
 
 
-def plan_to_dict(plan: Plan, summary: PlanSummary) -> dict[str, Any]:
-    """The machine-readable form: plan-level times, warnings, findings, the summary and the nodes depth first."""
+def plan_to_dict(plan: Plan, summary: PlanSummary, settings: Mapping[str, str] | None = None) -> dict[str, Any]:
+    """The machine-readable form: plan-level times, warnings, findings, the summary and the nodes depth first.
+
+    `settings` are the ones the statement ran with (`perfkit explain --set`), recorded as `settings`.
+    """
     return {
         "analyzed": plan.analyzed,
+        "settings": dict(settings or {}),
         "planning_ms": plan.planning_ms,
         "execution_ms": plan.execution_ms,
         "total_ms": plan.total_ms,
@@ -133,9 +138,11 @@ def _ms(value: float | None) -> str:
     return "n/a" if value is None else f"{value:.3f} ms"
 
 
-def render_plan(plan: Plan, summary: PlanSummary) -> RenderableType:
+def render_plan(plan: Plan, summary: PlanSummary, settings: Mapping[str, str] | None = None) -> RenderableType:
     """The plan tree (exclusive time, % of the root, rows vs estimate, own buffers) with times and findings."""
     head = Text()
+    if settings:
+        head.append("settings " + ", ".join(f"{k}={v}" for k, v in settings.items()) + "\n")
     head.append(f"planning {_ms(plan.planning_ms)}, execution {_ms(plan.execution_ms)}", style="bold")
     if plan.triggers:
         head.append(f", triggers {_ms(plan.triggers_ms)}")

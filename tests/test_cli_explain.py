@@ -139,6 +139,7 @@ def _setup(target: Target) -> None:
     with psycopg.connect(target.conninfo, autocommit=True) as conn:
         conn.execute("CREATE TABLE t (id int PRIMARY KEY)")
         conn.execute("INSERT INTO t SELECT generate_series(1, 20)")
+        conn.execute("ANALYZE t")
 
 
 def _count(target: Target) -> int:
@@ -179,3 +180,29 @@ def test_query_tree_and_errors(capsys: pytest.CaptureFixture[str], empty_db: Tar
     assert code == 1 and "refusing" in err and len(err.strip().splitlines()) == 1
     code, _, err = run_main(capsys, "explain", "SELECT 'x[bold]y' + 1", "--dsn", empty_db.conninfo)
     assert code == 1 and "x[bold]y" in err  # the server's message is printed as it is, not as markup
+
+
+def test_set_applies_settings_and_records_them(capsys: pytest.CaptureFixture[str], empty_db: Target) -> None:
+    _setup(empty_db)
+    args = ("explain", "SELECT * FROM t WHERE id > 0", "--dsn", empty_db.conninfo)
+    code, out, err = run(*args, "--json")
+    assert code == 0, err
+    assert json.loads(out)["settings"] == {}
+    assert json.loads(out)["nodes"][0]["node_type"] == "Seq Scan"
+    code, out, err = run(*args, "--set", "enable_seqscan=off", "--set", "Work_Mem=64MB", "--json")
+    assert code == 0, err
+    data = json.loads(out)
+    assert data["settings"] == {"enable_seqscan": "off", "work_mem": "64MB"}
+    assert "Seq Scan" not in [n["node_type"] for n in data["nodes"]]
+    code, out, err = run(*args, "--set", "enable_seqscan=off")
+    assert code == 0, err
+    assert out.startswith("settings enable_seqscan=off\n")
+    result = run_main(capsys, *args, "--set", "enable_seqscn=off")
+    assert_usage_error(result, "'--set'", 'unrecognized configuration parameter "enable_seqscn"')
+    result = run_main(capsys, *args, "--set", "work_mem=64XB")
+    assert_usage_error(result, 'invalid value for parameter "work_mem": "64XB"', "Valid units")
+    assert_usage_error(run_main(capsys, *args, "--set", "x;drop table t=1"), "is not a setting name")
+    assert_usage_error(run_main(capsys, *args, "--set", "enable_seqscan"), "is not NAME=VALUE")
+    plan = str(PLANS / "01-loops.json")
+    assert_usage_error(run_main(capsys, "explain", "--plan", plan, "--set", "work_mem=1MB"), "--set applies")
+    assert _count(empty_db) == 20

@@ -10,7 +10,8 @@ import click
 
 from perfkit.cli._common import console, data_dir_option, dsn_option
 from perfkit.db import connect, resolve_target
-from perfkit.explain import explain_analyze
+from perfkit.errors import SettingError
+from perfkit.explain import explain_analyze, parse_settings
 from perfkit.plan import Plan, parse_plan, summarize
 from perfkit.plan_render import plan_to_dict, render_plan
 
@@ -22,6 +23,13 @@ def _read_plan(path: str) -> Plan:
         message = f"cannot read plan file {path}: {exc.strerror or exc}"
         raise click.BadParameter(message, param_hint="'--plan'") from None
     return parse_plan(data)
+
+
+def _settings(ctx: click.Context, param: click.Parameter, value: tuple[str, ...]) -> dict[str, str]:
+    try:
+        return parse_settings(value)
+    except SettingError as exc:
+        raise click.BadParameter(str(exc), ctx, param) from None
 
 
 def _check_usage(ctx: click.Context, sql: str | None, plan_file: str | None) -> None:
@@ -36,7 +44,11 @@ def _check_usage(ctx: click.Context, sql: str | None, plan_file: str | None) -> 
         return
     given = [
         name
-        for name, param in (("--allow-writes", "allow_writes"), ("--statement-timeout", "timeout_ms"))
+        for name, param in (
+            ("--allow-writes", "allow_writes"),
+            ("--statement-timeout", "timeout_ms"),
+            ("--set", "settings"),
+        )
         if ctx.get_parameter_source(param) == click.core.ParameterSource.COMMANDLINE
     ]
     if given:
@@ -64,6 +76,15 @@ def _check_usage(ctx: click.Context, sql: str | None, plan_file: str | None) -> 
     show_default=True,
     help="Cancel the statement after MS milliseconds (0: no limit).",
 )
+@click.option(
+    "--set",
+    "settings",
+    metavar="NAME=VALUE",
+    multiple=True,
+    callback=_settings,
+    help="Set a planner or runtime setting for this statement only (SET LOCAL; repeatable), "
+    "e.g. --set enable_seqscan=off --set work_mem=64MB.",
+)
 @dsn_option
 @data_dir_option
 @click.pass_context
@@ -74,6 +95,7 @@ def explain(
     as_json: bool,
     allow_writes: bool,
     timeout_ms: int | None,
+    settings: dict[str, str],
     dsn: str | None,
     data_dir: Path | None,
 ) -> None:
@@ -88,9 +110,14 @@ def explain(
     else:
         assert sql is not None
         with connect(resolve_target(dsn, data_dir)) as conn:
-            plan = explain_analyze(conn, sql, allow_writes=allow_writes, statement_timeout_ms=timeout_ms)
+            try:
+                plan = explain_analyze(
+                    conn, sql, allow_writes=allow_writes, statement_timeout_ms=timeout_ms, settings=settings
+                )
+            except SettingError as exc:  # PostgreSQL refused a --set: a bad option value (exit 2)
+                raise click.BadParameter(str(exc), ctx, param_hint="'--set'") from None
     summary = summarize(plan)
     if as_json:
-        click.echo(json.dumps(plan_to_dict(plan, summary), indent=2))
+        click.echo(json.dumps(plan_to_dict(plan, summary, settings), indent=2))
     else:
-        console.print(render_plan(plan, summary))
+        console.print(render_plan(plan, summary, settings))
