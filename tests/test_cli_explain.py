@@ -91,6 +91,59 @@ def test_saved_plan_tree() -> None:
     assert "never executed" in out and "posts_author_created_idx" in out
 
 
+def test_tree_shows_rows_and_estimate_on_the_same_basis() -> None:
+    """PostgreSQL's estimate is per loop: with several loops the actual rows are shown per loop too, then totalled."""
+    code, out, _ = run("explain", "--plan", str(PLANS / "13-subplan.json"))
+    assert code == 0
+    # Bitmap Heap Scan: 20 rows per loop over 50 loops (1,000 in all) against an estimate of 20 per loop
+    assert "rows 20/loop (est 20/loop =1.0x) × 50 loops = 1,000" in out
+    assert "rows 50 (est 50 =1.0x)" in out  # one loop: no per-loop label
+    assert "rows 1,000 (est 20" not in out  # the old, misleading form
+    assert "rows: actual (est: the planner's estimate" in out and "cover all loops" in out
+    code, out, _ = run("explain", "--plan", str(PLANS / "19-parallel-single-process-node.json"))
+    assert "rows 667/loop (est 833/loop ↓1.2x) × 3 loops = 2,001" in out  # 3 processes, per process
+
+
+def test_json_floats_are_rounded(tmp_path: Path) -> None:
+    cte = json.loads(run("explain", "--plan", str(PLANS / "11-cte-materialized.json"), "--json")[1])
+    merge = cte["nodes"][0]
+    assert merge["estimate_factor"] == 0.298  # 499 / 1675 = 0.297910...
+    sort = json.loads(run("explain", "--plan", str(PLANS / "18-limit-cuts-sort-short.json"), "--json")[1])
+    assert sort["nodes"][1]["estimate_factor"] == 0.000201  # 5 / 24900 = 0.00020080...
+    assert sort["summary"]["worst_misestimate"]["magnitude"] == 2.01  # 50000 / 24900 = 2.00803...
+    parallel = json.loads(run("explain", "--plan", str(PLANS / "07-buffers-parallel.json"), "--json")[1])
+    assert parallel["summary"]["hottest_node"]["percent"] == 99.9  # 310.2 / 310.5 = 99.9034...%
+    # exclusive time 0.3 - 0.1 is 0.19999999999999998 in floating point
+    doc = [
+        {
+            "Plan": {
+                "Node Type": "Limit", "Actual Total Time": 0.3, "Actual Rows": 1, "Actual Loops": 1, "Plan Rows": 3,
+                "Plans": [
+                    {"Node Type": "Seq Scan", "Relation Name": "t", "Actual Total Time": 0.1, "Actual Rows": 1,
+                     "Actual Loops": 1, "Plan Rows": 3},
+                ],
+            },
+            "Planning Time": 0.1 + 0.2,
+            "Execution Time": 0.4,
+        }
+    ]  # fmt: skip
+    path = tmp_path / "noise.json"
+    path.write_text(json.dumps(doc))
+    data = json.loads(run("explain", "--plan", str(path), "--json")[1])
+    assert data["nodes"][0]["exclusive_ms"] == 0.2
+    assert data["planning_ms"] == 0.3 and data["outside_tree_ms"] == 0.1
+    assert data["nodes"][0]["estimate_factor"] == 0.333
+
+
+def test_triggers_ms_is_always_a_float() -> None:
+    for name in ("06-buffers-loops.json", "14-trigger.json", "07-buffers-parallel.json"):
+        data = json.loads(run("explain", "--plan", str(PLANS / name), "--json")[1])
+        assert isinstance(data["triggers_ms"], float), name
+        assert isinstance(data["summary"]["triggers_ms"], float), name
+        assert isinstance(data["jit_ms"], float), name
+    assert data["triggers_ms"] == 0.0
+
+
 def test_malformed_plan_files_are_runtime_failures(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
     """A file that can be read but holds no usable plan: exit 1, one line."""
     bad = tmp_path / "bad.json"
