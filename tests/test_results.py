@@ -73,16 +73,99 @@ def test_write_is_atomic(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Non
     ("content", "message"),
     [
         ('{"schema_version": 1, "environment": ', "not valid JSON"),
-        ("[1, 2]", "not a perfkit results file"),
-        ('{"benchmarks": []}', "no integer schema_version"),
+        ("[1, 2]", "not a perfkit results file: the JSON is a list, not an object"),
+        ('{"format": "other"}', "not a perfkit results file: its format is 'other', not 'perfkit-results'"),
+        ('{"benchmarks": []}', 'not a perfkit results file (no "format": "perfkit-results" and no schema_version)'),
+        ('{"format": "perfkit-results", "benchmarks": []}', "missing field schema_version"),
+        (
+            '{"format": "perfkit-results", "schema_version": "2"}',
+            "field schema_version must be an integer, not a string",
+        ),
         ('{"schema_version": 99}', "newer than this perfkit understands"),
-        ('{"schema_version": 1, "environment": {}, "benchmarks": []}', "malformed"),
+        ('{"schema_version": 0}', "version 0 is unknown and cannot be upgraded"),
+        ('{"schema_version": 1, "environment": {}, "benchmarks": []}', "missing field environment.server_version"),
+        ('{"schema_version": 1, "benchmarks": []}', "missing field environment"),
     ],
 )
 def test_bad_files(tmp_path: Path, content: str, message: str) -> None:
     path = tmp_path / "bad.json"
     path.write_text(content)
-    with pytest.raises(ResultsError, match=message):
+    with pytest.raises(ResultsError) as info:
+        R.load(path)
+    assert str(info.value).startswith(str(path))
+    assert message in str(info.value)
+
+
+def _mutated(change: Any) -> dict[str, Any]:
+    doc = json.loads(json.dumps(R.to_dict(sample_results())))
+    change(doc)
+    return doc
+
+
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        (lambda d: d.update(benchmarks={}), "field benchmarks must be a list, not an object"),
+        (lambda d: d.update(environment=[]), "field environment must be an object, not a list"),
+        (lambda d: d.update(tables=[]), "field tables must be an object, not a list"),
+        (lambda d: d["benchmarks"].append(7), "field benchmarks[1] must be an object, not a number (7)"),
+        (
+            lambda d: d["benchmarks"][0].pop("samples_ms"),
+            "missing field benchmarks[0].samples_ms (benchmark loading/users_latest_posts/join)",
+        ),
+        (lambda d: d["benchmarks"][0].pop("scenario"), "missing field benchmarks[0].scenario"),
+        (
+            lambda d: d["benchmarks"][0]["samples_ms"].__setitem__(2, "3.0"),
+            "field benchmarks[0].samples_ms[2] must be a number, not a string ('3.0')",
+        ),
+        (lambda d: d["benchmarks"][0].update(samples_ms=3), "field benchmarks[0].samples_ms must be a list"),
+        (lambda d: d["benchmarks"][0]["stats"].pop("median_ms"), "missing field benchmarks[0].stats.median_ms"),
+        (lambda d: d["benchmarks"][0].update(stats=[1]), "field benchmarks[0].stats must be an object or null"),
+        (
+            lambda d: d["benchmarks"][0]["stats"].update(n=5.5),
+            "field benchmarks[0].stats.n must be an integer, not a number (5.5)",
+        ),
+        (
+            lambda d: d["benchmarks"][0]["counters"].update(statements=None),
+            "field benchmarks[0].counters.statements must be a number, not null",
+        ),
+        (lambda d: d["benchmarks"][0]["counters"].update(rows=True), "counters.rows must be a number, not a boolean"),
+        (lambda d: d["benchmarks"][0]["params"].update(n=[1]), "field benchmarks[0].params.n must be a string, number"),
+        (lambda d: d["benchmarks"][0].update(notes="x"), "field benchmarks[0].notes must be a list"),
+        (lambda d: d["benchmarks"][0].update(plan=3), "field benchmarks[0].plan must be an object or null"),
+        (lambda d: d["environment"].update(embedded="yes"), "field environment.embedded must be a boolean"),
+        (lambda d: d["environment"].update(seed=7.5), "field environment.seed must be an integer or null"),
+        (lambda d: d["environment"].update(scale="big"), "field environment.scale must be a number or null"),
+        (lambda d: d["environment"].pop("started_at"), "missing field environment.started_at"),
+        (
+            lambda d: d["environment"]["server_settings"].update(work_mem=4),
+            "field environment.server_settings.work_mem must be a string, not a number (4)",
+        ),
+        (lambda d: d["tables"].update(t=[1]), "field tables.t[0] must be an object, not a number (1)"),
+        (lambda d: d["tables"].update(t={"a": 1}), "field tables.t must be a list"),
+    ],
+)
+def test_structural_errors_name_the_file_and_the_field(tmp_path: Path, change: Any, message: str) -> None:
+    path = tmp_path / "results.json"
+    path.write_text(json.dumps(_mutated(change)))
+    with pytest.raises(ResultsError) as info:
+        R.load(path)
+    text = str(info.value)
+    assert text.startswith(f"{path}: ") and message in text, text
+    for internal in ("KeyError", "TypeError", "ValueError", "__init__", "argument", "Traceback"):
+        assert internal not in text
+    assert "\n" not in text
+
+
+def test_unknown_fields_are_ignored() -> None:
+    doc = _mutated(lambda d: (d.update(extra=1), d["environment"].update(extra=1), d["benchmarks"][0].update(x=1)))
+    assert R.from_dict(doc) == sample_results()
+
+
+def test_not_utf8(tmp_path: Path) -> None:
+    path = tmp_path / "results.json"
+    path.write_bytes(b"\xff\xfe\x00{")
+    with pytest.raises(ResultsError, match="not a perfkit results file: not UTF-8 text"):
         R.load(path)
 
 
