@@ -32,10 +32,14 @@ from perfkit.errors import ResultsError
 from perfkit.stats import Stats
 
 # The format version: bumped on purpose when the document's shape changes, independent of the package version.
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 FORMAT_NAME = "perfkit-results"
 
 Scalar = str | int | float | bool | None
+#: A machine fact: text (hostname, system), a count (cpu_count, memory_bytes), or None when unknown.
+MachineValue = str | int | None
+#: The machine facts that are counts: integers (or null when unknown) since format 3, text before.
+MACHINE_NUMBERS = ("cpu_count", "memory_bytes")
 
 
 @dataclass(frozen=True, slots=True)
@@ -44,7 +48,7 @@ class Environment:
 
     server_version: str
     server_settings: Mapping[str, str]
-    machine: Mapping[str, str]
+    machine: Mapping[str, MachineValue]
     python_version: str
     perfkit_version: str
     git_commit: str | None
@@ -175,8 +179,42 @@ def _v1_to_v2(doc: dict[str, Any]) -> dict[str, Any]:
     return {**doc, "schema_version": 2, "environment": {**env, "realism": None}}
 
 
+def _count_or_none(value: Any) -> Any:
+    """A machine count as version 2 wrote it ("8", "0" or "unknown") as a number: None when it was not known."""
+    if isinstance(value, str):
+        return int(value) if value.isdigit() and int(value) > 0 else None
+    return value  # not text: left for the check after upgrading to judge
+
+
+_NO_SPREAD = ("q1_ms", "q3_ms", "stdev_ms", "ci_low_ms", "ci_high_ms")
+
+
+def _v2_to_v3(doc: dict[str, Any]) -> dict[str, Any]:
+    """Version 3 records machine counts as integers (cpu_count, memory_bytes; null when unknown) instead of text,
+    and a single sample's quartiles, deviation and CI as null instead of a zero-width interval."""
+    out: dict[str, Any] = {**doc, "schema_version": 3}
+    env = doc.get("environment")
+    if isinstance(env, dict) and isinstance(env.get("machine"), dict):
+        machine = dict(env["machine"])
+        for key in MACHINE_NUMBERS:
+            if key in machine:
+                machine[key] = _count_or_none(machine[key])
+        out["environment"] = {**env, "machine": machine}
+    benches = doc.get("benchmarks")
+    if isinstance(benches, list):
+        out["benchmarks"] = [_v3_stats(b) for b in benches]
+    return out
+
+
+def _v3_stats(bench: Any) -> Any:
+    stats = bench.get("stats") if isinstance(bench, dict) else None
+    if not isinstance(stats, dict) or stats.get("n") != 1:
+        return bench
+    return {**bench, "stats": {**stats, **dict.fromkeys(_NO_SPREAD)}}
+
+
 # Upgraders from version N to N+1, applied in order.
-_UPGRADES: dict[int, Callable[[dict[str, Any]], dict[str, Any]]] = {1: _v1_to_v2}
+_UPGRADES: dict[int, Callable[[dict[str, Any]], dict[str, Any]]] = {1: _v1_to_v2, 2: _v2_to_v3}
 
 
 def upgrade(doc: dict[str, Any]) -> dict[str, Any]:
@@ -223,7 +261,10 @@ _BENCHMARK = {
     "counters": OBJECT,
 }
 _BENCHMARK_OPTIONAL = {"plan": nullable(OBJECT), "notes": LIST, "version": STRING}
-_STATS = {name: INTEGER if name == "n" else NUMBER for name in Stats.__slots__}
+_STATS = {
+    name: INTEGER if name == "n" else nullable(NUMBER) if name in _NO_SPREAD else NUMBER for name in Stats.__slots__
+}
+_MACHINE_VALUE = nullable(lambda v: None if STRING(v) is None or INTEGER(v) is None else "a string or an integer")
 
 
 def _check_format(doc: Mapping[str, Any]) -> None:
@@ -241,7 +282,10 @@ def _check_format(doc: Mapping[str, Any]) -> None:
 def _environment(doc: Mapping[str, Any]) -> Environment:
     env = check_fields(doc["environment"], "environment", _ENVIRONMENT, {"realism": nullable(OBJECT)})
     check_items(env["server_settings"], "environment.server_settings", STRING)
-    check_items(env["machine"], "environment.machine", STRING)
+    check_items(env["machine"], "environment.machine", _MACHINE_VALUE)
+    for key in MACHINE_NUMBERS:
+        if key in env["machine"]:
+            check_value(env["machine"][key], nullable(INTEGER), f"environment.machine.{key}")
     return Environment(
         **{name: env[name] for name in _ENVIRONMENT},
         realism=env.get("realism"),

@@ -213,3 +213,45 @@ def test_frames() -> None:
     assert list(df["median_ms"]) == [3.0]
     assert len(R.samples_frame(r)) == 5
     assert list(R.table_frame(r, "t")["a"]) == [1]
+
+
+def test_version_2_file_upgrades_machine_counts_and_single_samples(tmp_path: Path) -> None:
+    """Format 2 wrote cpu_count and memory_bytes as text ("0" / "unknown" when not known) and a zero-width CI for
+    a single sample; format 3 reads them as integers (None when unknown) and null spread."""
+    doc = R.to_dict(sample_results())
+    doc["schema_version"] = 2
+    doc["environment"]["machine"] = {"hostname": "h", "cpu_count": "8", "memory_bytes": "17179869184"}
+    one = dict(doc["benchmarks"][0], variant="once", samples_ms=[4.0])
+    one["stats"] = {
+        "n": 1, "median_ms": 4.0, "q1_ms": 4.0, "q3_ms": 4.0, "mean_ms": 4.0, "stdev_ms": 0.0, "min_ms": 4.0,
+        "max_ms": 4.0, "ci_low_ms": 4.0, "ci_high_ms": 4.0,
+    }  # fmt: skip
+    doc["benchmarks"].append(one)
+    path = tmp_path / "v2.json"
+    path.write_text(json.dumps(doc))
+    loaded = R.load(path)
+    assert loaded.environment.machine == {"hostname": "h", "cpu_count": 8, "memory_bytes": 17179869184}
+    assert loaded.benchmarks[0] == sample_results().benchmarks[0]  # five samples: unchanged
+    stats = loaded.benchmarks[1].stats
+    assert stats is not None and (stats.n, stats.median_ms, stats.ci_low_ms, stats.ci_high_ms) == (1, 4.0, None, None)
+    assert (stats.q1_ms, stats.q3_ms, stats.stdev_ms) == (None, None, None)
+    doc["environment"]["machine"] = {"cpu_count": "0", "memory_bytes": "unknown"}
+    path.write_text(json.dumps(doc))
+    assert R.load(path).environment.machine == {"cpu_count": None, "memory_bytes": None}
+
+
+def test_machine_counts_must_be_integers_in_format_3(tmp_path: Path) -> None:
+    doc = R.to_dict(sample_results())
+    doc["environment"]["machine"]["cpu_count"] = "8"
+    path = tmp_path / "v3.json"
+    path.write_text(json.dumps(doc))
+    with pytest.raises(ResultsError, match=r"field environment\.machine\.cpu_count must be an integer or null"):
+        R.load(path)
+
+
+def test_machine_info_records_numbers() -> None:
+    from perfkit.environment import machine_info
+
+    info = machine_info()
+    assert isinstance(info["cpu_count"], int) and isinstance(info["memory_bytes"], int)
+    assert all(isinstance(info[k], str) for k in ("hostname", "system", "machine", "processor"))
