@@ -77,10 +77,16 @@ def stats_of(samples: Sequence[float], stats: Stats | None) -> Stats:
 
 
 def significance(base: Sequence[float], base_stats: Stats, cur: Sequence[float], cur_stats: Stats) -> Significance:
-    """Mann-Whitney p-value plus whether the medians' confidence intervals are disjoint (and which way)."""
-    if cur_stats.ci_low_ms > base_stats.ci_high_ms:
+    """Mann-Whitney p-value plus whether the medians' confidence intervals are disjoint (and which way).
+
+    A run of a single sample has no interval: nothing is disjoint, so the change is never significant.
+    """
+    b_lo, b_hi, c_lo, c_hi = base_stats.ci_low_ms, base_stats.ci_high_ms, cur_stats.ci_low_ms, cur_stats.ci_high_ms
+    if b_lo is None or b_hi is None or c_lo is None or c_hi is None:
+        direction = 0
+    elif c_lo > b_hi:
         direction = 1
-    elif cur_stats.ci_high_ms < base_stats.ci_low_ms:
+    elif c_hi < b_lo:
         direction = -1
     else:
         direction = 0

@@ -380,7 +380,9 @@ def _plan_detail(bp: PlanShape, cp: PlanShape) -> str:
     return "; ".join(parts)
 
 
-def _ci(lo: float, hi: float) -> str:
+def _ci(lo: float | None, hi: float | None) -> str:
+    if lo is None or hi is None:
+        return "n/a (1 sample)"
     return f"[{lo:.3g}, {hi:.3g}] ms"
 
 

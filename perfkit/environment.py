@@ -11,7 +11,7 @@ from typing import Any
 
 import psycopg
 
-from perfkit.results import Environment
+from perfkit.results import Environment, MachineValue
 
 # Settings that change plans or timings; recorded so that runs on different settings are not compared blindly.
 KEY_SETTINGS = (
@@ -38,23 +38,23 @@ def server_settings(conn: psycopg.Connection[Any]) -> dict[str, str]:
     return {str(name): str(value) for name, value in rows}
 
 
-def _memory_bytes() -> str:
+def _memory_bytes() -> int | None:
     try:
         pages = os.sysconf("SC_PHYS_PAGES")
         size = os.sysconf("SC_PAGE_SIZE")
     except (ValueError, OSError):
-        return "unknown"
-    return str(pages * size)
+        return None
+    return pages * size if pages > 0 and size > 0 else None
 
 
-def machine_info() -> dict[str, str]:
-    """Host name, OS, architecture, CPU count and memory."""
+def machine_info() -> dict[str, MachineValue]:
+    """Host name, OS, architecture (text), CPU count and memory in bytes (integers; None when unknown)."""
     return {
         "hostname": os.environ.get("PERFKIT_MACHINE") or platform.node(),
         "system": f"{platform.system()} {platform.release()}",
         "machine": platform.machine(),
         "processor": platform.processor() or platform.machine(),
-        "cpu_count": str(os.cpu_count() or 0),
+        "cpu_count": os.cpu_count(),
         "memory_bytes": _memory_bytes(),
     }
 

@@ -27,6 +27,10 @@ class SeedError(PerfkitError):
     """Seeding failed or the data is incomplete."""
 
 
+class SettingError(ConfigError):
+    """A `NAME=VALUE` setting for one statement is malformed, reserved, or refused by PostgreSQL."""
+
+
 class PlanError(PerfkitError):
     """An EXPLAIN plan could not be read."""
 

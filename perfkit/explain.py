@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+import re
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 import psycopg
@@ -10,7 +11,7 @@ from psycopg import errors as pg_errors
 from psycopg import sql
 
 from perfkit._sql_scan import check_read_only, check_single_statement
-from perfkit.errors import PlanError
+from perfkit.errors import PlanError, SettingError
 from perfkit.plan import DEFAULT_BLOCK_SIZE, Plan, parse_plan
 
 Params = Sequence[Any] | Mapping[str, Any] | None
@@ -29,6 +30,54 @@ def _one_line(exc: psycopg.Error, prefix_len: int = 0) -> str:
         at = int(diag.statement_position) - prefix_len
         position = f" (at character {at})" if at > 0 else ""
     return f"{message}{position}"
+
+
+# A setting's name as PostgreSQL spells one: a word, or dotted words for an extension's (pg_stat_statements.track).
+_SETTING_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_$]*(?:\.[A-Za-z_][A-Za-z0-9_$]*)*")
+# Settings the statement's own options own: set through --set they would undo them.
+_RESERVED = {
+    "statement_timeout": "use the statement timeout (--statement-timeout)",
+    "transaction_read_only": "writes are allowed with --allow-writes",
+}
+
+
+def check_setting_name(name: str) -> str:
+    """The setting's name lower-cased (PostgreSQL's names are case-insensitive); SettingError if it cannot be one."""
+    if not _SETTING_NAME.fullmatch(name) or len(name) > 200:
+        raise SettingError(f"{name!r} is not a setting name (letters, digits, _ and $, dotted for an extension's)")
+    lowered = name.lower()
+    if lowered in _RESERVED:
+        raise SettingError(f"{lowered} cannot be set for the statement here: {_RESERVED[lowered]}")
+    return lowered
+
+
+def parse_settings(items: Iterable[str]) -> dict[str, str]:
+    """`NAME=VALUE` strings (as `--set` takes them) to {name: value}, in order; a name given twice is an error."""
+    out: dict[str, str] = {}
+    for item in items:
+        name, eq, value = item.partition("=")
+        if not eq:
+            raise SettingError(f"{item!r} is not NAME=VALUE (e.g. enable_seqscan=off)")
+        key = check_setting_name(name.strip())
+        if key in out:
+            raise SettingError(f"{key} is set twice")
+        out[key] = value.strip()
+    return out
+
+
+def _message(exc: psycopg.Error) -> str:
+    """The server's primary message and its hint, on one line."""
+    hint = exc.diag.message_hint
+    return _one_line(exc) + (f" ({hint})" if hint else "")
+
+
+def _apply_settings(cur: psycopg.Cursor[Any], settings: Mapping[str, str]) -> None:
+    """SET LOCAL each setting (set_config(name, value, true)): it lasts until the rollback, for this statement only."""
+    for key, value in settings.items():
+        try:
+            cur.execute("SELECT set_config(%s, %s, true)", (key, value))
+        except psycopg.Error as exc:
+            raise SettingError(f"cannot set {key}={value}: {_message(exc)}") from None
 
 
 def _block_size(cur: psycopg.Cursor[Any]) -> int:
@@ -50,9 +99,11 @@ def _run(
     statement_timeout_ms: int | None,
     allow_estimates: bool,
     read_only: bool = False,
+    settings: Mapping[str, str] | None = None,
 ) -> Plan:
     if statement_timeout_ms is not None and statement_timeout_ms < 0:
         raise PlanError(f"statement timeout must be >= 0 ms, got {statement_timeout_ms}")
+    local = {check_setting_name(name): str(value) for name, value in (settings or {}).items()}
     statement = prefix + sql.SQL(query)  # the user's statement text is the point here
     try:
         with conn.transaction(), conn.cursor() as cur:
@@ -60,6 +111,7 @@ def _run(
                 cur.execute("SET TRANSACTION READ ONLY")  # in a savepoint too; undone with it
             if statement_timeout_ms is not None:
                 cur.execute("SELECT set_config('statement_timeout', %s, true)", (f"{statement_timeout_ms}ms",))
+            _apply_settings(cur, local)
             block_size = _block_size(cur)
             row = cur.execute(statement, params).fetchone()
             raise psycopg.Rollback()  # EXPLAIN ANALYZE executed the statement: undo whatever it did
@@ -82,6 +134,7 @@ def explain_analyze(
     *,
     allow_writes: bool = False,
     statement_timeout_ms: int | None = None,
+    settings: Mapping[str, str] | None = None,
 ) -> Plan:
     """Run EXPLAIN (ANALYZE, BUFFERS, FORMAT JSON) of `query` in a transaction that is rolled back, and parse it.
 
@@ -89,16 +142,32 @@ def explain_analyze(
     nextval/setval, SELECT FOR UPDATE/SHARE) and perfkit reports it as a refusal naming --allow-writes; a statement
     that does not start like a query is refused before it reaches the server. With `allow_writes` the rollback
     undoes row changes, not sequence advances.
+    `settings` ({name: value}, e.g. {"enable_seqscan": "off", "work_mem": "64MB"}) are set with SET LOCAL inside
+    that transaction, for this statement only; a bad name or value raises SettingError with PostgreSQL's message.
     Works on autocommit and non-autocommit connections; inside an open transaction it uses a savepoint.
     SQL errors and statement timeouts raise PlanError with the server's message on one line.
     """
     check_single_statement(query)  # always: a trailing `; COMMIT` would make the writes stick
     if not allow_writes:
         check_read_only(query)  # a friendly early message; the READ ONLY transaction is the guard
-    return _run(conn, _ANALYZE, query, params, statement_timeout_ms, allow_estimates=False, read_only=not allow_writes)
+    return _run(
+        conn,
+        _ANALYZE,
+        query,
+        params,
+        statement_timeout_ms,
+        allow_estimates=False,
+        read_only=not allow_writes,
+        settings=settings,
+    )
 
 
-def explain_estimate(conn: psycopg.Connection[Any], query: str, params: Params = None) -> Plan:
-    """Run EXPLAIN (FORMAT JSON) of `query` (nothing is executed) and parse it: a Plan with `analyzed=False`."""
+def explain_estimate(
+    conn: psycopg.Connection[Any], query: str, params: Params = None, *, settings: Mapping[str, str] | None = None
+) -> Plan:
+    """Run EXPLAIN (FORMAT JSON) of `query` (nothing is executed) and parse it: a Plan with `analyzed=False`.
+
+    `settings` are set with SET LOCAL for this statement only, as in `explain_analyze`.
+    """
     check_single_statement(query)
-    return _run(conn, _ESTIMATE, query, params, None, allow_estimates=True)
+    return _run(conn, _ESTIMATE, query, params, None, allow_estimates=True, settings=settings)

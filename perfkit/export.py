@@ -96,7 +96,7 @@ def to_pytest_benchmark(results: RunResults) -> dict[str, Any]:
     """The pytest-benchmark document of a run; benchmarks without timing samples are left out."""
     env = results.environment
     m = dict(env.machine)
-    machine_info = {
+    machine_info: dict[str, Any] = {
         "node": m.get("node", m.get("hostname", "")),
         "processor": m.get("processor", ""),
         "machine": m.get("machine", ""),

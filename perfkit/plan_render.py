@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 from rich.console import Group, RenderableType
@@ -41,10 +42,42 @@ def node_to_dict(node: PlanNode) -> dict[str, Any]:
     }
 
 
-def plan_to_dict(plan: Plan, summary: PlanSummary) -> dict[str, Any]:
-    """The machine-readable form: plan-level times, warnings, findings, the summary and the nodes depth first."""
+# Ratios (actual / planned rows and how far off): three significant digits are all they mean.
+_FACTORS = frozenset({"estimate_factor", "magnitude"})
+
+
+def _rounded(value: Any, key: str = "") -> Any:
+    """Floats without binary noise: `*_ms` to 3 decimals (always a float), factors to 3 significant digits,
+    percentages to 2 decimals, anything else to 3 decimals; ints, strings and None unchanged."""
+    if isinstance(value, Mapping):
+        return {k: _rounded(v, str(k)) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_rounded(v, key) for v in value]
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return value
+    if key.endswith("_ms"):
+        return round(float(value), 3)
+    if not isinstance(value, float):
+        return value
+    if key in _FACTORS:
+        return float(f"{value:.3g}")
+    return round(value, 2 if key == "percent" else 3)
+
+
+def plan_to_dict(plan: Plan, summary: PlanSummary, settings: Mapping[str, str] | None = None) -> dict[str, Any]:
+    """The machine-readable form: plan-level times, warnings, findings, the summary and the nodes depth first.
+
+    `settings` are the ones the statement ran with (`perfkit explain --set`), recorded as `settings`. Floats are
+    rounded (`*_ms` to the microsecond and always floats, factors to 3 significant digits, percentages to 2 decimals).
+    """
+    rounded: dict[str, Any] = _rounded(_plan_dict(plan, summary, settings))
+    return rounded
+
+
+def _plan_dict(plan: Plan, summary: PlanSummary, settings: Mapping[str, str] | None) -> dict[str, Any]:
     return {
         "analyzed": plan.analyzed,
+        "settings": dict(settings or {}),
         "planning_ms": plan.planning_ms,
         "execution_ms": plan.execution_ms,
         "total_ms": plan.total_ms,
@@ -81,13 +114,33 @@ def format_bytes(n: float) -> str:
     return f"{n:.2f} TiB"  # pragma: no cover
 
 
-def _estimate(node: PlanNode) -> str:
+def _count(n: float) -> str:
+    """A row count: '1,200'; a fractional per-loop average (PostgreSQL 18) keeps two decimals."""
+    return f"{n:,.0f}" if float(n).is_integer() else f"{n:,.2f}"
+
+
+def _estimate(node: PlanNode, unit: str) -> str:
     if node.plan_rows is None:
         return ""
     if node.estimate_factor is None or node.misestimate is None:
-        return f" (est {node.plan_rows:,}, n/a)"
+        return f" (est {node.plan_rows:,}{unit}, n/a)"
     arrow = {"under": "↑", "over": "↓"}.get(node.estimate_direction or "", "=")
-    return f" (est {node.plan_rows:,} {arrow}{node.misestimate:.1f}x)"
+    return f" (est {node.plan_rows:,}{unit} {arrow}{node.misestimate:.1f}x)"
+
+
+def _rows(node: PlanNode) -> str:
+    """Actual rows against the estimate on the same basis: PostgreSQL's estimate is per loop, so with several
+    loops both are shown per loop, then multiplied out: 'rows 3/loop (est 3/loop =1.0x) × 200 loops = 600'."""
+    if node.loops > 1:
+        per_loop = f"rows {_count(node.rows_per_loop)}/loop{_estimate(node, '/loop')}"
+        return f"{per_loop} × {node.loops:,} loops = {node.rows_total:,}"
+    return f"rows {node.rows_total:,}{_estimate(node, '')}"
+
+
+LEGEND = (
+    "rows: actual (est: the planner's estimate, ↑ under / ↓ over by the factor); over several loops both per loop, "
+    "× loops = the actual total. Times (exclusive), removed rows and buffers cover all loops."
+)
 
 
 def _node_line(node: PlanNode, plan: Plan) -> Text:
@@ -104,9 +157,7 @@ def _node_line(node: PlanNode, plan: Plan) -> Text:
         share = f" {100 * node.exclusive_ms / total:.1f}%" if total > 0 else ""
         style = "red" if total > 0 and node.exclusive_ms / total >= 0.5 else "cyan"
         line.append(f"  {node.exclusive_ms:.3f} ms{share}", style=style)
-        line.append(f"  rows {node.rows_total:,}{_estimate(node)}")
-        if node.loops > 1:
-            line.append(f"  loops {node.loops:,}")
+        line.append(f"  {_rows(node)}")
         if node.rows_removed_total:
             line.append(f"  removed {node.rows_removed_total:,}", style="yellow")
         own, tot = node.exclusive_buffers, node.buffers
@@ -133,9 +184,11 @@ def _ms(value: float | None) -> str:
     return "n/a" if value is None else f"{value:.3f} ms"
 
 
-def render_plan(plan: Plan, summary: PlanSummary) -> RenderableType:
+def render_plan(plan: Plan, summary: PlanSummary, settings: Mapping[str, str] | None = None) -> RenderableType:
     """The plan tree (exclusive time, % of the root, rows vs estimate, own buffers) with times and findings."""
     head = Text()
+    if settings:
+        head.append("settings " + ", ".join(f"{k}={v}" for k, v in settings.items()) + "\n")
     head.append(f"planning {_ms(plan.planning_ms)}, execution {_ms(plan.execution_ms)}", style="bold")
     if plan.triggers:
         head.append(f", triggers {_ms(plan.triggers_ms)}")
@@ -148,4 +201,6 @@ def render_plan(plan: Plan, summary: PlanSummary) -> RenderableType:
         parts.append(Text(f"• {finding}"))
     for warning in plan.warnings:
         parts.append(Text(f"! {warning}", style="yellow"))
+    if plan.analyzed:
+        parts.append(Text(LEGEND, style="dim"))
     return Group(*parts)

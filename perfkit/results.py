@@ -14,14 +14,32 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     import pandas as pd
 
+from perfkit._results_check import (
+    BOOLEAN,
+    INTEGER,
+    LIST,
+    NUMBER,
+    OBJECT,
+    SCALAR,
+    STRING,
+    check_fields,
+    check_items,
+    check_value,
+    json_type,
+    nullable,
+)
 from perfkit.errors import ResultsError
 from perfkit.stats import Stats
 
 # The format version: bumped on purpose when the document's shape changes, independent of the package version.
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 FORMAT_NAME = "perfkit-results"
 
 Scalar = str | int | float | bool | None
+#: A machine fact: text (hostname, system), a count (cpu_count, memory_bytes), or None when unknown.
+MachineValue = str | int | None
+#: The machine facts that are counts: integers (or null when unknown) since format 3, text before.
+MACHINE_NUMBERS = ("cpu_count", "memory_bytes")
 
 
 @dataclass(frozen=True, slots=True)
@@ -30,7 +48,7 @@ class Environment:
 
     server_version: str
     server_settings: Mapping[str, str]
-    machine: Mapping[str, str]
+    machine: Mapping[str, MachineValue]
     python_version: str
     perfkit_version: str
     git_commit: str | None
@@ -156,18 +174,55 @@ def write(results: RunResults, path: str | os.PathLike[str]) -> Path:
 def _v1_to_v2(doc: dict[str, Any]) -> dict[str, Any]:
     """Version 2 added the environment's `realism` (the seed's realism report): unknown for older runs."""
     env = doc.get("environment")
-    return {**doc, "schema_version": 2, "environment": {**env, "realism": None} if isinstance(env, dict) else env}
+    if not isinstance(env, dict):
+        return {**doc, "schema_version": 2}  # the check after upgrading names what is wrong
+    return {**doc, "schema_version": 2, "environment": {**env, "realism": None}}
+
+
+def _count_or_none(value: Any) -> Any:
+    """A machine count as version 2 wrote it ("8", "0" or "unknown") as a number: None when it was not known."""
+    if isinstance(value, str):
+        return int(value) if value.isdigit() and int(value) > 0 else None
+    return value  # not text: left for the check after upgrading to judge
+
+
+_NO_SPREAD = ("q1_ms", "q3_ms", "stdev_ms", "ci_low_ms", "ci_high_ms")
+
+
+def _v2_to_v3(doc: dict[str, Any]) -> dict[str, Any]:
+    """Version 3 records machine counts as integers (cpu_count, memory_bytes; null when unknown) instead of text,
+    and a single sample's quartiles, deviation and CI as null instead of a zero-width interval."""
+    out: dict[str, Any] = {**doc, "schema_version": 3}
+    env = doc.get("environment")
+    if isinstance(env, dict) and isinstance(env.get("machine"), dict):
+        machine = dict(env["machine"])
+        for key in MACHINE_NUMBERS:
+            if key in machine:
+                machine[key] = _count_or_none(machine[key])
+        out["environment"] = {**env, "machine": machine}
+    benches = doc.get("benchmarks")
+    if isinstance(benches, list):
+        out["benchmarks"] = [_v3_stats(b) for b in benches]
+    return out
+
+
+def _v3_stats(bench: Any) -> Any:
+    stats = bench.get("stats") if isinstance(bench, dict) else None
+    if not isinstance(stats, dict) or stats.get("n") != 1:
+        return bench
+    return {**bench, "stats": {**stats, **dict.fromkeys(_NO_SPREAD)}}
 
 
 # Upgraders from version N to N+1, applied in order.
-_UPGRADES: dict[int, Callable[[dict[str, Any]], dict[str, Any]]] = {1: _v1_to_v2}
+_UPGRADES: dict[int, Callable[[dict[str, Any]], dict[str, Any]]] = {1: _v1_to_v2, 2: _v2_to_v3}
 
 
 def upgrade(doc: dict[str, Any]) -> dict[str, Any]:
     """Bring an older document to SCHEMA_VERSION step by step; refuse newer or unknown versions."""
-    version = doc.get("schema_version")
-    if not isinstance(version, int) or isinstance(version, bool):
-        raise ResultsError("not a perfkit results file: no integer schema_version")
+    if "schema_version" not in doc:
+        raise ResultsError("missing field schema_version (the results format's version, an integer)")
+    version = doc["schema_version"]
+    check_value(version, INTEGER, "schema_version")
     if version > SCHEMA_VERSION:
         raise ResultsError(
             f"results format version {version} is newer than this perfkit understands "
@@ -182,47 +237,140 @@ def upgrade(doc: dict[str, Any]) -> dict[str, Any]:
     return doc
 
 
-def from_dict(doc: Mapping[str, Any]) -> RunResults:
-    """Records from a JSON document (upgraded first)."""
-    d = upgrade(dict(doc))
+_ENVIRONMENT = {
+    "server_version": STRING,
+    "server_settings": OBJECT,
+    "machine": OBJECT,
+    "python_version": STRING,
+    "perfkit_version": STRING,
+    "git_commit": nullable(STRING),
+    "scale": nullable(NUMBER),
+    "seed": nullable(INTEGER),
+    "profile": nullable(STRING),
+    "data_fingerprint": nullable(STRING),
+    "embedded": BOOLEAN,
+    "started_at": STRING,
+}
+_BENCHMARK = {
+    "scenario": STRING,
+    "name": STRING,
+    "variant": STRING,
+    "params": OBJECT,
+    "samples_ms": LIST,
+    "stats": nullable(OBJECT),
+    "counters": OBJECT,
+}
+_BENCHMARK_OPTIONAL = {"plan": nullable(OBJECT), "notes": LIST, "version": STRING}
+_STATS = {
+    name: INTEGER if name == "n" else nullable(NUMBER) if name in _NO_SPREAD else NUMBER for name in Stats.__slots__
+}
+_MACHINE_VALUE = nullable(lambda v: None if STRING(v) is None or INTEGER(v) is None else "a string or an integer")
+
+
+def _check_format(doc: Mapping[str, Any]) -> None:
+    """A perfkit results document says so: `"format": "perfkit-results"` (files without it need a schema_version)."""
+    fmt = doc.get("format")
+    if fmt is None and "format" not in doc:
+        if "schema_version" not in doc:
+            raise ResultsError(f'not a perfkit results file (no "format": "{FORMAT_NAME}" and no schema_version)')
+        return
+    if fmt != FORMAT_NAME:
+        shown = repr(fmt) if isinstance(fmt, str) else json_type(fmt)
+        raise ResultsError(f"not a perfkit results file: its format is {shown}, not '{FORMAT_NAME}'")
+
+
+def _environment(doc: Mapping[str, Any]) -> Environment:
+    env = check_fields(doc["environment"], "environment", _ENVIRONMENT, {"realism": nullable(OBJECT)})
+    check_items(env["server_settings"], "environment.server_settings", STRING)
+    check_items(env["machine"], "environment.machine", _MACHINE_VALUE)
+    for key in MACHINE_NUMBERS:
+        if key in env["machine"]:
+            check_value(env["machine"][key], nullable(INTEGER), f"environment.machine.{key}")
+    return Environment(
+        **{name: env[name] for name in _ENVIRONMENT},
+        realism=env.get("realism"),
+    )
+
+
+def _stats(obj: Any, where: str) -> Stats | None:
+    if obj is None:
+        return None
+    stats = check_fields(obj, where, _STATS)
+    return Stats(**{name: stats[name] for name in _STATS})
+
+
+def _benchmark(obj: Any, where: str) -> Benchmark:
     try:
-        env = Environment(**d["environment"])
-        benches = tuple(
-            Benchmark(
-                scenario=b["scenario"],
-                name=b["name"],
-                variant=b["variant"],
-                params=dict(b["params"]),
-                samples_ms=tuple(float(x) for x in b["samples_ms"]),
-                stats=None if b["stats"] is None else Stats(**b["stats"]),
-                counters={k: float(v) for k, v in b["counters"].items()},
-                plan=b.get("plan"),
-                notes=tuple(b.get("notes", ())),
-                version=b.get("version", ""),
-            )
-            for b in d["benchmarks"]
-        )
-        tables = {k: tuple(dict(r) for r in rows) for k, rows in d.get("tables", {}).items()}
-    except (KeyError, TypeError, ValueError) as exc:
-        raise ResultsError(f"results file is malformed: {type(exc).__name__}: {exc}") from None
-    return RunResults(environment=env, benchmarks=benches, tables=tables)
+        return _benchmark_record(obj, where)
+    except ResultsError as exc:
+        names = [obj.get(k) for k in ("scenario", "name", "variant")] if isinstance(obj, Mapping) else []
+        if names and all(isinstance(n, str) for n in names):
+            raise ResultsError(f"{exc} (benchmark {'/'.join(str(n) for n in names)})") from None
+        raise
+
+
+def _benchmark_record(obj: Any, where: str) -> Benchmark:
+    b = check_fields(obj, where, _BENCHMARK, _BENCHMARK_OPTIONAL)
+    check_items(b["params"], f"{where}.params", SCALAR)
+    check_items(b["samples_ms"], f"{where}.samples_ms", NUMBER)
+    check_items(b["counters"], f"{where}.counters", NUMBER)
+    check_items(b.get("notes", []), f"{where}.notes", STRING)
+    return Benchmark(
+        scenario=b["scenario"],
+        name=b["name"],
+        variant=b["variant"],
+        params=dict(b["params"]),
+        samples_ms=tuple(float(x) for x in b["samples_ms"]),
+        stats=_stats(b["stats"], f"{where}.stats"),
+        counters={k: float(v) for k, v in b["counters"].items()},
+        plan=b.get("plan"),
+        notes=tuple(b.get("notes", ())),
+        version=b.get("version", ""),
+    )
+
+
+def _tables(obj: Any) -> dict[str, tuple[Mapping[str, Scalar], ...]]:
+    check_value(obj, OBJECT, "tables")
+    out: dict[str, tuple[Mapping[str, Scalar], ...]] = {}
+    for name, rows in obj.items():
+        check_value(rows, LIST, f"tables.{name}")
+        check_items(rows, f"tables.{name}", OBJECT)
+        for i, row in enumerate(rows):
+            check_items(row, f"tables.{name}[{i}]", SCALAR)
+        out[str(name)] = tuple(dict(r) for r in rows)
+    return out
+
+
+def from_dict(doc: Mapping[str, Any]) -> RunResults:
+    """Records from a JSON document (upgraded first); ResultsError names the first field that is missing or wrong."""
+    check_value(doc, OBJECT, "the document")
+    _check_format(doc)
+    d = upgrade(dict(doc))
+    check_fields(d, "", {"environment": OBJECT, "benchmarks": LIST}, {"tables": OBJECT})
+    env = _environment(d)
+    benches = tuple(_benchmark(b, f"benchmarks[{i}]") for i, b in enumerate(d["benchmarks"]))
+    return RunResults(environment=env, benchmarks=benches, tables=_tables(d.get("tables", {})))
 
 
 def load(path: str | os.PathLike[str]) -> RunResults:
     """Read a results file, with one-line errors for missing, truncated or foreign files."""
     p = Path(path)
     try:
-        text = p.read_text()
+        data = p.read_bytes()
     except FileNotFoundError:
         raise ResultsError(f"results file not found: {p}") from None
     except OSError as exc:
-        raise ResultsError(f"cannot read {p}: {exc.strerror}") from None
+        raise ResultsError(f"cannot read {p}: {exc.strerror or exc}") from None
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        raise ResultsError(f"{p} is not a perfkit results file: not UTF-8 text") from None
     try:
         doc = json.loads(text)
     except json.JSONDecodeError as exc:
         raise ResultsError(f"{p} is not valid JSON (truncated or corrupt?): {exc.msg} at line {exc.lineno}") from None
     if not isinstance(doc, dict):
-        raise ResultsError(f"{p} is not a perfkit results file")
+        raise ResultsError(f"{p} is not a perfkit results file: the JSON is {json_type(doc)}, not an object")
     try:
         return from_dict(doc)
     except ResultsError as exc:

@@ -59,7 +59,8 @@ def summary_tables(results: RunResults) -> list[SummaryTable]:
                 median = ci = "-"
             else:
                 median = fmt_ms(b.stats.median_ms)
-                ci = f"{fmt_ms(b.stats.ci_low_ms)}–{fmt_ms(b.stats.ci_high_ms)}"
+                lo, hi = b.stats.ci_low_ms, b.stats.ci_high_ms
+                ci = "n/a" if lo is None or hi is None else f"{fmt_ms(lo)}–{fmt_ms(hi)}"
             rows.append((b.name, b.variant, _params(b), median, ci, *(_count(b, k) for k, _ in counters)))
         columns = ("benchmark", "variant", "parameters", "median", "95% CI", *(title for _, title in counters))
         tables.append(SummaryTable(scenario, columns, tuple(rows)))

@@ -137,6 +137,21 @@ def test_foreign_json_baseline(project: Path, base: Path) -> None:
     assert_usage_error(invoke("compare", str(bad), str(base)), "not a perfkit results file")
 
 
+@pytest.mark.parametrize(
+    ("content", "message"),
+    [
+        ('{"format": "other"}', "its format is 'other'"),
+        ('{"format": "perfkit-results", "schema_version": 2, "environment": {}, "benchmarks": {}}', "benchmarks"),
+    ],
+)
+def test_structurally_wrong_baseline(project: Path, base: Path, content: str, message: str) -> None:
+    bad = project / "wrong.json"
+    bad.write_text(content)
+    result = invoke("compare", str(bad), str(base))
+    assert_usage_error(result, message)
+    assert str(bad) in result.stderr and "Error" not in result.stderr.replace("error:", "")
+
+
 def test_newer_format_baseline(project: Path, base: Path) -> None:
     doc = json.loads(base.read_text())
     doc["schema_version"] = SCHEMA_VERSION + 1

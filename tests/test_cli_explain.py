@@ -6,9 +6,10 @@ import json
 from pathlib import Path
 
 import psycopg
+import pytest
 from click.testing import CliRunner
 
-from perfkit.cli import cli
+from perfkit.cli import cli, main
 from perfkit.db import Target
 
 PLANS = Path(__file__).parent / "plans"
@@ -33,6 +34,28 @@ NODE_KEYS = (
 def run(*args: str) -> tuple[int, str, str]:
     result = CliRunner().invoke(cli, list(args))
     return result.exit_code, result.stdout, result.stderr
+
+
+def run_main(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, str]:
+    """The console script's entry point, as a user runs it: exit code, stdout, stderr."""
+    with pytest.raises(SystemExit) as info:
+        main(list(args))
+    captured = capsys.readouterr()
+    code = info.value.code
+    return (code if isinstance(code, int) else 1), captured.out, captured.err
+
+
+def assert_usage_error(result: tuple[int, str, str], *words: str) -> None:
+    """Exit 2 and one click-style line on stderr naming the problem and pointing at --help."""
+    code, out, err = result
+    assert code == 2, err
+    assert out == ""
+    lines = [line for line in err.splitlines() if line.strip()]
+    assert len(lines) == 1, err
+    assert lines[0].startswith("error: ") and lines[0].endswith("(see 'perfkit explain --help')"), err
+    assert "Traceback" not in err
+    for word in words:
+        assert word in lines[0]
 
 
 def test_saved_plan_json() -> None:
@@ -68,29 +91,108 @@ def test_saved_plan_tree() -> None:
     assert "never executed" in out and "posts_author_created_idx" in out
 
 
-def test_malformed_and_missing_files(tmp_path: Path) -> None:
+def test_tree_shows_rows_and_estimate_on_the_same_basis() -> None:
+    """PostgreSQL's estimate is per loop: with several loops the actual rows are shown per loop too, then totalled."""
+    code, out, _ = run("explain", "--plan", str(PLANS / "13-subplan.json"))
+    assert code == 0
+    # Bitmap Heap Scan: 20 rows per loop over 50 loops (1,000 in all) against an estimate of 20 per loop
+    assert "rows 20/loop (est 20/loop =1.0x) × 50 loops = 1,000" in out
+    assert "rows 50 (est 50 =1.0x)" in out  # one loop: no per-loop label
+    assert "rows 1,000 (est 20" not in out  # the old, misleading form
+    assert "rows: actual (est: the planner's estimate" in out and "cover all loops" in out
+    code, out, _ = run("explain", "--plan", str(PLANS / "19-parallel-single-process-node.json"))
+    assert "rows 667/loop (est 833/loop ↓1.2x) × 3 loops = 2,001" in out  # 3 processes, per process
+
+
+def test_json_floats_are_rounded(tmp_path: Path) -> None:
+    cte = json.loads(run("explain", "--plan", str(PLANS / "11-cte-materialized.json"), "--json")[1])
+    merge = cte["nodes"][0]
+    assert merge["estimate_factor"] == 0.298  # 499 / 1675 = 0.297910...
+    sort = json.loads(run("explain", "--plan", str(PLANS / "18-limit-cuts-sort-short.json"), "--json")[1])
+    assert sort["nodes"][1]["estimate_factor"] == 0.000201  # 5 / 24900 = 0.00020080...
+    assert sort["summary"]["worst_misestimate"]["magnitude"] == 2.01  # 50000 / 24900 = 2.00803...
+    parallel = json.loads(run("explain", "--plan", str(PLANS / "07-buffers-parallel.json"), "--json")[1])
+    assert parallel["summary"]["hottest_node"]["percent"] == 99.9  # 310.2 / 310.5 = 99.9034...%
+    # exclusive time 0.3 - 0.1 is 0.19999999999999998 in floating point
+    doc = [
+        {
+            "Plan": {
+                "Node Type": "Limit", "Actual Total Time": 0.3, "Actual Rows": 1, "Actual Loops": 1, "Plan Rows": 3,
+                "Plans": [
+                    {"Node Type": "Seq Scan", "Relation Name": "t", "Actual Total Time": 0.1, "Actual Rows": 1,
+                     "Actual Loops": 1, "Plan Rows": 3},
+                ],
+            },
+            "Planning Time": 0.1 + 0.2,
+            "Execution Time": 0.4,
+        }
+    ]  # fmt: skip
+    path = tmp_path / "noise.json"
+    path.write_text(json.dumps(doc))
+    data = json.loads(run("explain", "--plan", str(path), "--json")[1])
+    assert data["nodes"][0]["exclusive_ms"] == 0.2
+    assert data["planning_ms"] == 0.3 and data["outside_tree_ms"] == 0.1
+    assert data["nodes"][0]["estimate_factor"] == 0.333
+
+
+def test_triggers_ms_is_always_a_float() -> None:
+    for name in ("06-buffers-loops.json", "14-trigger.json", "07-buffers-parallel.json"):
+        data = json.loads(run("explain", "--plan", str(PLANS / name), "--json")[1])
+        assert isinstance(data["triggers_ms"], float), name
+        assert isinstance(data["summary"]["triggers_ms"], float), name
+        assert isinstance(data["jit_ms"], float), name
+    assert data["triggers_ms"] == 0.0
+
+
+def test_malformed_plan_files_are_runtime_failures(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    """A file that can be read but holds no usable plan: exit 1, one line."""
     bad = tmp_path / "bad.json"
     bad.write_text('[{"Plan": {"Node Type": "Seq Scan", "Actual')
-    code, out, err = run("explain", "--plan", str(bad), "--json")
-    assert code != 0 and out == ""
+    code, out, err = run_main(capsys, "explain", "--plan", str(bad), "--json")
+    assert (code, out) == (1, "")
     assert "truncated plan JSON" in err and len(err.strip().splitlines()) == 1
-    code, _, err = run("explain", "--plan", str(tmp_path / "absent.json"))
-    assert code != 0 and "cannot read plan file" in err
     text = tmp_path / "text.txt"
     text.write_text("Seq Scan on t  (cost=0.00..1.01 rows=1 width=4) (actual time=0.01..0.01 rows=1 loops=1)\n")
-    code, _, err = run("explain", "--plan", str(text))
-    assert code != 0 and "text-format plan" in err
+    code, _, err = run_main(capsys, "explain", "--plan", str(text))
+    assert code == 1 and "text-format plan" in err and len(err.strip().splitlines()) == 1
 
 
-def test_needs_sql_or_plan() -> None:
-    code, _, err = run("explain")
-    assert code != 0 and "either a SQL statement or --plan FILE" in err
+def test_usage_errors_exit_2_with_one_line(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    plan = str(PLANS / "01-loops.json")
+    assert_usage_error(run_main(capsys, "explain"), "give a SQL statement or --plan FILE")
+    assert_usage_error(run_main(capsys, "explain", "SELECT 1", "--plan", plan), "not both")
+    assert_usage_error(run_main(capsys, "explain", "  "), "the SQL statement is empty")
+    absent = str(tmp_path / "absent.json")
+    assert_usage_error(run_main(capsys, "explain", "--plan", absent), "'--plan'", "does not exist")
+    assert_usage_error(run_main(capsys, "explain", "--plan", str(tmp_path)), "'--plan'", "is a directory")
+    assert_usage_error(run_main(capsys, "explain", "--plan", str(tmp_path / "[bold]x")), "[bold]x")  # not markup
+    assert_usage_error(run_main(capsys, "explain", "--plan", plan, "--allow-writes"), "--allow-writes applies")
+    assert_usage_error(
+        run_main(capsys, "explain", "--plan", plan, "--statement-timeout", "5"), "--statement-timeout applies"
+    )
+    assert_usage_error(run_main(capsys, "explain", "SELECT 1", "--statement-timeout", "-5"), "'--statement-timeout'")
+    assert_usage_error(run_main(capsys, "explain", "SELECT 1", "--statement-timeout", "soon"), "'--statement-timeout'")
+    assert_usage_error(run_main(capsys, "explain", "SELECT 1", "--no-such-option"), "--no-such-option")
+
+
+def test_unreadable_plan_file_is_a_usage_error(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    plan = tmp_path / "plan.json"
+    plan.write_text("[]")
+
+    def denied(self: Path) -> bytes:
+        raise PermissionError(13, "Permission denied")
+
+    monkeypatch.setattr(Path, "read_bytes", denied)  # as root, chmod 000 would not stop the read
+    assert_usage_error(run_main(capsys, "explain", "--plan", str(plan)), "cannot read plan file", "Permission denied")
 
 
 def _setup(target: Target) -> None:
     with psycopg.connect(target.conninfo, autocommit=True) as conn:
         conn.execute("CREATE TABLE t (id int PRIMARY KEY)")
         conn.execute("INSERT INTO t SELECT generate_series(1, 20)")
+        conn.execute("ANALYZE t")
 
 
 def _count(target: Target) -> int:
@@ -114,13 +216,46 @@ def test_delete_refused_then_rolled_back(empty_db: Target) -> None:
     assert _count(empty_db) == 20
 
 
-def test_query_tree_and_errors(empty_db: Target) -> None:
+def test_query_tree_and_errors(capsys: pytest.CaptureFixture[str], empty_db: Target) -> None:
+    """Runtime failures (SQL error, timeout, refused write) exit 1 with one line; usage errors are 2."""
     _setup(empty_db)
     code, out, err = run("explain", "SELECT * FROM t WHERE id < 4", "--dsn", empty_db.conninfo)
     assert code == 0, err
     assert " on t " in out and "rows 3 " in out and "ms" in out
-    code, out, err = run("explain", "SELECT FROM WHERE", "--dsn", empty_db.conninfo)
-    assert code != 0 and out == ""
+    code, out, err = run_main(capsys, "explain", "SELECT FROM WHERE", "--dsn", empty_db.conninfo)
+    assert (code, out) == (1, "")
     assert "SQL error: syntax error at or near" in err and len(err.strip().splitlines()) == 1
-    code, _, err = run("explain", "SELECT pg_sleep(1)", "--dsn", empty_db.conninfo, "--statement-timeout", "20")
-    assert code != 0 and "ran longer than 20 ms" in err
+    code, _, err = run_main(
+        capsys, "explain", "SELECT pg_sleep(1)", "--dsn", empty_db.conninfo, "--statement-timeout", "20"
+    )
+    assert code == 1 and "ran longer than 20 ms" in err and len(err.strip().splitlines()) == 1
+    code, _, err = run_main(capsys, "explain", "DELETE FROM t", "--dsn", empty_db.conninfo)
+    assert code == 1 and "refusing" in err and len(err.strip().splitlines()) == 1
+    code, _, err = run_main(capsys, "explain", "SELECT 'x[bold]y' + 1", "--dsn", empty_db.conninfo)
+    assert code == 1 and "x[bold]y" in err  # the server's message is printed as it is, not as markup
+
+
+def test_set_applies_settings_and_records_them(capsys: pytest.CaptureFixture[str], empty_db: Target) -> None:
+    _setup(empty_db)
+    args = ("explain", "SELECT * FROM t WHERE id > 0", "--dsn", empty_db.conninfo)
+    code, out, err = run(*args, "--json")
+    assert code == 0, err
+    assert json.loads(out)["settings"] == {}
+    assert json.loads(out)["nodes"][0]["node_type"] == "Seq Scan"
+    code, out, err = run(*args, "--set", "enable_seqscan=off", "--set", "Work_Mem=64MB", "--json")
+    assert code == 0, err
+    data = json.loads(out)
+    assert data["settings"] == {"enable_seqscan": "off", "work_mem": "64MB"}
+    assert "Seq Scan" not in [n["node_type"] for n in data["nodes"]]
+    code, out, err = run(*args, "--set", "enable_seqscan=off")
+    assert code == 0, err
+    assert out.startswith("settings enable_seqscan=off\n")
+    result = run_main(capsys, *args, "--set", "enable_seqscn=off")
+    assert_usage_error(result, "'--set'", 'unrecognized configuration parameter "enable_seqscn"')
+    result = run_main(capsys, *args, "--set", "work_mem=64XB")
+    assert_usage_error(result, 'invalid value for parameter "work_mem": "64XB"', "Valid units")
+    assert_usage_error(run_main(capsys, *args, "--set", "x;drop table t=1"), "is not a setting name")
+    assert_usage_error(run_main(capsys, *args, "--set", "enable_seqscan"), "is not NAME=VALUE")
+    plan = str(PLANS / "01-loops.json")
+    assert_usage_error(run_main(capsys, "explain", "--plan", plan, "--set", "work_mem=1MB"), "--set applies")
+    assert _count(empty_db) == 20

@@ -9,8 +9,8 @@ import pytest
 
 from perfkit._sql_scan import check_read_only
 from perfkit.db import Target, connect
-from perfkit.errors import PlanError
-from perfkit.explain import explain_analyze, explain_estimate
+from perfkit.errors import PlanError, SettingError
+from perfkit.explain import explain_analyze, explain_estimate, parse_settings
 
 
 @pytest.fixture
@@ -204,3 +204,71 @@ def test_allow_writes_still_refuses_a_second_statement(conn: psycopg.Connection[
     with pytest.raises(PlanError, match="one statement"):
         explain_estimate(conn, "SELECT 1; DELETE FROM keepme; COMMIT")
     assert conn.execute("SELECT count(*) FROM keepme").fetchone() == (2,)
+
+
+def test_settings_apply_to_the_statement_only(table_conn: psycopg.Connection[Any]) -> None:
+    """SET LOCAL inside the rolled-back transaction: the plan changes, the session does not."""
+    query = "SELECT v FROM t WHERE id > 0"
+    assert {n.node_type for n in explain_analyze(table_conn, query).nodes()} == {"Seq Scan"}
+    plan = explain_analyze(table_conn, query, settings={"enable_seqscan": "off"})
+    assert "Seq Scan" not in {n.node_type for n in plan.nodes()}
+    assert table_conn.execute("SHOW enable_seqscan").fetchone() == ("on",)
+    sort = "SELECT g FROM generate_series(1, 100000) g ORDER BY g DESC"
+    small = explain_analyze(table_conn, sort, settings={"WORK_MEM": "64kB"})  # names are case-insensitive
+    big = explain_analyze(table_conn, sort, settings={"work_mem": "64MB"})
+    assert next(n for n in small.nodes() if n.node_type == "Sort").raw["Sort Space Type"] == "Disk"
+    assert next(n for n in big.nodes() if n.node_type == "Sort").raw["Sort Space Type"] == "Memory"
+    assert table_conn.execute("SHOW work_mem").fetchone() == ("4MB",)
+    explain_analyze(table_conn, "SELECT 1", settings={"perfkit.custom": "1"})  # an extension-style name
+
+
+@pytest.mark.parametrize(
+    ("settings", "message"),
+    [
+        (
+            {"enable_seqscn": "off"},
+            'cannot set enable_seqscn=off: unrecognized configuration parameter "enable_seqscn"',
+        ),
+        ({"work_mem": "lots"}, 'cannot set work_mem=lots: invalid value for parameter "work_mem": "lots"'),
+        ({"shared_buffers": "1GB"}, "cannot be changed without restarting the server"),
+        ({"enable_seqscan = off; DROP TABLE t; --": "x"}, "is not a setting name"),
+        ({"work_mem'": "1MB"}, "is not a setting name"),
+        ({"transaction_read_only": "off"}, "transaction_read_only cannot be set for the statement here"),
+        ({"statement_timeout": "0"}, "--statement-timeout"),
+    ],
+)
+def test_bad_settings_are_one_line_errors(
+    table_conn: psycopg.Connection[Any], settings: dict[str, str], message: str
+) -> None:
+    with pytest.raises(SettingError) as info:
+        explain_analyze(table_conn, "DELETE FROM t", allow_writes=True, settings=settings)
+    assert message in str(info.value) and "\n" not in str(info.value)
+    assert count(table_conn) == 50  # nothing ran, the table is there
+    assert table_conn.info.transaction_status == psycopg.pq.TransactionStatus.IDLE
+
+
+@pytest.mark.parametrize(
+    ("items", "expected"),
+    [
+        (["enable_seqscan=off", "work_mem=64MB"], {"enable_seqscan": "off", "work_mem": "64MB"}),
+        (["Search_Path = public, pg_catalog"], {"search_path": "public, pg_catalog"}),
+        (["pg_stat_statements.track=all", "x.y="], {"pg_stat_statements.track": "all", "x.y": ""}),
+    ],
+)
+def test_parse_settings(items: list[str], expected: dict[str, str]) -> None:
+    assert parse_settings(items) == expected
+
+
+@pytest.mark.parametrize(
+    ("items", "message"),
+    [
+        (["enable_seqscan"], "is not NAME=VALUE"),
+        (["=off"], "is not a setting name"),
+        (["1abc=x"], "is not a setting name"),
+        (["a b=x"], "is not a setting name"),
+        (["work_mem=1MB", "WORK_MEM=2MB"], "work_mem is set twice"),
+    ],
+)
+def test_parse_settings_refuses(items: list[str], message: str) -> None:
+    with pytest.raises(SettingError, match=message):
+        parse_settings(items)

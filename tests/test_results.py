@@ -73,16 +73,99 @@ def test_write_is_atomic(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Non
     ("content", "message"),
     [
         ('{"schema_version": 1, "environment": ', "not valid JSON"),
-        ("[1, 2]", "not a perfkit results file"),
-        ('{"benchmarks": []}', "no integer schema_version"),
+        ("[1, 2]", "not a perfkit results file: the JSON is a list, not an object"),
+        ('{"format": "other"}', "not a perfkit results file: its format is 'other', not 'perfkit-results'"),
+        ('{"benchmarks": []}', 'not a perfkit results file (no "format": "perfkit-results" and no schema_version)'),
+        ('{"format": "perfkit-results", "benchmarks": []}', "missing field schema_version"),
+        (
+            '{"format": "perfkit-results", "schema_version": "2"}',
+            "field schema_version must be an integer, not a string",
+        ),
         ('{"schema_version": 99}', "newer than this perfkit understands"),
-        ('{"schema_version": 1, "environment": {}, "benchmarks": []}', "malformed"),
+        ('{"schema_version": 0}', "version 0 is unknown and cannot be upgraded"),
+        ('{"schema_version": 1, "environment": {}, "benchmarks": []}', "missing field environment.server_version"),
+        ('{"schema_version": 1, "benchmarks": []}', "missing field environment"),
     ],
 )
 def test_bad_files(tmp_path: Path, content: str, message: str) -> None:
     path = tmp_path / "bad.json"
     path.write_text(content)
-    with pytest.raises(ResultsError, match=message):
+    with pytest.raises(ResultsError) as info:
+        R.load(path)
+    assert str(info.value).startswith(str(path))
+    assert message in str(info.value)
+
+
+def _mutated(change: Any) -> dict[str, Any]:
+    doc = json.loads(json.dumps(R.to_dict(sample_results())))
+    change(doc)
+    return doc
+
+
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        (lambda d: d.update(benchmarks={}), "field benchmarks must be a list, not an object"),
+        (lambda d: d.update(environment=[]), "field environment must be an object, not a list"),
+        (lambda d: d.update(tables=[]), "field tables must be an object, not a list"),
+        (lambda d: d["benchmarks"].append(7), "field benchmarks[1] must be an object, not a number (7)"),
+        (
+            lambda d: d["benchmarks"][0].pop("samples_ms"),
+            "missing field benchmarks[0].samples_ms (benchmark loading/users_latest_posts/join)",
+        ),
+        (lambda d: d["benchmarks"][0].pop("scenario"), "missing field benchmarks[0].scenario"),
+        (
+            lambda d: d["benchmarks"][0]["samples_ms"].__setitem__(2, "3.0"),
+            "field benchmarks[0].samples_ms[2] must be a number, not a string ('3.0')",
+        ),
+        (lambda d: d["benchmarks"][0].update(samples_ms=3), "field benchmarks[0].samples_ms must be a list"),
+        (lambda d: d["benchmarks"][0]["stats"].pop("median_ms"), "missing field benchmarks[0].stats.median_ms"),
+        (lambda d: d["benchmarks"][0].update(stats=[1]), "field benchmarks[0].stats must be an object or null"),
+        (
+            lambda d: d["benchmarks"][0]["stats"].update(n=5.5),
+            "field benchmarks[0].stats.n must be an integer, not a number (5.5)",
+        ),
+        (
+            lambda d: d["benchmarks"][0]["counters"].update(statements=None),
+            "field benchmarks[0].counters.statements must be a number, not null",
+        ),
+        (lambda d: d["benchmarks"][0]["counters"].update(rows=True), "counters.rows must be a number, not a boolean"),
+        (lambda d: d["benchmarks"][0]["params"].update(n=[1]), "field benchmarks[0].params.n must be a string, number"),
+        (lambda d: d["benchmarks"][0].update(notes="x"), "field benchmarks[0].notes must be a list"),
+        (lambda d: d["benchmarks"][0].update(plan=3), "field benchmarks[0].plan must be an object or null"),
+        (lambda d: d["environment"].update(embedded="yes"), "field environment.embedded must be a boolean"),
+        (lambda d: d["environment"].update(seed=7.5), "field environment.seed must be an integer or null"),
+        (lambda d: d["environment"].update(scale="big"), "field environment.scale must be a number or null"),
+        (lambda d: d["environment"].pop("started_at"), "missing field environment.started_at"),
+        (
+            lambda d: d["environment"]["server_settings"].update(work_mem=4),
+            "field environment.server_settings.work_mem must be a string, not a number (4)",
+        ),
+        (lambda d: d["tables"].update(t=[1]), "field tables.t[0] must be an object, not a number (1)"),
+        (lambda d: d["tables"].update(t={"a": 1}), "field tables.t must be a list"),
+    ],
+)
+def test_structural_errors_name_the_file_and_the_field(tmp_path: Path, change: Any, message: str) -> None:
+    path = tmp_path / "results.json"
+    path.write_text(json.dumps(_mutated(change)))
+    with pytest.raises(ResultsError) as info:
+        R.load(path)
+    text = str(info.value)
+    assert text.startswith(f"{path}: ") and message in text, text
+    for internal in ("KeyError", "TypeError", "ValueError", "__init__", "argument", "Traceback"):
+        assert internal not in text
+    assert "\n" not in text
+
+
+def test_unknown_fields_are_ignored() -> None:
+    doc = _mutated(lambda d: (d.update(extra=1), d["environment"].update(extra=1), d["benchmarks"][0].update(x=1)))
+    assert R.from_dict(doc) == sample_results()
+
+
+def test_not_utf8(tmp_path: Path) -> None:
+    path = tmp_path / "results.json"
+    path.write_bytes(b"\xff\xfe\x00{")
+    with pytest.raises(ResultsError, match="not a perfkit results file: not UTF-8 text"):
         R.load(path)
 
 
@@ -130,3 +213,45 @@ def test_frames() -> None:
     assert list(df["median_ms"]) == [3.0]
     assert len(R.samples_frame(r)) == 5
     assert list(R.table_frame(r, "t")["a"]) == [1]
+
+
+def test_version_2_file_upgrades_machine_counts_and_single_samples(tmp_path: Path) -> None:
+    """Format 2 wrote cpu_count and memory_bytes as text ("0" / "unknown" when not known) and a zero-width CI for
+    a single sample; format 3 reads them as integers (None when unknown) and null spread."""
+    doc = R.to_dict(sample_results())
+    doc["schema_version"] = 2
+    doc["environment"]["machine"] = {"hostname": "h", "cpu_count": "8", "memory_bytes": "17179869184"}
+    one = dict(doc["benchmarks"][0], variant="once", samples_ms=[4.0])
+    one["stats"] = {
+        "n": 1, "median_ms": 4.0, "q1_ms": 4.0, "q3_ms": 4.0, "mean_ms": 4.0, "stdev_ms": 0.0, "min_ms": 4.0,
+        "max_ms": 4.0, "ci_low_ms": 4.0, "ci_high_ms": 4.0,
+    }  # fmt: skip
+    doc["benchmarks"].append(one)
+    path = tmp_path / "v2.json"
+    path.write_text(json.dumps(doc))
+    loaded = R.load(path)
+    assert loaded.environment.machine == {"hostname": "h", "cpu_count": 8, "memory_bytes": 17179869184}
+    assert loaded.benchmarks[0] == sample_results().benchmarks[0]  # five samples: unchanged
+    stats = loaded.benchmarks[1].stats
+    assert stats is not None and (stats.n, stats.median_ms, stats.ci_low_ms, stats.ci_high_ms) == (1, 4.0, None, None)
+    assert (stats.q1_ms, stats.q3_ms, stats.stdev_ms) == (None, None, None)
+    doc["environment"]["machine"] = {"cpu_count": "0", "memory_bytes": "unknown"}
+    path.write_text(json.dumps(doc))
+    assert R.load(path).environment.machine == {"cpu_count": None, "memory_bytes": None}
+
+
+def test_machine_counts_must_be_integers_in_format_3(tmp_path: Path) -> None:
+    doc = R.to_dict(sample_results())
+    doc["environment"]["machine"]["cpu_count"] = "8"
+    path = tmp_path / "v3.json"
+    path.write_text(json.dumps(doc))
+    with pytest.raises(ResultsError, match=r"field environment\.machine\.cpu_count must be an integer or null"):
+        R.load(path)
+
+
+def test_machine_info_records_numbers() -> None:
+    from perfkit.environment import machine_info
+
+    info = machine_info()
+    assert isinstance(info["cpu_count"], int) and isinstance(info["memory_bytes"], int)
+    assert all(isinstance(info[k], str) for k in ("hostname", "system", "machine", "processor"))

@@ -30,7 +30,7 @@ def by_key(outcome: RunOutcome, scenario: str) -> dict[tuple[str, str], dict[str
 
 def test_results_file_is_versioned_and_complete(small_run: RunOutcome) -> None:
     doc = json.loads(small_run.results_path.read_text())
-    assert doc["schema_version"] == 2
+    assert doc["schema_version"] == 3
     env = doc["environment"]
     realism = env["realism"]  # the seed's realism report travels with the results
     assert realism["rows"]["posts"] == 1000 and sum(realism["status_mix"].values()) == pytest.approx(1)
@@ -38,6 +38,10 @@ def test_results_file_is_versioned_and_complete(small_run: RunOutcome) -> None:
     assert env["server_version"].startswith("15") or env["server_version"][:2].isdigit()
     assert env["scale"] == 0.01
     assert env["seed"] == 7
+    machine = env["machine"]  # machine facts that are counts are JSON numbers (format 3), settings keep their text
+    assert isinstance(machine["cpu_count"], int) and machine["cpu_count"] >= 1
+    assert isinstance(machine["memory_bytes"], int) and machine["memory_bytes"] > 0
+    assert isinstance(env["server_settings"]["shared_buffers"], str)
     assert env["data_fingerprint"]
     assert "work_mem" in env["server_settings"]
     assert {b["scenario"] for b in doc["benchmarks"]} == {"loading", "pagination", "indexes"}

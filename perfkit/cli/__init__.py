@@ -5,6 +5,7 @@ from __future__ import annotations
 import sys
 
 import click
+from rich.markup import escape
 
 from perfkit.cli._common import PerfkitGroup, err_console
 from perfkit.cli.advise import advise_cmd
@@ -41,10 +42,10 @@ def main(argv: list[str] | None = None) -> None:
         rc = cli.main(args=argv, prog_name="perfkit", standalone_mode=False)
     except click.UsageError as exc:
         hint = f" (see '{exc.ctx.command_path} --help')" if exc.ctx is not None else ""
-        err_console.print(f"[bold red]error:[/] {exc.format_message()}{hint}", soft_wrap=True)
+        err_console.print(f"[bold red]error:[/] {escape(exc.format_message() + hint)}", soft_wrap=True)
         sys.exit(2)
     except click.ClickException as exc:
-        err_console.print(f"[bold red]error:[/] {exc.format_message()}", soft_wrap=True)
+        err_console.print(f"[bold red]error:[/] {escape(exc.format_message())}", soft_wrap=True)
         sys.exit(exc.exit_code)
     except click.exceptions.Abort:
         err_console.print("interrupted")

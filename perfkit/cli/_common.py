@@ -9,6 +9,7 @@ from typing import Any, NoReturn
 
 import click
 from rich.console import Console
+from rich.markup import escape
 
 from perfkit.errors import PerfkitError
 from perfkit.seed import MAX_SEED, MIN_SCALE
@@ -20,8 +21,8 @@ err_console = Console(stderr=True, highlight=False)
 
 
 def fail(message: str, code: int = 1) -> NoReturn:
-    """Print a one-line error and exit."""
-    err_console.print(f"[bold red]error:[/] {message}", markup=True, soft_wrap=True)
+    """Print a one-line error and exit (the message is plain text: brackets in it are not markup)."""
+    err_console.print(f"[bold red]error:[/] {escape(message)}", markup=True, soft_wrap=True)
     sys.exit(code)
 
 

@@ -39,7 +39,7 @@ def _usage_errors() -> Iterator[None]:
     try:
         yield
     except (ConfigError, ResultsError, CompareError) as exc:
-        fail(escape(str(exc)), USAGE_EXIT)
+        fail(str(exc), USAGE_EXIT)
 
 
 @click.command("compare")

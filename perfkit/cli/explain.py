@@ -10,8 +10,8 @@ import click
 
 from perfkit.cli._common import console, data_dir_option, dsn_option
 from perfkit.db import connect, resolve_target
-from perfkit.errors import ConfigError, PlanError
-from perfkit.explain import explain_analyze
+from perfkit.errors import SettingError
+from perfkit.explain import explain_analyze, parse_settings
 from perfkit.plan import Plan, parse_plan, summarize
 from perfkit.plan_render import plan_to_dict, render_plan
 
@@ -20,13 +20,51 @@ def _read_plan(path: str) -> Plan:
     try:
         data = sys.stdin.buffer.read() if path == "-" else Path(path).read_bytes()
     except OSError as exc:
-        raise PlanError(f"cannot read plan file {path}: {exc.strerror or exc}") from None
+        message = f"cannot read plan file {path}: {exc.strerror or exc}"
+        raise click.BadParameter(message, param_hint="'--plan'") from None
     return parse_plan(data)
+
+
+def _settings(ctx: click.Context, param: click.Parameter, value: tuple[str, ...]) -> dict[str, str]:
+    try:
+        return parse_settings(value)
+    except SettingError as exc:
+        raise click.BadParameter(str(exc), ctx, param) from None
+
+
+def _check_usage(ctx: click.Context, sql: str | None, plan_file: str | None) -> None:
+    """Usage errors (exit 2): exactly one of SQL and --plan; options that only apply to a statement."""
+    if sql is None and plan_file is None:
+        raise click.UsageError("give a SQL statement or --plan FILE")
+    if sql is not None and plan_file is not None:
+        raise click.UsageError("give either a SQL statement or --plan FILE, not both")
+    if sql is not None and not sql.strip():
+        raise click.UsageError("the SQL statement is empty")
+    if plan_file is None:
+        return
+    given = [
+        name
+        for name, param in (
+            ("--allow-writes", "allow_writes"),
+            ("--statement-timeout", "timeout_ms"),
+            ("--set", "settings"),
+        )
+        if ctx.get_parameter_source(param) == click.core.ParameterSource.COMMANDLINE
+    ]
+    if given:
+        verb = "applies" if len(given) == 1 else "apply"
+        raise click.UsageError(f"{' and '.join(given)} {verb} to a SQL statement, not to a saved plan (--plan)")
 
 
 @click.command("explain")
 @click.argument("sql", required=False)
-@click.option("--plan", "plan_file", metavar="FILE", help="Analyse a saved EXPLAIN (ANALYZE, BUFFERS, FORMAT JSON).")
+@click.option(
+    "--plan",
+    "plan_file",
+    metavar="FILE",
+    type=click.Path(exists=True, dir_okay=False, allow_dash=True),
+    help="Analyse a saved EXPLAIN (ANALYZE, BUFFERS, FORMAT JSON) ('-': standard input).",
+)
 @click.option("--json", "as_json", is_flag=True, help="Print the machine-readable form.")
 @click.option("--allow-writes", is_flag=True, help="Allow INSERT/UPDATE/DELETE/MERGE (always rolled back).")
 @click.option(
@@ -38,28 +76,48 @@ def _read_plan(path: str) -> Plan:
     show_default=True,
     help="Cancel the statement after MS milliseconds (0: no limit).",
 )
+@click.option(
+    "--set",
+    "settings",
+    metavar="NAME=VALUE",
+    multiple=True,
+    callback=_settings,
+    help="Set a planner or runtime setting for this statement only (SET LOCAL; repeatable), "
+    "e.g. --set enable_seqscan=off --set work_mem=64MB.",
+)
 @dsn_option
 @data_dir_option
+@click.pass_context
 def explain(
+    ctx: click.Context,
     sql: str | None,
     plan_file: str | None,
     as_json: bool,
     allow_writes: bool,
     timeout_ms: int | None,
+    settings: dict[str, str],
     dsn: str | None,
     data_dir: Path | None,
 ) -> None:
-    """EXPLAIN ANALYZE a statement (in a transaction that is rolled back) or analyse a saved plan."""
-    if (sql is None) == (plan_file is None):
-        raise ConfigError("give either a SQL statement or --plan FILE")
+    """EXPLAIN ANALYZE a statement (in a transaction that is rolled back) or analyse a saved plan.
+
+    Exit 0 on success, 1 when the statement or plan fails (SQL error, timeout, refused write, unusable plan),
+    2 on a usage error.
+    """
+    _check_usage(ctx, sql, plan_file)
     if plan_file is not None:
         plan = _read_plan(plan_file)
     else:
         assert sql is not None
         with connect(resolve_target(dsn, data_dir)) as conn:
-            plan = explain_analyze(conn, sql, allow_writes=allow_writes, statement_timeout_ms=timeout_ms)
+            try:
+                plan = explain_analyze(
+                    conn, sql, allow_writes=allow_writes, statement_timeout_ms=timeout_ms, settings=settings
+                )
+            except SettingError as exc:  # PostgreSQL refused a --set: a bad option value (exit 2)
+                raise click.BadParameter(str(exc), ctx, param_hint="'--set'") from None
     summary = summarize(plan)
     if as_json:
-        click.echo(json.dumps(plan_to_dict(plan, summary), indent=2))
+        click.echo(json.dumps(plan_to_dict(plan, summary, settings), indent=2))
     else:
-        console.print(render_plan(plan, summary))
+        console.print(render_plan(plan, summary, settings))

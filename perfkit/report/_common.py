@@ -61,11 +61,12 @@ def median_ms(b: Benchmark) -> float:
 
 
 def timing(b: Benchmark) -> dict[str, float]:
-    """Median and 95% CI of a benchmark (NaN where it has no samples)."""
+    """Median and 95% CI of a benchmark; NaN where it has no samples, and for the CI of a single sample."""
     med = median_ms(b)
-    lo = b.stats.ci_low_ms if b.stats is not None else med
-    hi = b.stats.ci_high_ms if b.stats is not None else med
-    return {"median_ms": med, "ci_low_ms": lo, "ci_high_ms": hi}
+    nan = float("nan")
+    lo = b.stats.ci_low_ms if b.stats is not None else None
+    hi = b.stats.ci_high_ms if b.stats is not None else None
+    return {"median_ms": med, "ci_low_ms": nan if lo is None else lo, "ci_high_ms": nan if hi is None else hi}
 
 
 def counter(b: Benchmark, name: str) -> float:

@@ -33,6 +33,11 @@ def fmt_ms(x: Any) -> str:
     return f"{v:.{digits}f} ms"
 
 
+def fmt_spread(x: Any) -> str:
+    """A spread figure (CI bound, quartile, deviation) in ms; 'n/a' where it cannot be computed (one sample)."""
+    return "n/a" if _missing(x) else fmt_ms(x)
+
+
 def fmt_count(x: Any) -> str:
     """A count with thousands separators ('1,001'); fractions keep one decimal."""
     if _missing(x):
@@ -130,8 +135,11 @@ def fmt_plain(x: Any) -> str:
 # except by suffix: *_ms, *_bytes, *_pct, *_per_1k_ms.
 _COLUMNS: Mapping[str, tuple[str, Callable[[Any], str]]] = {
     "median_ms": ("median", fmt_ms),
-    "ci_low_ms": ("95% CI low", fmt_ms),
-    "ci_high_ms": ("95% CI high", fmt_ms),
+    "ci_low_ms": ("95% CI low", fmt_spread),
+    "ci_high_ms": ("95% CI high", fmt_spread),
+    "q1_ms": ("q1", fmt_spread),
+    "q3_ms": ("q3", fmt_spread),
+    "stdev_ms": ("stdev", fmt_spread),
     "speedup": ("speed-up vs none", fmt_ratio),
     "ratio": ("ratio", fmt_ratio),
     "slope_ms_per_1k": ("time slope", fmt_slope),
@@ -182,15 +190,15 @@ def format_frame(df: pd.DataFrame) -> pd.DataFrame:
     return out.reset_index(drop=True)
 
 
-def machine_line(machine: Mapping[str, str]) -> str:
+def machine_line(machine: Mapping[str, str | int | None]) -> str:
     """The machine in a few words: 'Linux 6.1 x86_64, 2 CPUs, 23.5 GiB RAM' (unknown keys as key=value)."""
     known = ("hostname", "system", "machine", "processor", "cpu_count", "memory_bytes")
-    parts = [" ".join(machine[k] for k in ("system", "machine") if machine.get(k))]
+    parts = [" ".join(str(machine[k]) for k in ("system", "machine") if machine.get(k))]
     if machine.get("cpu_count"):
         parts.append(f"{machine['cpu_count']} CPUs")
-    mem = machine.get("memory_bytes", "")
-    if mem.isdigit():
-        parts.append(f"{fmt_bytes(int(mem))} RAM")
+    mem = machine.get("memory_bytes")
+    if isinstance(mem, int) and mem > 0:
+        parts.append(f"{fmt_bytes(mem)} RAM")
     parts += [f"{k}={v}" for k, v in machine.items() if k not in known]
     return ", ".join(p for p in parts if p)
 
@@ -242,8 +250,8 @@ def environment_line(env: Environment) -> str:
     keys = ("shared_buffers", "work_mem", "jit")
     settings = " ".join(f"{k}={env.server_settings[k]}" for k in keys if k in env.server_settings)
     m = env.machine
-    system = (m.get("system") or "").split(" ")[0]
-    machine = " ".join(p for p in (system, m.get("machine", "")) if p)
+    system = str(m.get("system") or "").split(" ")[0]
+    machine = " ".join(p for p in (system, str(m.get("machine") or "")) if p)
     if m.get("cpu_count"):
         machine += f", {m['cpu_count']} CPUs"
     parts = [

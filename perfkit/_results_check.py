@@ -1,0 +1,104 @@
+"""Structural checks of a results document: every field's presence and JSON type, with messages naming the field."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from typing import Any
+
+from perfkit.errors import ResultsError
+
+# A check takes a value and says what it should have been, or None when it is fine.
+Check = Callable[[Any], str | None]
+
+
+def json_type(value: Any) -> str:
+    """The JSON name of a value's type, as a user reading the file sees it."""
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "a boolean"
+    if isinstance(value, int | float):
+        return "a number"
+    if isinstance(value, str):
+        return "a string"
+    if isinstance(value, list | tuple):
+        return "a list"
+    if isinstance(value, Mapping):
+        return "an object"
+    return type(value).__name__  # pragma: no cover - json.loads makes nothing else
+
+
+def _is_number(v: Any) -> bool:
+    return isinstance(v, int | float) and not isinstance(v, bool)
+
+
+def _kind(test: Callable[[Any], bool], name: str) -> Check:
+    return lambda v: None if test(v) else name
+
+
+STRING = _kind(lambda v: isinstance(v, str), "a string")
+NUMBER = _kind(_is_number, "a number")
+INTEGER = _kind(lambda v: isinstance(v, int) and not isinstance(v, bool), "an integer")
+BOOLEAN = _kind(lambda v: isinstance(v, bool), "a boolean")
+OBJECT = _kind(lambda v: isinstance(v, Mapping), "an object")
+LIST = _kind(lambda v: isinstance(v, list), "a list")
+SCALAR = _kind(lambda v: v is None or isinstance(v, str | int | float), "a string, number, boolean or null")
+
+
+def nullable(check: Check) -> Check:
+    """`check`, or null."""
+
+    def run(v: Any) -> str | None:
+        problem = check(v)
+        return None if v is None or problem is None else f"{problem} or null"
+
+    return run
+
+
+def _shown(value: Any) -> str:
+    """The type of a wrong value, with the value itself when it is a short scalar: "a string ('3.0')"."""
+    kind = json_type(value)
+    if isinstance(value, str | int | float) and not isinstance(value, bool) and len(repr(value)) <= 40:
+        return f"{kind} ({value!r})"
+    return kind
+
+
+def check_value(value: Any, check: Check, where: str) -> None:
+    """Raise ResultsError naming `where` when `value` fails `check`."""
+    expected = check(value)
+    if expected is not None:
+        raise ResultsError(f"field {where} must be {expected}, not {_shown(value)}")
+
+
+def check_object(obj: Any, where: str) -> Mapping[str, Any]:
+    """`obj` as an object, or ResultsError naming `where`."""
+    check_value(obj, OBJECT, where)
+    checked: Mapping[str, Any] = obj
+    return checked
+
+
+def check_fields(
+    obj: Any, where: str, required: Mapping[str, Check], optional: Mapping[str, Check] | None = None
+) -> Mapping[str, Any]:
+    """Check an object's required and optional fields (other fields are ignored); the object itself returned."""
+    checked = check_object(obj, where or "the document")
+    for key, check in required.items():
+        name = f"{where}.{key}" if where else key
+        if key not in checked:
+            raise ResultsError(f"missing field {name}")
+        check_value(checked[key], check, name)
+    for key, check in (optional or {}).items():
+        if key in checked:
+            check_value(checked[key], check, f"{where}.{key}" if where else key)
+    return checked
+
+
+def check_items(items: Any, where: str, check: Check) -> None:
+    """Every element of a list, or every value of an object, passes `check` (the first that fails is named)."""
+    if isinstance(items, Mapping):
+        for key, value in items.items():
+            check_value(value, check, f"{where}.{key}")
+    else:
+        check_value(items, LIST, where)
+        for i, value in enumerate(items):
+            check_value(value, check, f"{where}[{i}]")
