@@ -152,6 +152,27 @@ class PlanNode:
             yield from child.walk()
 
 
+_MODIFY = ("Insert", "Update", "Delete", "Merge")
+
+
+def json_node_type(name: str) -> str:
+    """The JSON format's "Node Type" of a text-format node name (PlanNode.display_type undone): HashAggregate and
+    Partial GroupAggregate are Aggregate, Insert is ModifyTable, Parallel Seq Scan is Seq Scan, and so on."""
+    for prefix in ("Parallel ", "Async ", "Partial ", "Finalize "):
+        name = name.removeprefix(prefix)
+    if name in _AGGREGATES.values():
+        return "Aggregate"
+    if name == "HashSetOp":
+        return "SetOp"
+    if name in _MODIFY:
+        return "ModifyTable"
+    if name.startswith("Foreign ") and name.removeprefix("Foreign ") in _MODIFY:
+        return "Foreign Scan"
+    if name.startswith("Custom Scan ("):
+        return "Custom Scan"
+    return name
+
+
 @dataclass(frozen=True, slots=True)
 class Trigger:
     """A trigger's time as EXPLAIN ANALYZE reports it, with where that time went (see perfkit/_plan_triggers.py).

@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
 
+from perfkit._plan_records import json_node_type
 from perfkit._significance import significance, stats_of
 from perfkit._thresholds import (
     DEFAULT_SPECS,
@@ -23,7 +24,7 @@ from perfkit._thresholds import (
     resolve_checks,
 )
 from perfkit.errors import CompareError, EnvironmentMismatch
-from perfkit.results import Benchmark, Environment, RunResults, load
+from perfkit.results import LEGACY_NODE_NAMES, Benchmark, Environment, RunResults, load
 
 __all__ = [
     "DEFAULT_SPECS",
@@ -60,9 +61,12 @@ class PlanShape:
     seq_scans: tuple[str, ...]
 
     @classmethod
-    def from_plan(cls, plan: Mapping[str, Any]) -> PlanShape:
+    def from_plan(cls, plan: Mapping[str, Any], *, json_names: bool = False) -> PlanShape:
+        """The plan's shape; with `json_names`, node types as PostgreSQL's JSON names them (to compare with a plan
+        from results format 2, which recorded those)."""
+        names = (str(x) for x in plan.get("node_types") or ())
         return cls(
-            node_types=tuple(str(x) for x in plan.get("node_types") or ()),
+            node_types=tuple(json_node_type(x) for x in names) if json_names else tuple(names),
             indexes=tuple(sorted({str(x) for x in plan.get("indexes") or ()})),
             seq_scans=tuple(sorted({str(x) for x in plan.get("seq_scans") or ()})),
         )
@@ -341,8 +345,9 @@ def _counter(check: CounterCheck, b: Benchmark, c: Benchmark) -> CheckResult | N
 def _plan(check: PlanCheck, b: Benchmark, c: Benchmark) -> CheckResult | None:
     if b.plan is None and c.plan is None:
         return None
-    bp = None if b.plan is None else PlanShape.from_plan(b.plan)
-    cp = None if c.plan is None else PlanShape.from_plan(c.plan)
+    legacy = any(p is not None and p.get("node_names") == LEGACY_NODE_NAMES for p in (b.plan, c.plan))
+    bp = None if b.plan is None else PlanShape.from_plan(b.plan, json_names=legacy)
+    cp = None if c.plan is None else PlanShape.from_plan(c.plan, json_names=legacy)
     verdict: Verdict
     if bp is None or cp is None:
         verdict = "missing"

@@ -186,12 +186,18 @@ def _count_or_none(value: Any) -> Any:
     return value  # not text: left for the check after upgrading to judge
 
 
+#: A plan summary's `node_names` upgraded from format 2: its node_types are PostgreSQL's JSON "Node Type"s
+#: (Aggregate, ModifyTable, Seq Scan for a parallel one); format 3 writes the text format's names (HashAggregate,
+#: Insert, Parallel Seq Scan). plan:changed compares such a plan on the JSON names.
+LEGACY_NODE_NAMES = "json"
+
 _NO_SPREAD = ("q1_ms", "q3_ms", "stdev_ms", "ci_low_ms", "ci_high_ms")
 
 
 def _v2_to_v3(doc: dict[str, Any]) -> dict[str, Any]:
     """Version 3 records machine counts as integers (cpu_count, memory_bytes; null when unknown) instead of text,
-    and a single sample's quartiles, deviation and CI as null instead of a zero-width interval."""
+    a single sample's quartiles, deviation and CI as null instead of a zero-width interval, and plan node types
+    with the text format's names (older plans are marked with node_names = LEGACY_NODE_NAMES)."""
     out: dict[str, Any] = {**doc, "schema_version": 3}
     env = doc.get("environment")
     if isinstance(env, dict) and isinstance(env.get("machine"), dict):
@@ -207,7 +213,12 @@ def _v2_to_v3(doc: dict[str, Any]) -> dict[str, Any]:
 
 
 def _v3_stats(bench: Any) -> Any:
-    stats = bench.get("stats") if isinstance(bench, dict) else None
+    if not isinstance(bench, dict):
+        return bench
+    plan = bench.get("plan")
+    if isinstance(plan, dict):  # node_types were JSON "Node Type"s (Aggregate, ModifyTable); see LEGACY_NODE_NAMES
+        bench = {**bench, "plan": {**plan, "node_names": LEGACY_NODE_NAMES}}
+    stats = bench.get("stats")
     if not isinstance(stats, dict) or stats.get("n") != 1:
         return bench
     return {**bench, "stats": {**stats, **dict.fromkeys(_NO_SPREAD)}}

@@ -3,13 +3,17 @@
 from __future__ import annotations
 
 import dataclasses
+import json
+from pathlib import Path
 
 import numpy as np
 import pytest
 
+from perfkit._plan_records import json_node_type
 from perfkit._significance import mann_whitney_p
 from perfkit.compare import Comparison, PlanShape, compare, parse_checks
 from perfkit.errors import CompareError, EnvironmentMismatch
+from perfkit.results import load, to_dict
 from tests._runs import bench, env, plan, run, samples
 
 MEDIAN20 = parse_checks(["time:median:+20%"])
@@ -165,6 +169,43 @@ def test_index_swap_is_a_plan_change() -> None:
     verdict, r = one(compare(run(bench(plan=a)), run(bench(plan=b)), parse_checks(["plan:changed"])), "plan")
     assert verdict == "changed"
     assert r.detail == "lost index idx_posts_author_id; new index idx_posts_author_status"
+
+
+def test_format_2_baseline_compares_on_json_node_names(tmp_path: Path) -> None:
+    """Format 2 stored PostgreSQL's JSON node types (Aggregate, ModifyTable, Seq Scan for a parallel scan); format 3
+    stores the text format's names. A format-2 baseline of the same plan is not a change, a different plan still is;
+    between two format-3 runs, HashAggregate vs GroupAggregate is a change."""
+    old = plan(["Finalize Aggregate", "Gather", "Partial Aggregate", "Seq Scan"], [], seq_scans=["posts"])
+    doc = to_dict(run(bench(plan=old)))
+    doc["schema_version"] = 2
+    path = tmp_path / "baseline-v2.json"
+    path.write_text(json.dumps(doc))
+    baseline = load(path)
+    same = plan(["Finalize HashAggregate", "Gather", "Partial HashAggregate", "Parallel Seq Scan"], [], ["posts"])
+    assert one(compare(baseline, run(bench(plan=same)), parse_checks(["plan:changed"])), "plan")[0] == "ok"
+    other = plan(["Aggregate", "Index Only Scan"], ["idx_posts_author_id"])
+    assert one(compare(baseline, run(bench(plan=other)), parse_checks(["plan:changed"])), "plan")[0] == "changed"
+    hashed, sorted_ = plan(["HashAggregate", "Seq Scan"], []), plan(["GroupAggregate", "Seq Scan"], [])
+    verdict, r = one(compare(run(bench(plan=hashed)), run(bench(plan=sorted_)), parse_checks(["plan:changed"])), "plan")
+    assert verdict == "changed" and r.detail == "node types changed"
+
+
+def test_json_node_type_undoes_the_text_names() -> None:
+    cases = {
+        "HashAggregate": "Aggregate",
+        "Partial GroupAggregate": "Aggregate",
+        "Finalize MixedAggregate": "Aggregate",
+        "Parallel Seq Scan": "Seq Scan",
+        "Parallel Index Only Scan": "Index Only Scan",
+        "Insert": "ModifyTable",
+        "Merge": "ModifyTable",
+        "Merge Join": "Merge Join",
+        "HashSetOp": "SetOp",
+        "Foreign Update": "Foreign Scan",
+        "Custom Scan (citus)": "Custom Scan",
+        "Async Foreign Scan": "Foreign Scan",
+    }
+    assert {name: json_node_type(name) for name in cases} == cases
 
 
 # -- environments, matching, stale -----------------------------------------------------------------
