@@ -86,7 +86,15 @@ def _plan_dict(plan: Plan, summary: PlanSummary, settings: Mapping[str, str] | N
         "jit_ms": plan.jit_ms,
         "block_size": plan.block_size,
         "triggers": [
-            {"name": t.name, "relation": t.relation, "time_ms": t.time_ms, "calls": t.calls} for t in plan.triggers
+            {
+                "name": t.name,
+                "relation": t.relation,
+                "time_ms": t.time_ms,
+                "calls": t.calls,
+                "constraint": t.constraint,
+                "after_tree": t.after_tree,
+            }
+            for t in plan.triggers
         ],
         "jit": None
         if plan.jit is None
@@ -196,7 +204,11 @@ def render_plan(plan: Plan, summary: PlanSummary, settings: Mapping[str, str] | 
         head.append(f", JIT {_ms(plan.jit_ms)} (inside node times)")
     parts: list[RenderableType] = [head, _tree(plan.root, plan)]
     for trig in plan.triggers:
-        parts.append(Text(f"trigger {trig.name} on {trig.relation}: {trig.time_ms:.3f} ms, {trig.calls:,} calls"))
+        where = "after the tree" if trig.after_tree else "inside ModifyTable (BEFORE)"
+        fk = f" (constraint {trig.constraint})" if trig.constraint else ""
+        parts.append(
+            Text(f"trigger {trig.name}{fk} on {trig.relation}: {trig.time_ms:.3f} ms, {trig.calls:,} calls, {where}")
+        )
     for finding in summary.findings:
         parts.append(Text(f"• {finding}"))
     for warning in plan.warnings:

@@ -77,6 +77,13 @@ def test_saved_plan_json() -> None:
 def test_saved_plan_trigger_jit_and_parallel() -> None:
     trigger = json.loads(run("explain", "--plan", str(PLANS / "14-trigger.json"), "--json")[1])
     assert trigger["triggers_ms"] == 1.181 and trigger["jit_ms"] == 0.0
+    fk = json.loads(run("explain", "--plan", str(PLANS / "21-trigger-fk-cascade.json"), "--json")[1])
+    cascade = [t for t in fk["triggers"] if t["constraint"] == "pets_owner_id_fkey"]
+    assert cascade and all(t["after_tree"] for t in cascade)
+    code, text, _ = run("explain", "--plan", str(PLANS / "21-trigger-fk-cascade.json"))
+    assert code == 0 and "(constraint pets_owner_id_fkey)" in text and "after the tree" in text
+    code, text, _ = run("explain", "--plan", str(PLANS / "20-trigger-before.json"))
+    assert code == 0 and "inside ModifyTable (BEFORE)" in text
     jit = json.loads(run("explain", "--plan", str(PLANS / "15-jit.json"), "--json")[1])
     assert jit["jit_ms"] == 75.398
     parallel = json.loads(run("explain", "--plan", str(PLANS / "07-buffers-parallel.json"), "--json")[1])
