@@ -5,6 +5,8 @@ from __future__ import annotations
 import multiprocessing as mp
 import queue
 from collections.abc import Callable, Sequence
+from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
 from typing import Any
 
 import psycopg
@@ -14,6 +16,7 @@ from perfkit._load import Loaded, Progress, copy_batches
 from perfkit._seed_marks import flush_stats
 from perfkit._tables import GENERATORS, World
 from perfkit.db import Target, connect
+from perfkit.errors import SeedError
 
 #: Set in each worker process by `_init`: where to load and what to generate.
 _WORKER: dict[str, Any] = {}
@@ -83,17 +86,34 @@ def load_tables(
     method = "fork" if "fork" in mp.get_all_start_methods() else "spawn"
     ctx = mp.get_context(method)
     ticks = ctx.Queue()
-    with ctx.Pool(min(jobs, len(tables)), _init, (target, world, ticks)) as pool:  # exit terminates the workers
-        pending = pool.map_async(_task, tables, chunksize=1)
-        while True:
+    pool = ProcessPoolExecutor(min(jobs, len(tables)), ctx, _init, (target, world, ticks))
+    try:
+        futures = [pool.submit(_task, table) for table in tables]
+        while not all(f.done() for f in futures) and not any(f.done() and f.exception() for f in futures):
             try:
                 table, done = ticks.get(timeout=0.1)
             except queue.Empty:
-                if pending.ready():
-                    break
                 continue
             report(table, done, max(done, world.n[table]))
-        results = pending.get()
+        results = [f.result() for f in futures]  # a worker's error is raised here
+    except BrokenProcessPool:
+        raise SeedError(
+            "a seed worker process died (killed, perhaps by the out-of-memory killer); the seed is left incomplete"
+            " and is redone on the next run (try fewer --jobs)"
+        ) from None
+    finally:
+        _stop(pool)
     for item in results:
         report(item.table, item.rows, item.rows)
     return {item.table: item for item in results}
+
+
+def _stop(pool: ProcessPoolExecutor) -> None:
+    """Stop the workers now, busy or not (an error or Ctrl-C must not wait for the other tables' loads)."""
+    processes = list((pool._processes or {}).values())  # private, but the executor has no terminate() before 3.14
+    pool.shutdown(wait=False, cancel_futures=True)
+    for proc in processes:
+        if proc.is_alive():
+            proc.terminate()
+    for proc in processes:
+        proc.join(5)

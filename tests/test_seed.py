@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import filecmp
 import json
+import multiprocessing
+import os
+import signal
 import uuid
 from dataclasses import replace
 from pathlib import Path
@@ -139,6 +142,24 @@ def test_interrupted_seed_is_detected_and_redone(seeded: tuple[Target, SeedInfo]
     reused = ensure_seeded(empty_db, scale=SMALL_SCALE, seed=42)
     assert reused.reused and reused.fingerprint == reference.fingerprint
     assert not ensure_seeded(empty_db, scale=SMALL_SCALE, seed=7).reused  # other arguments: seeded again
+
+
+def test_a_dead_worker_fails_the_seed_instead_of_hanging(empty_db: Target) -> None:
+    """A worker killed mid-load (as the out-of-memory killer would) ends the seed with an error, not a wait
+    forever; no worker is left behind and the seed stays incomplete."""
+    killed: list[int] = []
+
+    def kill_a_worker(table: str, done: int, total: int) -> None:
+        if done > 0 and not killed:
+            victim = multiprocessing.active_children()[0]
+            killed.append(victim.pid or 0)
+            os.kill(victim.pid or 0, signal.SIGKILL)
+
+    with pytest.raises(SeedError, match="a seed worker process died"):
+        seed(empty_db, scale=SMALL_SCALE, seed=42, jobs=2, progress=kill_a_worker)
+    assert killed and not multiprocessing.active_children()
+    with connect(empty_db) as conn:
+        assert seed_state(conn) == "loading" and current_seed(conn) is None
 
 
 def test_seed_refuses_a_foreign_database(empty_db: Target) -> None:
