@@ -6,6 +6,7 @@ import datetime as dt
 import hashlib
 import math
 import unicodedata
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -96,6 +97,35 @@ class Pools:
     colors: Pool
 
 
+#: Faker's name for a country's first-level division, by locale: state, prefecture, province, county, region...
+_REGIONS = ("state", "administrative_unit", "prefecture", "province", "region", "county", "city")
+
+
+def _region(fake: Faker) -> Callable[[], str]:
+    for name in _REGIONS:
+        if hasattr(fake, name):
+            method: Callable[[], str] = getattr(fake, name)
+            return method
+    raise AttributeError("state")
+
+
+def _romanizer(fake: Faker) -> Callable[[str], str]:
+    """Faker's own transliteration for e-mail addresses (Cyrillic, Hangul, kana and kanji...), else accents folded."""
+    for provider in fake.get_providers():
+        to_ascii = getattr(provider, "_to_ascii", None)
+        if callable(to_ascii):
+            return lambda text: _ascii(str(to_ascii(text)))
+    return _ascii
+
+
+def _country(fake: Faker) -> list[str]:
+    """The locale's own country (addresses are in one country, as their states and postcodes are), else a mix."""
+    try:
+        return [str(fake.current_country())[:50]]
+    except (AttributeError, ValueError):
+        return sorted({fake.country()[:50] for _ in range(400)})
+
+
 def build_pools(locale: str, seed: int) -> Pools:
     """About 20k Faker calls, whatever the scale."""
     try:
@@ -103,8 +133,20 @@ def build_pools(locale: str, seed: int) -> Pools:
     except AttributeError:
         raise ConfigError(f"profile: unknown Faker locale {locale!r}") from None
     fake.seed_instance(seed)
+    try:
+        return _pools(fake, seed)
+    except AttributeError as exc:
+        raise ConfigError(
+            f"profile: Faker locale {locale!r} cannot generate {exc.name or 'a value perfkit needs'}:"
+            " pick another locale (en_US works)"
+        ) from None
+
+
+def _pools(fake: Faker, seed: int) -> Pools:
     first = [fake.first_name() for _ in range(1000)]
     last = [fake.last_name() for _ in range(1000)]
+    roman = _romanizer(fake)
+    region = _region(fake)
     words = sorted({w.lower() for w in fake.words(5000)})
     rng = np.random.default_rng(_key(seed, "pools"))
     alphabet = np.frombuffer(b"./ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789", dtype=np.uint8)
@@ -112,8 +154,8 @@ def build_pools(locale: str, seed: int) -> Pools:
     return Pools(
         first=Pool.of(first),
         last=Pool.of(last),
-        first_ascii=Pool.of([_ascii(n) for n in first]),
-        last_ascii=Pool.of([_ascii(n) for n in last]),
+        first_ascii=Pool.of([roman(n) for n in first]),
+        last_ascii=Pool.of([roman(n) for n in last]),
         domains=Pool.of(sorted({fake.free_email_domain() for _ in range(50)} | {"example.com", "example.org"})),
         words=Pool.of(words),
         sentences=Pool.of([fake.sentence(nb_words=8)[:190] for _ in range(4000)]),
@@ -122,8 +164,8 @@ def build_pools(locale: str, seed: int) -> Pools:
         timezones=Pool.of(sorted({fake.timezone()[:50] for _ in range(400)})),
         streets=Pool.of([fake.street_address()[:100] for _ in range(1000)]),
         cities=Pool.of([fake.city()[:50] for _ in range(1000)]),
-        states=Pool.of(sorted({fake.state()[:50] for _ in range(200)})),
-        countries=Pool.of(sorted({fake.country()[:50] for _ in range(400)})),
+        states=Pool.of(sorted({region()[:50] for _ in range(200)})),
+        countries=Pool.of(_country(fake)),
         postcodes=Pool.of([fake.postcode()[:20] for _ in range(1000)]),
         hashes=Pool.of(["$2b$12$" + bytes(r).decode() for r in raw]),
         colors=Pool.of(sorted({fake.color_name().lower() for _ in range(400)})),

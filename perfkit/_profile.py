@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import json
+import math
 import tomllib
 from dataclasses import dataclass
 from importlib import resources
@@ -83,14 +84,32 @@ def find_profile(profile: str | Path) -> Path:
     return packaged
 
 
-def _number(where: str, value: Any, *, rate: bool = False) -> float:
+def _number(where: str, value: Any, *, rate: bool = False, whole: bool = False) -> float:
     if isinstance(value, bool) or not isinstance(value, int | float):
         raise ConfigError(f"profile: {where} must be a number, not {value!r}")
+    if not math.isfinite(value):
+        raise ConfigError(f"profile: {where} must be a finite number, not {value}")
+    if whole and value != int(value):
+        raise ConfigError(f"profile: {where} is a row count and must be a whole number, not {value}")
     if value < 0:
         raise ConfigError(f"profile: {where} must not be negative ({value})")
     if rate and value > 1:
         raise ConfigError(f"profile: {where} is a rate and must be at most 1 ({value})")
     return float(value)
+
+
+#: view_count is an int4 drawn log-normally (sigma 1.5) around the median: above this the top draws would saturate.
+MAX_VIEW_MEDIAN = 1_000_000
+
+
+def _median_views(value: Any) -> float:
+    median = _number("posts.view_count_median", value)
+    if not 1 <= median <= MAX_VIEW_MEDIAN:
+        raise ConfigError(
+            f"profile: posts.view_count_median must be between 1 and {MAX_VIEW_MEDIAN:,} (view_count is an integer"
+            f" column drawn around it), not {median:g}"
+        )
+    return median
 
 
 def _table(doc: dict[str, Any], key: str, allowed: set[str], where: str = "") -> dict[str, Any]:
@@ -125,7 +144,7 @@ def _date(where: str, value: Any) -> dt.datetime:
         return value if value.tzinfo else value.replace(tzinfo=dt.UTC)
     if isinstance(value, dt.date):
         return dt.datetime(value.year, value.month, value.day, tzinfo=dt.UTC)
-    raise ConfigError(f"profile: {where} must be a TOML date, not {value!r}")
+    raise ConfigError(f"profile: {where} must be a TOML date (2022-01-01) or date-time, not {value!r}")
 
 
 def _default_doc() -> dict[str, Any]:
@@ -160,7 +179,7 @@ def parse_profile(doc: dict[str, Any], name: str) -> Profile:
         raise ConfigError("profile: locale must be a string such as 'en_US'")
     base_rows = {"users": 10_000, "posts": 100_000, "tags": 500, "comments": 300_000, "notifications": 200_000}
     rows_doc = _table(doc, "rows", set(base_rows))
-    rows = {k: int(_number(f"rows.{k}", rows_doc.get(k, v))) for k, v in base_rows.items()}
+    rows = {k: int(_number(f"rows.{k}", rows_doc.get(k, v), whole=True)) for k, v in base_rows.items()}
     if rows["users"] < 1 or rows["tags"] < 1:
         raise ConfigError("profile: rows.users and rows.tags must be at least 1")
     dates = _table(doc, "dates", {"start", "end"})
@@ -185,7 +204,9 @@ def parse_profile(doc: dict[str, Any], name: str) -> Profile:
     notes = _table(doc, "notifications", {"type_mix"})
     tpp = posts.get("tags_per_post", [0.10, 0.20, 0.25, 0.20, 0.15, 0.10])
     if not isinstance(tpp, list) or not 1 <= len(tpp) <= 6:
-        raise ConfigError("profile: posts.tags_per_post must list the probabilities of 0..5 tags (at most 6 values)")
+        raise ConfigError(
+            "profile: posts.tags_per_post must list 1 to 6 probabilities: of 0 tags, 1 tag, ... up to 5 tags"
+        )
     tpp_values = [_number(f"posts.tags_per_post[{i}]", v) for i, v in enumerate(tpp)]
     if sum(tpp_values) <= 0:
         raise ConfigError("profile: posts.tags_per_post must not be all zero")
@@ -209,7 +230,7 @@ def parse_profile(doc: dict[str, Any], name: str) -> Profile:
         role_mix=_mix(users, "role_mix", _MIXES["users", "role_mix"], {"user": 0.95, "moderator": 0.04}),
         type_mix=_mix(notes, "type_mix", _MIXES["notifications", "type_mix"], {"comment": 0.5, "like": 0.5}),
         tags_per_post=tuple(v / sum(tpp_values) for v in tpp_values),
-        view_count_median=_number("posts.view_count_median", posts.get("view_count_median", 120)),
+        view_count_median=_median_views(posts.get("view_count_median", 120)),
         email_verified=_number("users.email_verified", users.get("email_verified", 0.8), rate=True),
         null_rates=null_rates,
     )
@@ -224,4 +245,13 @@ def load_profile(profile: str | Path = _DEFAULT_NAME) -> Profile:
         raise ConfigError(f"cannot read profile {path}: {exc}") from None
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"profile {path} is not valid TOML: {exc}") from None
-    return parse_profile(doc, str(profile))
+    return parse_profile(doc, profile_name(profile, path))
+
+
+def profile_name(profile: str | Path, path: Path) -> str:
+    """How a seed records its profile: the name for a shipped profile or one in ./seeds (however it was given),
+    else the file's absolute path (so ./x.toml and x.toml are one profile)."""
+    resolved = path.resolve()
+    if resolved.parent == Path("seeds").resolve() or resolved == (_packaged(resolved.stem) or Path()).resolve():
+        return resolved.stem
+    return str(resolved)

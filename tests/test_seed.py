@@ -20,7 +20,7 @@ from click.testing import CliRunner
 from perfkit import schema
 from perfkit._binary import PG_EPOCH_US, Pool, Rows, decode, uuid_bytes, uuid_text
 from perfkit._disk import check_disk, estimate_bytes
-from perfkit._gen import counts, distinct_picks
+from perfkit._gen import build_pools, counts, distinct_picks
 from perfkit._load import copy_rows, deferred, verify
 from perfkit._profile import load_profile
 from perfkit._tables import GENERATORS, make_world
@@ -189,6 +189,18 @@ def test_bad_arguments_and_profiles(tmp_path: Path, empty_db: Target) -> None:
         "[posts]\nstatus_mix = { published = 0.9, draft = 0.9, archived = 0.9 }\n": "shares sum to 2.7, not 1",
         "[posts]\ntags_per_post = [0.5, 0.6]\n": "tags_per_post probabilities sum to 1.1, not 1",
         "rows = [\n": "not valid TOML",
+        # non-finite numbers passed every rule (nan < 0 is false) and seeded wrong data or crashed
+        "[posts]\nstatus_mix = { published = nan, draft = 0.2, archived = 0.1 }\n": "must be a finite number, not nan",
+        "[null_rates.users]\nlast_login_at = nan\n": "null_rates.users.last_login_at must be a finite number",
+        "[skew]\ntag_popularity = nan\n": "skew.tag_popularity must be a finite number",
+        "[skew]\nposts_per_author = inf\n": "skew.posts_per_author must be a finite number, not inf",
+        "[rows]\nusers = inf\n": "rows.users must be a finite number",
+        "[posts]\ntags_per_post = [0.5, nan]\n": r"tags_per_post\[1\] must be a finite number",
+        "[rows]\nusers = 10000.5\n": "rows.users is a row count and must be a whole number, not 10000.5",
+        "[posts]\nview_count_median = 0\n": "view_count_median must be between 1 and 1,000,000",
+        "[posts]\nview_count_median = 1e12\n": "view_count_median must be between 1 and 1,000,000",
+        "[posts]\ntags_per_post = []\n": "must list 1 to 6 probabilities",
+        "[dates]\nstart = 'yesterday'\n": "must be a TOML date",
     }
     for text, message in cases.items():
         path = tmp_path / "bad.toml"
@@ -259,6 +271,37 @@ def test_comments_and_notifications_are_on_posts_readers_could_see(seeded: tuple
             " count(DISTINCT p.id) FROM comments c JOIN posts p ON p.id = c.post_id"
         ).fetchone()
     assert row is not None and row[0] > 0 and row[1] > 0  # archived posts keep the comments they got
+
+
+@pytest.mark.parametrize(
+    ("locale", "country", "region"),
+    [("en_GB", "United Kingdom", "Aberdeenshire"), ("ja_JP", "Japan", "京都府"), ("ru_RU", "Russia", None)],
+)
+def test_locales_without_states_or_latin_names_work(locale: str, country: str, region: str | None) -> None:
+    """en_GB has counties, ja_JP prefectures, not states (build_pools failed with AttributeError 'state'); names in
+    other scripts are transliterated for e-mail addresses (they all became 'user.user.N'); addresses are in the
+    locale's country, as their regions and postcodes are."""
+    pools = build_pools(locale, 42)
+    assert pools.countries.text.tolist() == [country]
+    assert region is None or region in pools.states.text.tolist()
+    names = pools.first_ascii.text.tolist() + pools.last_ascii.text.tolist()
+    assert all(n.isascii() and n.isalnum() for n in names) and names.count("user") < len(names) / 100
+
+
+def test_a_profile_file_is_one_profile_however_its_path_is_written(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """./x.toml, x.toml and its absolute path name one profile (each used to reseed); a file in ./seeds is named by
+    its stem, as `--profile <stem>` finds it."""
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "seeds").mkdir()
+    (tmp_path / "seeds" / "mine.toml").write_text("[posts]\nview_count_median = 50\n")
+    (tmp_path / "other.toml").write_text("")
+    assert {load_profile(p).name for p in ("mine", "seeds/mine.toml", "./seeds/mine.toml")} == {"mine"}
+    assert {load_profile(p).name for p in ("other.toml", "./other.toml", str(tmp_path / "other.toml"))} == {
+        str((tmp_path / "other.toml").resolve())
+    }
+    assert load_profile("default").name == "default"
 
 
 def test_a_world_of_drafts_is_refused_when_it_has_comments() -> None:
