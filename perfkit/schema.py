@@ -229,10 +229,45 @@ def downgrade(conn: psycopg.Connection[Any], *, force: bool = False) -> list[str
         return undone
 
 
+#: How long a reset waits for a lock another session takes after the check for lock holders.
+RESET_LOCK_TIMEOUT = "30s"
+
+_HOLDERS = r"""
+SELECT a.pid, coalesce(nullif(a.application_name, ''), 'no application name'), coalesce(a.state, '?'),
+       coalesce(to_char(now() - a.xact_start, 'HH24:MI:SS'), '?'), left(regexp_replace(a.query, '\s+', ' ', 'g'), 60),
+       string_agg(DISTINCT c.relname, ', ' ORDER BY c.relname)
+FROM pg_locks l JOIN pg_class c ON c.oid = l.relation JOIN pg_stat_activity a ON a.pid = l.pid
+WHERE l.granted AND l.pid <> pg_backend_pid() AND c.relnamespace = current_schema()::regnamespace
+  AND c.relname = ANY(%s)
+GROUP BY 1, 2, 3, 4, 5 ORDER BY 1
+"""
+
+
+def lock_holders(conn: psycopg.Connection[Any]) -> list[str]:
+    """Other sessions holding locks on perfkit's tables (a reset would wait for them), described one per entry."""
+    rows = conn.execute(_HOLDERS, (list(TABLES),)).fetchall()
+    return [
+        f"pid {pid} ({app}, {state} for {age}, holding {tables}; last query: {query})"
+        for pid, app, state, age, query, tables in rows
+    ]
+
+
 def reset(conn: psycopg.Connection[Any], *, force: bool = False) -> list[str]:
-    """Down every migration, then up every one: an empty, current schema. Returns the ids applied."""
-    downgrade(conn, force=force)
-    return migrate(conn, force=force)
+    """Down every migration, then up every one, in one transaction: an empty, current schema, or (on an error, a
+    lock wait past RESET_LOCK_TIMEOUT or Ctrl-C) the schema as it was. Returns the ids applied.
+
+    Refused at once while other sessions hold locks on perfkit's tables (the DROPs would wait for them silently).
+    """
+    holders = lock_holders(conn)
+    if holders:
+        raise SchemaError(
+            f"other sessions hold locks on perfkit's tables, and the reset would wait for them: {'; '.join(holders)};"
+            " let them finish or end them (SELECT pg_terminate_backend(pid)), then try again"
+        )
+    with conn.transaction():
+        conn.execute(f"SET LOCAL lock_timeout = '{RESET_LOCK_TIMEOUT}'")
+        downgrade(conn, force=force)
+        return migrate(conn, force=force)
 
 
 __all__ = [
@@ -241,6 +276,7 @@ __all__ = [
     "Migration",
     "SchemaStatus",
     "downgrade",
+    "lock_holders",
     "migrate",
     "migrations",
     "reset",

@@ -7,6 +7,9 @@ import sys
 
 import psycopg
 import pytest
+from click.testing import CliRunner
+
+from perfkit.cli._common import PerfkitGroup
 
 
 def perfkit(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
@@ -65,3 +68,20 @@ def test_help_lists_commands() -> None:
     assert res.returncode == 0
     for cmd in ("run", "server"):
         assert cmd in res.stdout
+
+
+def test_a_server_error_mid_command_is_one_line(admin_conninfo: str) -> None:
+    """A server error that perfkit does not turn into its own (disk full, the server shut down or crashed under a
+    seed) ends with PostgreSQL's message on one line and exit 1, not a psycopg traceback."""
+    group = PerfkitGroup()
+
+    @group.command()
+    def killed() -> None:
+        with psycopg.connect(admin_conninfo, autocommit=True) as conn:
+            conn.execute("SELECT pg_terminate_backend(pg_backend_pid())")
+
+    out = CliRunner().invoke(group, ["killed"])
+    assert out.exit_code == 1, out.output
+    lines = out.output.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("error: the database server reported an error: ")
+    assert "terminating connection due to administrator command" in lines[0] and "Traceback" not in out.output

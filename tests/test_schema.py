@@ -10,7 +10,7 @@ from click.testing import CliRunner
 
 from perfkit import schema
 from perfkit.cli import cli
-from perfkit.db import Target
+from perfkit.db import Target, connect
 from perfkit.errors import SchemaError
 
 CONTRACT_INDEXES = {
@@ -151,3 +151,40 @@ def test_every_down_migration_runs_on_an_empty_schema(conn: psycopg.Connection[A
     for mig in schema.migrations():
         conn.execute(mig.down.encode())
     assert _tables(conn) == set()
+
+
+def test_reset_refuses_to_wait_for_another_sessions_lock(conn: psycopg.Connection[Any], empty_db: Target) -> None:
+    """A session idle in a transaction that read a table blocks DROP TABLE forever: the reset says who holds the
+    lock instead of hanging, and leaves the schema as it was (it used to undo migrations one by one, then wait)."""
+    schema.migrate(conn)
+    conn.execute("INSERT INTO tags (name) VALUES ('kept')")
+    with connect(empty_db, application_name="someone's psql") as other:
+        other.execute("BEGIN")
+        other.execute("SELECT count(*) FROM comments")
+        pid = other.info.backend_pid
+        with pytest.raises(
+            SchemaError, match=rf"pid {pid} \(someone's psql, idle in transaction for .*holding comments"
+        ):
+            schema.reset(conn)
+        other.execute("ROLLBACK")
+    assert schema.status(conn).pending == () and conn.execute("SELECT name FROM tags").fetchall() == [("kept",)]
+    assert schema.reset(conn) == ALL_IDS
+
+
+def test_a_failed_reset_leaves_the_schema_as_it_was(
+    conn: psycopg.Connection[Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The reset is one transaction: an error in the middle (here: in the last up migration) undoes the downs."""
+    schema.migrate(conn)
+    conn.execute("INSERT INTO tags (name) VALUES ('kept')")
+    real = schema._run
+
+    def failing(c: psycopg.Connection[Any], mig: schema.Migration, direction: str) -> None:
+        if direction == "up" and mig.id == ALL_IDS[-1]:
+            raise SchemaError("boom")
+        real(c, mig, direction)
+
+    monkeypatch.setattr(schema, "_run", failing)
+    with pytest.raises(SchemaError, match="boom"):
+        schema.reset(conn)
+    assert schema.status(conn).pending == () and conn.execute("SELECT name FROM tags").fetchall() == [("kept",)]
