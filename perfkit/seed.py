@@ -21,6 +21,7 @@ from perfkit._gen import GENERATOR_VERSION, counts
 from perfkit._load import Loaded, Progress, check_json, copy_types, deferred, rebuild, run_parallel
 from perfkit._profile import Profile, load_profile
 from perfkit._seed_marks import changes, flush_stats, marks_from_json, marks_to_json, read_marks
+from perfkit._seed_shape import read_shape, shape_changes
 from perfkit._tables import ADDRESS_OIDS, GENERATORS, WIRE_TYPES, make_world
 from perfkit._workers import load_tables, session
 from perfkit.db import Target, connect
@@ -212,12 +213,13 @@ def _seed(
         for conn in conns:
             flush_stats(conn)
         marks = marks_to_json(read_marks(main, schema.TABLES))
+        shape = read_shape(main, schema.TABLES)
         phases["verify"] = time.perf_counter() - mark
         seconds = time.perf_counter() - started
         main.execute(
             "UPDATE perfkit_seed SET state = 'complete', rows = %s, fingerprint = %s, seconds = %s,"
-            " finished_at = now(), marks = %s",
-            (Jsonb(rows), fp, seconds, Jsonb(marks)),
+            " finished_at = now(), marks = %s, shape = %s",
+            (Jsonb(rows), fp, seconds, Jsonb(marks), Jsonb(shape)),
         )
     return SeedInfo(
         scale, seed, prof.name, rows, fp, seconds, prof.digest, GENERATOR_VERSION, False, phases, tuple(notes)
@@ -231,15 +233,24 @@ def _lock(conn: psycopg.Connection[Any]) -> None:
 
 
 def seed_changes(conn: psycopg.Connection[Any]) -> list[str]:
-    """What wrote to the seeded tables since the seed completed, one phrase per table ([] when untouched).
+    """What changed in the seeded tables since the seed completed: writes (one phrase per table), then columns,
+    constraints, indexes and triggers added, dropped or changed ([] when untouched).
 
-    A seed recorded without write marks (by an older perfkit) cannot be checked and is reported as such.
+    A seed recorded without write marks or shape (by an older perfkit) cannot be checked and is reported as such.
     """
     row = conn.execute("SELECT marks FROM perfkit_seed").fetchone()
     before = marks_from_json(row[0]) if row else None
     if before is None:
         return ["the seed has no write marks (made by an older perfkit), so it cannot be checked"]
-    return changes(before, read_marks(conn, schema.TABLES), schema.TABLES)
+    return changes(before, read_marks(conn, schema.TABLES), schema.TABLES) + schema_changes(conn)
+
+
+def schema_changes(conn: psycopg.Connection[Any]) -> list[str]:
+    """Columns, constraints, indexes and triggers of the seeded tables added, dropped or changed since the seed."""
+    row = conn.execute("SELECT shape FROM perfkit_seed").fetchone()
+    if row is None or row[0] is None:
+        return ["the seed has no record of its schema (made by an older perfkit), so it cannot be checked"]
+    return shape_changes(dict(row[0]), read_shape(conn, schema.TABLES))
 
 
 def _record_start(conn: psycopg.Connection[Any], scale: float, seed_: int, prof: Profile) -> None:
@@ -272,6 +283,9 @@ def reuse_check(target: Target, scale: float, seed: int, prof: Profile) -> tuple
             return None, "the seed was made by another version of perfkit's generators"
         if status.missing_indexes:
             return None, f"index(es) missing since the seed ({', '.join(status.missing_indexes)})"
+        reshaped = schema_changes(conn)
+        if reshaped:
+            return None, f"the schema changed since the seed ({'; '.join(reshaped)})"
         changed = seed_changes(conn)
         if changed:
             return None, f"the data changed since the seed ({'; '.join(changed)})"

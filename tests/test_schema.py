@@ -30,7 +30,15 @@ CONTRACT_INDEXES = {
     "idx_comments_author_id",
     "idx_notifications_user_created",
 }
-ALL_IDS = ["0001_types", "0002_tables", "0003_indexes", "0004_seed_state", "0005_seed_realism", "0006_seed_marks"]
+ALL_IDS = [
+    "0001_types",
+    "0002_tables",
+    "0003_indexes",
+    "0004_seed_state",
+    "0005_seed_realism",
+    "0006_seed_marks",
+    "0007_seed_shape",
+]
 
 
 def _tables(conn: psycopg.Connection[Any]) -> set[str]:

@@ -1,0 +1,1 @@
+ALTER TABLE IF EXISTS perfkit_seed DROP COLUMN IF EXISTS shape;
