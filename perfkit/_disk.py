@@ -33,7 +33,11 @@ def estimate_bytes(rows: dict[str, int]) -> int:
 
 
 def _gb(n: float) -> str:
-    return f"{n / 1e9:.1f} GB"
+    """Bytes as GB, or TB/PB when large (a scale of 1e9 asks for ~350 PB)."""
+    for unit, size in (("PB", 1e15), ("TB", 1e12)):
+        if n >= size:
+            return f"{n / size:,.1f} {unit}"
+    return f"{n / 1e9:,.1f} GB"
 
 
 def data_directory(conn: psycopg.Connection[Any], target: Target) -> Path | None:

@@ -119,12 +119,28 @@ def current_seed(conn: psycopg.Connection[Any]) -> SeedInfo | None:
     )
 
 
+_FREE_SLOTS = """
+SELECT current_setting('max_connections')::int - current_setting('superuser_reserved_connections')::int
+       - (SELECT count(*) FROM pg_stat_activity WHERE backend_type = 'client backend'),
+       current_setting('max_connections')::int
+"""
+
+
 def _open(target: Target, jobs: int, stack: ExitStack) -> list[psycopg.Connection[Any]]:
+    """`jobs` connections (the first one checks that the server has room for the others)."""
     conns = []
-    for _ in range(jobs):
+    for i in range(jobs):
         conn = stack.enter_context(connect(target, statement_timeout_ms=0, application_name="perfkit seed"))
         session(conn)
         conns.append(conn)
+        if i == 0 and jobs > 1:
+            row = conn.execute(_FREE_SLOTS).fetchone()
+            free, most = (int(row[0]), int(row[1])) if row else (jobs, jobs)
+            if jobs - 1 > free:
+                raise ConfigError(
+                    f"--jobs {jobs} needs {jobs} connections, but the server has room for {free + 1} more"
+                    f" (max_connections {most}): use --jobs {max(1, free + 1)} or fewer"
+                )
     return conns
 
 

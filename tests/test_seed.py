@@ -362,11 +362,22 @@ def test_binary_rows_round_trip() -> None:
     )
 
 
+def test_more_jobs_than_the_server_has_connections_for_is_refused(empty_db: Target) -> None:
+    """--jobs 100 failed deep in the load with 'FATAL: sorry, too many clients'; it is refused up front instead,
+    saying how many the server has room for, before the existing data is touched."""
+    with connect(empty_db) as conn:
+        most = int(conn.execute("SHOW max_connections").fetchone()[0])  # type: ignore[index]
+    with pytest.raises(ConfigError, match=rf"--jobs {most + 5} needs {most + 5} connections, but the server has room"):
+        seed(empty_db, scale=SMALL_SCALE, jobs=most + 5)
+    with connect(empty_db) as conn:
+        assert seed_state(conn) is None
+
+
 def test_seed_that_would_not_fit_the_disk_is_refused(empty_db: Target) -> None:
     with connect(empty_db) as conn:
         free = check_disk(conn, empty_db, 1)
         assert free is not None and free > 0  # the test server is local: its data directory is checked
-        with pytest.raises(SeedError, match=r"^not enough disk space: this seed needs about 1000000000\.0 GB, "):
+        with pytest.raises(SeedError, match=r"^not enough disk space: this seed needs about 1,000\.0 PB, "):
             check_disk(conn, empty_db, 10**18)
     out = CliRunner().invoke(cli, ["seed", "--dsn", empty_db.conninfo, "--scale", "1000000"])
     assert out.exit_code == 1 and out.output.count("\n") == 1, out.output
