@@ -20,6 +20,9 @@ BUFFER_KEYS: dict[str, str] = {
 }
 
 _AGGREGATES = {"Plain": "Aggregate", "Hashed": "HashAggregate", "Sorted": "GroupAggregate", "Mixed": "MixedAggregate"}
+# EXPLAIN's text format names a join by its node and its "Join Type" (Inner keeps the plain name).
+_JOINS = {"Nested Loop": "Nested Loop", "Hash Join": "Hash", "Merge Join": "Merge"}
+_JOIN_TYPES = ("Left", "Right", "Full", "Semi", "Anti", "Right Anti")
 
 
 @dataclass(frozen=True, slots=True)
@@ -96,8 +99,9 @@ class PlanNode:
         """The node's name as EXPLAIN's text format prints it: HashAggregate, Partial GroupAggregate, Insert, ...
 
         The JSON says "Aggregate" with a "Strategy" and a "Partial Mode", "ModifyTable" with an "Operation", "SetOp"
-        with a "Strategy", "Foreign Scan" with an "Operation", "Custom Scan" with a "Custom Plan Provider", and keeps
-        "Parallel Aware" / "Async Capable" apart; the text format folds them into the name.
+        with a "Strategy", "Foreign Scan" with an "Operation", "Custom Scan" with a "Custom Plan Provider", a join
+        ("Nested Loop", "Hash Join", "Merge Join") with a "Join Type", and keeps "Parallel Aware" / "Async Capable"
+        apart; the text format folds them into the name (Hash Left Join, Nested Loop Semi Join, Merge Anti Join).
         """
         text = self.node_type
         raw = self.raw
@@ -112,6 +116,8 @@ class PlanNode:
             text = operation
         elif text == "Foreign Scan" and operation in ("Insert", "Update", "Delete"):
             text = f"Foreign {operation}"
+        elif text in _JOINS and raw.get("Join Type") in _JOIN_TYPES:
+            text = f"{_JOINS[text]} {raw['Join Type']} Join"
         elif text == "Custom Scan" and isinstance(raw.get("Custom Plan Provider"), str):
             text = f"Custom Scan ({raw['Custom Plan Provider']})"
         if raw.get("Async Capable") is True and not text.startswith("Async"):
@@ -157,9 +163,11 @@ _MODIFY = ("Insert", "Update", "Delete", "Merge")
 
 def json_node_type(name: str) -> str:
     """The JSON format's "Node Type" of a text-format node name (PlanNode.display_type undone): HashAggregate and
-    Partial GroupAggregate are Aggregate, Insert is ModifyTable, Parallel Seq Scan is Seq Scan, and so on."""
+    Partial GroupAggregate are Aggregate, Insert is ModifyTable, Parallel Seq Scan is Seq Scan, Hash Left Join is
+    Hash Join, Nested Loop Semi Join is Nested Loop, and so on."""
     for prefix in ("Parallel ", "Async ", "Partial ", "Finalize "):
         name = name.removeprefix(prefix)
+    name = plain_join_name(name)
     if name in _AGGREGATES.values():
         return "Aggregate"
     if name == "HashSetOp":
@@ -170,6 +178,17 @@ def json_node_type(name: str) -> str:
         return "Foreign Scan"
     if name.startswith("Custom Scan ("):
         return "Custom Scan"
+    return name
+
+
+def plain_join_name(name: str) -> str:
+    """A text-format node name without the join type, as perfkit named joins before it followed the text format
+    for them: Hash Left Join is Hash Join, Parallel Hash Semi Join is Parallel Hash Join, Nested Loop Anti Join is
+    Nested Loop; every other name unchanged."""
+    for node_type, head in _JOINS.items():
+        for join in _JOIN_TYPES:
+            if name.endswith(f"{head} {join} Join"):
+                return name.removesuffix(f"{head} {join} Join") + node_type
     return name
 
 

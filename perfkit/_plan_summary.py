@@ -10,6 +10,9 @@ from perfkit._plan_misestimate import MISESTIMATE_FINDING, Misestimate, worst_mi
 from perfkit._plan_records import Plan, PlanNode, Trigger
 
 LARGE_TABLE_ROWS = 10_000
+#: How a summary's node_types are named (its `node_names`): the text format's names, joins with their join type
+#: (Hash Left Join). Summaries recorded before carry no `node_names`; upgraded format-2 ones "json".
+NODE_NAMES = "text"
 _SCANS = ("Seq Scan", "Index Scan", "Index Only Scan", "Bitmap Heap Scan", "Tid Scan", "Tid Range Scan")
 
 
@@ -100,6 +103,7 @@ class PlanSummary:
         for key, value in out.items():
             if isinstance(value, tuple):
                 out[key] = list(value)
+        out["node_names"] = NODE_NAMES
         return out
 
 

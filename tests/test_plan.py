@@ -13,9 +13,11 @@ from pathlib import Path
 import pytest
 from rich.console import Console
 
+from perfkit.compare import compare, parse_checks
 from perfkit.errors import PlanError
 from perfkit.plan import Plan, parse_plan, summarize
 from perfkit.plan_render import format_bytes, plan_to_dict, render_plan
+from tests._runs import bench, run
 
 PLANS = Path(__file__).parent / "plans"
 
@@ -624,6 +626,16 @@ def test_hottest_node_in_a_loop_says_how_many_loops() -> None:
         ({"Node Type": "Foreign Scan", "Operation": "Select", "Async Capable": True}, "Async Foreign Scan"),
         ({"Node Type": "Custom Scan", "Custom Plan Provider": "Citus Adaptive"}, "Custom Scan (Citus Adaptive)"),
         ({"Node Type": "Seq Scan", "Parallel Aware": True}, "Parallel Seq Scan"),
+        ({"Node Type": "Nested Loop", "Join Type": "Inner"}, "Nested Loop"),
+        ({"Node Type": "Nested Loop", "Join Type": "Left"}, "Nested Loop Left Join"),
+        ({"Node Type": "Nested Loop", "Join Type": "Anti"}, "Nested Loop Anti Join"),
+        ({"Node Type": "Hash Join", "Join Type": "Inner"}, "Hash Join"),
+        ({"Node Type": "Hash Join", "Join Type": "Right"}, "Hash Right Join"),
+        ({"Node Type": "Hash Join", "Join Type": "Full"}, "Hash Full Join"),
+        ({"Node Type": "Hash Join", "Join Type": "Semi", "Parallel Aware": True}, "Parallel Hash Semi Join"),
+        ({"Node Type": "Merge Join", "Join Type": "Inner"}, "Merge Join"),
+        ({"Node Type": "Merge Join", "Join Type": "Left"}, "Merge Left Join"),
+        ({"Node Type": "Merge Join", "Join Type": "Anti"}, "Merge Anti Join"),
     ],
 )
 def test_node_types_named_as_the_text_format_does(extra: dict[str, object], expected: str) -> None:
@@ -638,3 +650,26 @@ def test_node_types_of_captured_plans() -> None:
     assert summarize(load("15-jit.json")).node_types == ("HashAggregate", "Seq Scan")
     assert summarize(load("17-hash-batches.json")).node_types == ("Aggregate", "Hash", "Hash Join", "Seq Scan")
     assert summarize(load("14-trigger.json")).node_types == ("Function Scan", "Insert")
+    # 29: "Nested Loop" with "Join Type": "Semi", as EXPLAIN's text format prints it
+    plan = load("29-semi-join-inner-stops-early.json")
+    assert plan.root.label == "Nested Loop Semi Join"
+    assert summarize(plan).node_types == ("Index Only Scan", "Nested Loop Semi Join", "Seq Scan")
+
+
+def test_join_names_against_a_summary_recorded_before_them() -> None:
+    # 29 recorded before joins carried their type: "Nested Loop" and no `node_names`; the same plan summarised now
+    # says "Nested Loop Semi Join": not a plan change. An Anti join instead still is one.
+    now = summarize(load("29-semi-join-inner-stops-early.json")).to_dict()
+    assert now["node_names"] == "text"
+    before = {**now, "node_types": ["Index Only Scan", "Nested Loop", "Seq Scan"]}
+    del before["node_names"]
+    checks = parse_checks(["plan:changed"])
+
+    def verdict(baseline: dict[str, object], current: dict[str, object]) -> str:
+        (result,) = compare(run(bench(plan=baseline)), run(bench(plan=current)), checks).benchmarks[0].results
+        return result.verdict
+
+    assert verdict(before, now) == "ok"
+    anti = {**now, "node_types": ["Index Only Scan", "Nested Loop Anti Join", "Seq Scan"]}
+    assert verdict(now, anti) == "changed"
+    assert verdict(before, {**before, "node_types": ["Index Only Scan", "Hash Join", "Seq Scan"]}) == "changed"
