@@ -8,6 +8,7 @@ from typing import Any
 from perfkit._plan_locate import Locator, Where
 from perfkit._plan_misestimate import MISESTIMATE_FINDING, Misestimate, worst_misestimate
 from perfkit._plan_records import Plan, PlanNode, Trigger
+from perfkit._plan_spill import Spill, spill
 
 LARGE_TABLE_ROWS = 10_000
 #: How a summary's node_types are named (its `node_names`): the text format's names, joins with their join type
@@ -60,16 +61,6 @@ class SeqScan:
 
 
 @dataclass(frozen=True, slots=True)
-class Spill:
-    """A sort, hash or hash aggregate that went to disk."""
-
-    label: str
-    kind: str
-    detail: str
-    temp_written_blocks: int
-
-
-@dataclass(frozen=True, slots=True)
 class PlanSummary:
     """What a plan did, in figures that are stable across runs (the gates of a comparison) plus findings."""
 
@@ -109,24 +100,6 @@ class PlanSummary:
 
 def _unique(items: list[str]) -> tuple[str, ...]:
     return tuple(sorted(set(items)))
-
-
-def _spill(node: PlanNode) -> Spill | None:
-    raw = node.raw
-    temp = node.exclusive_buffers.temp_written
-    if raw.get("Sort Space Type") == "Disk":
-        detail = f"{raw.get('Sort Method', 'sort')}, {raw.get('Sort Space Used', '?')} kB on disk"
-        return Spill(node.label, "sort", detail, temp)
-    batches = raw.get("Hash Batches")
-    if node.node_type == "Hash" and isinstance(batches, int) and batches > 1:
-        original = raw.get("Original Hash Batches", batches)
-        detail = f"{batches} batches" + (f" (planned {original})" if original != batches else "")
-        return Spill(node.label, "hash", detail, temp)
-    agg_batches = raw.get("HashAgg Batches")
-    disk = raw.get("Disk Usage")
-    if isinstance(agg_batches, int) and (agg_batches > 1 or (isinstance(disk, int) and disk > 0)):
-        return Spill(node.label, "hash aggregate", f"{agg_batches} batches, {disk or 0} kB on disk", temp)
-    return None
 
 
 def _hottest(h: NodeRef, before: list[Trigger]) -> str:
@@ -193,8 +166,8 @@ def _findings(
             f"Seq Scan on {scan.relation} read {scan.rows_read:,} rows"
             + (f", {scan.rows_removed:,} removed by filter" if scan.rows_removed else "")
         )
-    for spill in spills:
-        out.append(f"{spill.label} spilled to disk ({spill.detail}): work_mem too small for it")
+    for found in spills:
+        out.append(f"{found.label} spilled to disk ({found.detail}): work_mem too small for it")
     if worst and worst.magnitude >= MISESTIMATE_FINDING:
         out.append(_misestimate(worst))
     out.extend(_trigger(t, plan, nodes) for t in plan.triggers)
@@ -231,7 +204,7 @@ def summarize(plan: Plan, *, large_table_rows: int = LARGE_TABLE_ROWS) -> PlanSu
     hottest = max(executed, key=lambda n: n.exclusive_ms, default=None) if plan.has_timing else None
     hottest_ref = NodeRef.of(hottest, plan.total_ms, locate(hottest)) if hottest else None
     worst = worst_misestimate(plan.root, locate)
-    spills = tuple(s for s in (_spill(n) for n in executed) if s is not None)
+    spills = tuple(s for s in (spill(n) for n in executed) if s is not None)
     before = [
         t for t in plan.triggers if not t.after_tree and hottest is not None and _modify_table(t, nodes) is hottest
     ]

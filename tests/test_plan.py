@@ -673,3 +673,45 @@ def test_join_names_against_a_summary_recorded_before_them() -> None:
     anti = {**now, "node_types": ["Index Only Scan", "Nested Loop Anti Join", "Seq Scan"]}
     assert verdict(now, anti) == "changed"
     assert verdict(before, {**before, "node_types": ["Index Only Scan", "Hash Join", "Seq Scan"]}) == "changed"
+
+
+def test_parallel_sort_spill_in_every_process() -> None:
+    # 25: Gather Merge <- Sort (loops 3): the leader's external merge at the top level (7440 kB), the workers' in
+    # "Workers" (3344 kB, 5616 kB). Largest 7440, in all 7440 + 3344 + 5616 = 16400 kB.
+    (spill,) = summarize(load("25-parallel-sort-spill.json")).spills
+    assert spill.processes == ("leader", "worker 0", "worker 1")
+    assert (spill.largest_kb, spill.total_kb) == (7440, 16400)
+    assert spill.detail == (
+        "external merge in 3 processes (leader, worker 0, worker 1): largest 7440 kB, 16400 kB on disk in all"
+    )
+    # 26, parallel_leader_participation = off: no Sort Method at the top level, the two workers spilled 6536 and
+    # 9816 kB: largest 9816, in all 6536 + 9816 = 16352 kB.
+    summary = summarize(load("26-parallel-sort-spill-no-leader.json"))
+    (spill,) = summary.spills
+    assert spill.processes == ("worker 0", "worker 1") and (spill.largest_kb, spill.total_kb) == (9816, 16352)
+    assert (
+        "Sort spilled to disk (external merge in 2 processes (worker 0, worker 1): largest 9816 kB, 16352 kB on disk"
+        " in all)"
+    ) in "\n".join(summary.findings)
+
+
+def test_incremental_sort_spill() -> None:
+    # 27: Incremental Sort, Full-sort Groups 20 in memory (quicksort, 32 kB), Pre-sorted Groups 20 with
+    # "Sort Methods Used": ["external merge"] and "Sort Space Disk" peak 824 kB.
+    (spill,) = summarize(load("27-incremental-sort-spill.json")).spills
+    assert (spill.label, spill.kind, spill.processes) == ("Incremental Sort", "sort", ())
+    assert (spill.largest_kb, spill.total_kb) == (824, 824)
+    assert spill.detail == "external merge (20 pre-sorted groups), 824 kB on disk at the peak"
+
+
+def test_parallel_hash_aggregate_spill_in_one_worker() -> None:
+    # Edited copy of 10: worker 1's Partial HashAggregate entry says 5 batches and 120 kB on disk (the leader's and
+    # worker 0's 1 batch, 0 kB in memory): a spill, in worker 1 only.
+    doc = json.loads((PLANS / "10-parallel-gather.json").read_text())
+    agg_raw = doc[0]["Plan"]["Plans"][0]["Plans"][0]["Plans"][0]
+    assert agg_raw["Partial Mode"] == "Partial" and agg_raw["Workers"][1]["Worker Number"] == 1
+    assert summarize(parse_plan(doc)).spills == ()
+    agg_raw["Workers"][1].update({"HashAgg Batches": 5, "Disk Usage": 120})
+    (spill,) = summarize(parse_plan(doc)).spills
+    assert (spill.kind, spill.processes, spill.largest_kb) == ("hash aggregate", ("worker 1",), 120)
+    assert spill.detail == "5 batches in worker 1, 120 kB on disk"
