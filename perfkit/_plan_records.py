@@ -65,6 +65,8 @@ class PlanNode:
 
     Times are milliseconds for all loops together (per-loop averages x loops, divided among the `processes` that ran
     the node in a parallel section); rows are totals over loops; buffers are subtree totals and this node's own share.
+    PostgreSQL rounds the per-loop figures it prints, so totals over several loops are approximate: `rows_total` is
+    within +/- `rows_total_error` (never below 0), the times within +/- their `*_ms_error` (0: exact as printed).
     """
 
     raw: Mapping[str, Any]
@@ -81,6 +83,7 @@ class PlanNode:
     never_executed: bool
     rows_per_loop: float
     rows_total: int
+    rows_total_error: float
     plan_rows: int | None
     estimate_factor: float | None
     estimate_direction: str | None
@@ -88,6 +91,8 @@ class PlanNode:
     rows_removed_recheck_total: int
     inclusive_ms: float
     exclusive_ms: float
+    inclusive_ms_error: float
+    exclusive_ms_error: float
     buffers: Buffers
     exclusive_buffers: Buffers
     warnings: tuple[str, ...]
@@ -141,6 +146,11 @@ class PlanNode:
         if self.index:
             text += f" using {self.index}"
         return text
+
+    @property
+    def rows_total_approx(self) -> bool:
+        """The row total is a per-loop figure PostgreSQL rounded, multiplied by the loops."""
+        return self.rows_total_error > 0
 
     @property
     def misestimate(self) -> float | None:

@@ -8,6 +8,7 @@ from typing import Any
 from perfkit._plan_locate import Locator, Where
 from perfkit._plan_misestimate import MISESTIMATE_FINDING, Misestimate, worst_misestimate
 from perfkit._plan_records import Plan, PlanNode, Trigger
+from perfkit._plan_rounding import MATERIAL, approx_ms
 from perfkit._plan_spill import Spill, spill
 
 LARGE_TABLE_ROWS = 10_000
@@ -20,7 +21,9 @@ _SCANS = ("Seq Scan", "Index Scan", "Index Only Scan", "Bitmap Heap Scan", "Tid 
 @dataclass(frozen=True, slots=True)
 class NodeRef:
     """Which node, with enough to find it in a rendered tree (`where`); `percent` is its share of the plan's total
-    (the tree plus AFTER triggers, Plan.total_ms), between 0 and 100."""
+    (the tree plus AFTER triggers, Plan.total_ms), between 0 and 100. `exclusive_ms` is within +/-
+    `exclusive_ms_error` (PostgreSQL's rounding of per-loop times); `within_error_of` names the runner-up when the
+    two could swap places within those errors (the hottest node is then a tie)."""
 
     node_type: str
     relation: str | None
@@ -30,12 +33,25 @@ class NodeRef:
     percent: float | None
     loops: int
     where: Where
+    exclusive_ms_error: float = 0.0
+    within_error_of: str | None = None
 
     @classmethod
-    def of(cls, node: PlanNode, total_ms: float, where: Where) -> NodeRef:
+    def of(cls, node: PlanNode, total_ms: float, where: Where, *, within_error_of: str | None = None) -> NodeRef:
         """The reference to a node of a plan whose total time is `total_ms`."""
         percent = min(100.0, max(0.0, 100.0 * node.exclusive_ms / total_ms)) if total_ms > 0 else None
-        return cls(node.node_type, node.relation, node.index, node.label, node.exclusive_ms, percent, node.loops, where)
+        return cls(
+            node.node_type,
+            node.relation,
+            node.index,
+            node.label,
+            node.exclusive_ms,
+            percent,
+            node.loops,
+            where,
+            node.exclusive_ms_error,
+            within_error_of,
+        )
 
 
 @dataclass(frozen=True, slots=True)
@@ -102,12 +118,19 @@ def _unique(items: list[str]) -> tuple[str, ...]:
     return tuple(sorted(set(items)))
 
 
-def _hottest(h: NodeRef, before: list[Trigger]) -> str:
+def _hottest(h: NodeRef, before: list[Trigger], runner_up: PlanNode | None, total_ms: float) -> str:
     where = h.where.describe()
+    material = h.exclusive_ms_error > MATERIAL * h.exclusive_ms
     text = f"hottest node: {h.label}" + (f" ({where})" if where else "")
-    text += f", {h.exclusive_ms:.3f} ms exclusive ({h.percent or 0.0:.1f}% of the plan)"
+    text += f", {approx_ms(h.exclusive_ms, h.exclusive_ms_error, material=material)} exclusive"
+    text += f" ({h.percent or 0.0:.1f}% of the plan)"
     if h.loops > 1:
         text += f" over {h.loops:,} loops"
+    if runner_up is not None and h.within_error_of is not None:
+        rival = approx_ms(runner_up.exclusive_ms, runner_up.exclusive_ms_error, material=True)
+        text += (
+            f"; {runner_up.label} ({rival}) is within the rounding error of per-loop times: either may be the hottest"
+        )
     if before:
         names = ", ".join(t.name for t in before)
         text += f", of which {sum(t.time_ms for t in before):.3f} ms in BEFORE trigger time ({names})"
@@ -157,10 +180,11 @@ def _findings(
     spills: tuple[Spill, ...],
     worst: Misestimate | None,
     nodes: list[PlanNode],
+    runner_up: PlanNode | None,
 ) -> tuple[str, ...]:
     out: list[str] = []
     if hottest and hottest.percent is not None:
-        out.append(_hottest(hottest, hottest_triggers))
+        out.append(_hottest(hottest, hottest_triggers, runner_up, plan.total_ms))
     for scan in large:
         out.append(
             f"Seq Scan on {scan.relation} read {scan.rows_read:,} rows"
@@ -201,8 +225,17 @@ def summarize(plan: Plan, *, large_table_rows: int = LARGE_TABLE_ROWS) -> PlanSu
         for n in executed
         if n.node_type == "Seq Scan" and n.rows_total + n.rows_removed_total > large_table_rows
     )
-    hottest = max(executed, key=lambda n: n.exclusive_ms, default=None) if plan.has_timing else None
-    hottest_ref = NodeRef.of(hottest, plan.total_ms, locate(hottest)) if hottest else None
+    ranked = sorted(executed, key=lambda n: -n.exclusive_ms) if plan.has_timing else []
+    hottest = ranked[0] if ranked else None
+    runner_up = ranked[1] if len(ranked) > 1 else None
+    tie = (
+        hottest is not None
+        and runner_up is not None
+        and hottest.exclusive_ms_error + runner_up.exclusive_ms_error > 0
+        and runner_up.exclusive_ms + runner_up.exclusive_ms_error >= hottest.exclusive_ms - hottest.exclusive_ms_error
+    )
+    rival = runner_up.label if tie and runner_up is not None else None
+    hottest_ref = NodeRef.of(hottest, plan.total_ms, locate(hottest), within_error_of=rival) if hottest else None
     worst = worst_misestimate(plan.root, locate)
     spills = tuple(s for s in (spill(n) for n in executed) if s is not None)
     before = [
@@ -231,5 +264,5 @@ def summarize(plan: Plan, *, large_table_rows: int = LARGE_TABLE_ROWS) -> PlanSu
         total_ms=plan.total_ms,
         jit_ms=plan.jit_ms,
         warnings=plan.warnings,
-        findings=_findings(plan, hottest_ref, before, large, spills, worst, nodes),
+        findings=_findings(plan, hottest_ref, before, large, spills, worst, nodes, runner_up),
     )

@@ -9,12 +9,14 @@ with `analyzed=False`, zero actual figures and no estimate factors.
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import replace
 from types import MappingProxyType
 from typing import Any
 
 from perfkit._plan_derive import build_tree, freeze
 from perfkit._plan_load import load_document, number
 from perfkit._plan_records import Buffers, Jit, Plan, PlanNode, Trigger
+from perfkit._plan_rounding import rounding_warning
 from perfkit._plan_summary import PlanSummary, summarize
 from perfkit._plan_triggers import read_triggers
 from perfkit.errors import PlanError
@@ -100,7 +102,7 @@ def parse_plan(doc: object, *, block_size: int = DEFAULT_BLOCK_SIZE, allow_estim
     )
     jit = _jit(top.get("JIT"))
     settings = top.get("Settings")
-    return Plan(
+    plan = Plan(
         root=root,
         raw=freeze({k: v for k, v in top.items() if k != "Plan"}),
         analyzed=analyzed,
@@ -118,3 +120,5 @@ def parse_plan(doc: object, *, block_size: int = DEFAULT_BLOCK_SIZE, allow_estim
         warnings=tuple(warnings),
         block_size=block_size,
     )
+    rounding = rounding_warning(nodes, plan.total_ms, timed=has_timing) if analyzed else None
+    return replace(plan, warnings=(*plan.warnings, rounding)) if rounding else plan

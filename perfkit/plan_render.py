@@ -9,6 +9,7 @@ from rich.console import Group, RenderableType
 from rich.text import Text
 from rich.tree import Tree
 
+from perfkit._plan_rounding import approx_ms, material_rows, material_time
 from perfkit._plan_summary import PlanSummary
 from perfkit.plan import Plan, PlanNode
 
@@ -30,12 +31,16 @@ def node_to_dict(node: PlanNode) -> dict[str, Any]:
         "never_executed": node.never_executed,
         "rows_per_loop": node.rows_per_loop,
         "rows_total": node.rows_total,
+        "rows_total_approx": node.rows_total_approx,
+        "rows_total_error": node.rows_total_error,
         "plan_rows": node.plan_rows,
         "estimate_factor": node.estimate_factor,
         "estimate_direction": node.estimate_direction,
         "rows_removed_total": node.rows_removed_total,
         "inclusive_ms": node.inclusive_ms,
         "exclusive_ms": node.exclusive_ms,
+        "inclusive_ms_error": node.inclusive_ms_error,
+        "exclusive_ms_error": node.exclusive_ms_error,
         **node.buffers.to_dict(),
         **node.exclusive_buffers.to_dict("exclusive_"),
         "warnings": list(node.warnings),
@@ -138,16 +143,21 @@ def _estimate(node: PlanNode, unit: str) -> str:
 
 def _rows(node: PlanNode) -> str:
     """Actual rows against the estimate on the same basis: PostgreSQL's estimate is per loop, so with several
-    loops both are shown per loop, then multiplied out: 'rows 3/loop (est 3/loop =1.0x) × 200 loops = 600'."""
+    loops both are shown per loop, then multiplied out: 'rows 3/loop (est 3/loop =1.0x) × 200 loops ≈ 600', '≈'
+    because the per-loop figure is rounded ('±100' when that is more than 10% of it, '=' when the total is exact)."""
     if node.loops > 1:
         per_loop = f"rows {_count(node.rows_per_loop)}/loop{_estimate(node, '/loop')}"
-        return f"{per_loop} × {node.loops:,} loops = {node.rows_total:,}"
+        if not node.rows_total_approx:
+            return f"{per_loop} × {node.loops:,} loops = {node.rows_total:,}"
+        error = f" ±{node.rows_total_error:,.0f}" if material_rows(node) else ""
+        return f"{per_loop} × {node.loops:,} loops ≈ {node.rows_total:,}{error}"
     return f"rows {node.rows_total:,}{_estimate(node, '')}"
 
 
 LEGEND = (
     "rows: actual (est: the planner's estimate, ↑ under / ↓ over by the factor); over several loops both per loop, "
-    "× loops = the actual total. Times (exclusive), removed rows and buffers cover all loops."
+    "× loops = the actual total. Times (exclusive), removed rows and buffers cover all loops. ≈: PostgreSQL rounds "
+    "per-loop rows and times, so totals over loops are approximate (± when by more than 10%)."
 )
 
 
@@ -164,7 +174,8 @@ def _node_line(node: PlanNode, plan: Plan) -> Text:
         total = plan.total_ms
         share = f" {100 * node.exclusive_ms / total:.1f}%" if total > 0 else ""
         style = "red" if total > 0 and node.exclusive_ms / total >= 0.5 else "cyan"
-        line.append(f"  {node.exclusive_ms:.3f} ms{share}", style=style)
+        exclusive = approx_ms(node.exclusive_ms, node.exclusive_ms_error, material=material_time(node, total))
+        line.append(f"  {exclusive}{share}", style=style)
         line.append(f"  {_rows(node)}")
         if node.rows_removed_total:
             line.append(f"  removed {node.rows_removed_total:,}", style="yellow")

@@ -80,7 +80,13 @@ def test_c06_buffers_are_totals_and_cumulative() -> None:
     assert plan.bytes(posts.buffers.shared_touched) == 8_192_000
     assert format_bytes(plan.bytes(posts.buffers.shared_touched)) == "7.81 MiB"
     assert nl.exclusive_ms == approx(0.148)  # 1.197 - 0.049 - 0.005 x 200
-    assert not plan.warnings
+    # the only warning is the rounding one: Limit and posts 3 rows/loop x 200 loops = 600 +/- 200 x 0.5 = 100;
+    # times +/- 200 x 0.0005 = 0.100 each, so the Limit's exclusive 1.000 - 1.000 = 0 is +/- 0.200 (its own and the
+    # scan's), the Nested Loop's +/- 0.100 (the Limit's): 3 nodes
+    assert plan.warnings == (
+        "PostgreSQL prints rows and times per loop rounded (rows to whole rows, times to 0.001 ms): totals over loops"
+        " are approximate (≈), by more than 10% for 3 nodes, e.g. Limit: rows ≈600 ±100; Limit: ≈0.000 ms ±0.200",
+    )
     assert parse_plan((PLANS / "06-buffers-loops.json").read_text(), block_size=16384).bytes(83) == 83 * 16384
 
 
@@ -463,7 +469,8 @@ def _render_text(plan: Plan) -> str:
 
 def test_render_shows_exclusive_share_and_findings() -> None:
     text = _render_text(load("01-loops.json"))
-    assert "Index Scan on posts using posts_author_created_idx  2.000 ms 83.0%" in text
+    # 0.010 ms x 200 loops = 2.000 +/- 200 x 0.0005 = 0.100: approximate, by 5% (no ±)
+    assert "Index Scan on posts using posts_author_created_idx  ≈2.000 ms 83.0%" in text
     assert "hottest node" in text
 
 
@@ -604,7 +611,7 @@ def test_hottest_node_in_a_loop_says_how_many_loops() -> None:
     summary = summarize(load("01-loops.json"))
     assert summary.hottest_node is not None and summary.hottest_node.loops == 200
     assert summary.findings[0] == (
-        "hottest node: Index Scan on posts using posts_author_created_idx, 2.000 ms exclusive (83.0% of the plan)"
+        "hottest node: Index Scan on posts using posts_author_created_idx, ≈2.000 ms exclusive (83.0% of the plan)"
         " over 200 loops"
     )
 
@@ -715,3 +722,53 @@ def test_parallel_hash_aggregate_spill_in_one_worker() -> None:
     (spill,) = summarize(parse_plan(doc)).spills
     assert (spill.kind, spill.processes, spill.largest_kb) == ("hash aggregate", ("worker 1",), 120)
     assert spill.detail == "5 batches in worker 1, 120 kB on disk"
+
+
+def test_rounded_per_loop_rows_and_times_are_approximate() -> None:
+    # 28: Nested Loop (Inner, no Join Filter) 8.342 ms, 17,498 rows <- Seq Scan on tags y 1.054 ms, 5,000 rows
+    #     <- Index Only Scan on tags x: 0.001 ms and 3 rows per loop x 5,000 loops.
+    plan = load("28-nested-loop-rounded-rows.json")
+    _agg, loop, scan, inner = plan.nodes()
+    # rows: 3 x 5000 = 15,000 as printed, within 5000 x (3 +/- 0.5) = 12,500..17,500; the Nested Loop returns one row
+    # per inner row and its 17,498 is exact (1 loop): the inner total is 17,498, 3.4996 per loop
+    assert inner.raw["Actual Rows"] == 3 and inner.rows_total == 17_498 and not inner.rows_total_approx
+    assert inner.rows_per_loop == pytest.approx(3.4996)
+    # time: 0.001 x 5000 = 5.000 ms, +/- 5000 x 0.0005 = 2.500 (truth anywhere in 2.5..7.5)
+    assert inner.inclusive_ms == approx(5.0) and inner.inclusive_ms_error == approx(2.5)
+    assert inner.exclusive_ms_error == approx(2.5)
+    # the Nested Loop's own time: 8.342 - 1.054 - 5.000 = 2.288, +/- the inner side's 2.500 (its own and the scan's: 0)
+    assert loop.exclusive_ms == approx(2.288) and loop.exclusive_ms_error == approx(2.5)
+    assert (scan.exclusive_ms_error, scan.rows_total_error) == (0.0, 0.0)
+    # hottest: 5.000 +/- 2.5 vs 2.288 +/- 2.5 overlap (2.288 + 2.5 >= 5.000 - 2.5): a tie, said so
+    summary = summarize(plan)
+    hottest = summary.hottest_node
+    assert hottest is not None and hottest.label == "Index Only Scan on tags x using tags_post_idx"
+    assert hottest.within_error_of == "Nested Loop" and hottest.exclusive_ms_error == approx(2.5)
+    assert summary.findings[0] == (
+        "hottest node: Index Only Scan on tags x using tags_post_idx, ≈5.000 ms ±2.500 exclusive (55.2% of the plan)"
+        " over 5,000 loops; Nested Loop (≈2.288 ms ±2.500) is within the rounding error of per-loop times: either"
+        " may be the hottest"
+    )  # 5.000 / 9.052
+    # one warning: 2 nodes' times are uncertain by more than 10% (2.5 of 5.000, 2.5 of 2.288)
+    assert plan.warnings == (
+        "PostgreSQL prints rows and times per loop rounded (rows to whole rows, times to 0.001 ms): totals over loops"
+        " are approximate (≈), by more than 10% for 2 nodes, e.g. Index Only Scan on tags x using tags_post_idx:"
+        " ≈5.000 ms ±2.500",
+    )
+    text = _render_text(plan)
+    assert "≈5.000 ms ±2.500 55.2%  rows 3.50/loop (est 3/loop ↑1.2x) × 5,000 loops = 17,498" in text
+
+
+def test_rounded_rows_not_derivable_stay_approximate() -> None:
+    # 29: Nested Loop Semi Join: the inner Index Only Scan printed 1 row per loop x 200 loops; a semi join returns
+    # one row per outer row, not per inner row, so the total stays 200 +/- 200 x 0.5 = 100.
+    plan = load("29-semi-join-inner-stops-early.json")
+    semi, _outer, inner = plan.nodes()
+    assert inner.rows_total == 200 and inner.rows_total_approx and inner.rows_total_error == 100.0
+    # the join's time: 0.180 - 0.015 - 0.001 x 200 = -0.035, within the rounding (+/- 0.100): 0, never negative
+    assert semi.exclusive_ms == 0.0 and semi.exclusive_ms_error == approx(0.1)
+    assert not semi.warnings
+    assert "× 200 loops ≈ 200 ±100" in _render_text(plan)
+    # a plain Aggregate returns exactly one row per loop (13: SubPlan 1 x 50 loops = 50, exact)
+    agg = list(load("13-subplan.json").nodes())[1]
+    assert (agg.loops, agg.rows_total, agg.rows_total_approx) == (50, 50, False)
