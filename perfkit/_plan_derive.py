@@ -25,6 +25,12 @@ Rules (after pev2's plan-service, with the differences noted):
   they are sound: a plain Aggregate (no GROUP BY, no HAVING) returns exactly 1 row per loop; an inner Nested Loop
   without a Join Filter or Filter returns one row per row of its inner side, so an inner side whose parent's total
   is exact gets that total (when it lies within the side's own range).
+- cut_short: the parent may stop the node before it has returned all its rows, so fewer rows than estimated say
+  nothing about the estimate: below a Limit; the inner side of a Nested Loop or Merge Join that stops at the first
+  match (Semi, Anti, Inner Unique); a Merge Join's side that it stops reading when the other side ends (both sides of
+  an Inner or Semi join, the inner side of a Left or Anti join, the outer side of a Right one); the outer side of a
+  Hash Join whose Hash is empty (PostgreSQL stops after the first outer row unless the join keeps outer rows).
+  It holds for the node's ordinary descendants too, not for its InitPlans and SubPlans.
 - Buffers follow the same attribution. Where a node's counters are lower than the sum charged to it (parallel plans:
   worker counters reach the leader after the parent stopped counting), its subtree total becomes that sum, its own
   share 0, with the warning "buffer counters not cumulative here (parallel plan)".
@@ -64,6 +70,7 @@ class _Work:
     rows_per_loop: float = 0.0
     rows_total: float = 0.0
     rows_error: float = 0.0
+    cut_short: bool = False
     raw_buffers: tuple[int, ...] = ()
     warnings: list[str] = field(default_factory=list)
 
@@ -225,6 +232,47 @@ def _pin_rows(root: _Work) -> None:
         stack.extend(node.children)
 
 
+_STOPS_OUTER = {"Inner", "Semi", "Right", "Right Anti"}  # join types that stop reading the outer side early
+_STOPS_INNER = {"Inner", "Semi", "Left", "Anti"}
+
+
+def _cut_children(node: _Work) -> list[_Work]:
+    """The children this node may stop before they have returned all their rows (see the module's rules)."""
+    raw = node.raw
+    node_type, join = raw.get("Node Type"), raw.get("Join Type")
+    single_match = join in ("Semi", "Anti") or raw.get("Inner Unique") is True
+    ordinary = [c for c in node.children if c.relationship not in ("InitPlan", "SubPlan")]
+    if node_type == "Limit":
+        return ordinary
+    cut: list[_Work] = []
+    for child in ordinary:
+        side = child.relationship
+        if node_type in ("Nested Loop", "Merge Join") and side == "Inner" and single_match:
+            cut.append(child)
+        elif node_type == "Merge Join" and (
+            (side == "Outer" and join in _STOPS_OUTER) or (side == "Inner" and join in _STOPS_INNER)
+        ):
+            cut.append(child)
+        elif node_type == "Hash Join" and side == "Outer" and join in _STOPS_OUTER:
+            hashes = [c for c in ordinary if c.relationship == "Inner" and c.raw.get("Node Type") == "Hash"]
+            if any(h.loops > 0 and h.rows_total == 0 and h.rows_error == 0 for h in hashes):
+                cut.append(child)
+    return cut
+
+
+def _mark_cut_short(root: _Work) -> None:
+    """Set cut_short on the nodes a parent may stop early, and on their ordinary descendants (top down)."""
+    stack = [root]
+    while stack:
+        node = stack.pop()
+        for child in _cut_children(node):
+            child.cut_short = True
+        for child in node.children:
+            if node.cut_short and child.relationship not in ("InitPlan", "SubPlan"):
+                child.cut_short = True
+            stack.append(child)
+
+
 def _attribute(root: _Work) -> None:
     everything = list(root.walk())
     for node in everything:
@@ -363,6 +411,7 @@ def _freeze_node(work: _Work, ledger: _Ledger, analyzed: bool) -> PlanNode:
         plan_rows=plan_rows,
         estimate_factor=factor,
         estimate_direction=direction,
+        cut_short=work.cut_short,
         rows_removed_total=round(removed * work.loops),
         rows_removed_recheck_total=round(recheck * work.loops),
         inclusive_ms=round(work.inclusive_ms, 6),
@@ -383,4 +432,5 @@ def build_tree(plan: object, *, analyzed: bool) -> PlanNode:
     parallel = any(n.raw.get("Node Type") in _GATHERS for n in root.walk())
     _attribute(root)
     _pin_rows(root)
+    _mark_cut_short(root)
     return _freeze_node(root, _Ledger(root, parallel), analyzed)

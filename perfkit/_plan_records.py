@@ -67,6 +67,8 @@ class PlanNode:
     the node in a parallel section); rows are totals over loops; buffers are subtree totals and this node's own share.
     PostgreSQL rounds the per-loop figures it prints, so totals over several loops are approximate: `rows_total` is
     within +/- `rows_total_error` (never below 0), the times within +/- their `*_ms_error` (0: exact as printed).
+    `cut_short`: the parent may have stopped the node early (a Limit, a semi join's inner side, ...; see
+    perfkit/_plan_derive.py), so fewer rows than estimated are expected there.
     """
 
     raw: Mapping[str, Any]
@@ -87,6 +89,7 @@ class PlanNode:
     plan_rows: int | None
     estimate_factor: float | None
     estimate_direction: str | None
+    cut_short: bool
     rows_removed_total: int
     rows_removed_recheck_total: int
     inclusive_ms: float

@@ -36,6 +36,7 @@ def node_to_dict(node: PlanNode) -> dict[str, Any]:
         "plan_rows": node.plan_rows,
         "estimate_factor": node.estimate_factor,
         "estimate_direction": node.estimate_direction,
+        "cut_short": node.cut_short,
         "rows_removed_total": node.rows_removed_total,
         "inclusive_ms": node.inclusive_ms,
         "exclusive_ms": node.exclusive_ms,
@@ -138,7 +139,8 @@ def _estimate(node: PlanNode, unit: str) -> str:
     if node.estimate_factor is None or node.misestimate is None:
         return f" (est {node.plan_rows:,}{unit}, n/a)"
     arrow = {"under": "↑", "over": "↓"}.get(node.estimate_direction or "", "=")
-    return f" (est {node.plan_rows:,}{unit} {arrow}{node.misestimate:.1f}x)"
+    cut = ", cut short" if node.cut_short and node.estimate_direction == "over" else ""
+    return f" (est {node.plan_rows:,}{unit} {arrow}{node.misestimate:.1f}x{cut})"
 
 
 def _rows(node: PlanNode) -> str:

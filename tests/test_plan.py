@@ -772,3 +772,39 @@ def test_rounded_rows_not_derivable_stay_approximate() -> None:
     # a plain Aggregate returns exactly one row per loop (13: SubPlan 1 x 50 loops = 50, exact)
     agg = list(load("13-subplan.json").nodes())[1]
     assert (agg.loops, agg.rows_total, agg.rows_total_approx) == (50, 50, False)
+
+
+def test_overestimates_on_nodes_stopped_early_are_not_misestimates() -> None:
+    # 29: Nested Loop Semi Join; its inner Index Only Scan stops at the first match: estimated 20, 1 per loop
+    # (20x "over") is the semi join at work, not a misestimate.
+    plan = load("29-semi-join-inner-stops-early.json")
+    _semi, outer, inner = plan.nodes()
+    assert (inner.cut_short, outer.cut_short) == (True, False)
+    assert inner.misestimate == pytest.approx(20.0)  # 20 / 1
+    summary = summarize(plan)
+    assert summary.worst_misestimate is None
+    assert not any("estimated" in f for f in summary.findings)
+    assert "rows 1/loop (est 20/loop ↓20.0x, cut short) × 200 loops" in _render_text(plan)
+    # 30: the Hash is empty (0 rows): the Hash Join read one row of items (estimated 100,000) and stopped
+    plan = load("30-hash-join-empty-hash.json")
+    _join, items, hash_, _children = plan.nodes()
+    assert (hash_.rows_total, items.rows_total, items.plan_rows) == (0, 1, 100_000)
+    assert items.cut_short and not hash_.cut_short
+    assert summarize(plan).worst_misestimate is None
+    # 31: Merge Join (Inner): children ends at id 4000, so items was read to 4001 of its estimated 100,000 (25x)
+    plan = load("31-merge-join-side-ends-early.json")
+    _merge, items, children = plan.nodes()
+    assert (items.rows_total, items.plan_rows, items.cut_short, children.cut_short) == (4001, 100_000, True, True)
+    assert summarize(plan).worst_misestimate is None
+
+
+def test_underestimates_on_nodes_stopped_early_still_count() -> None:
+    # Edited copy of 31: the children side estimated at 40 rows instead of 4000; it returned 4000, 100x more:
+    # a node the Merge Join may stop early, but more rows than estimated is a misestimate all the same.
+    doc = json.loads((PLANS / "31-merge-join-side-ends-early.json").read_text())
+    children_raw = doc[0]["Plan"]["Plans"][1]
+    assert children_raw["Relation Name"] == "children" and children_raw["Plan Rows"] == 4000
+    children_raw["Plan Rows"] = 40
+    worst = summarize(parse_plan(doc)).worst_misestimate
+    assert worst is not None and worst.relation == "children"
+    assert (worst.direction, worst.magnitude) == ("under", pytest.approx(100.0))  # 4000 / 40
