@@ -230,7 +230,9 @@ class Trigger:
 
 @dataclass(frozen=True, slots=True)
 class Jit:
-    """JIT compilation figures; its time is spent inside the nodes' times (and in executor start-up)."""
+    """JIT compilation figures. In a serial plan its time is spent inside the nodes' times (and in executor start-up);
+    in a parallel one PostgreSQL sums it over the leader and the workers (`processes`), so it is CPU time of several
+    processes, not part of any one node's time, and it can exceed the execution time."""
 
     functions: int
     generation_ms: float
@@ -239,6 +241,7 @@ class Jit:
     emission_ms: float
     total_ms: float
     options: Mapping[str, bool]
+    processes: int = 1
 
 
 @dataclass(frozen=True, slots=True)

@@ -44,7 +44,20 @@ def _ms(timing: Mapping[str, Any], key: str) -> float:
     return number(value) or 0.0
 
 
-def _jit(value: object) -> Jit | None:
+def _jit_processes(nodes: list[PlanNode]) -> int:
+    """The processes whose JIT time PostgreSQL summed: the leader and every worker a Gather launched (those with
+    their own "JIT" entry when VERBOSE lists them)."""
+    workers = 0
+    for node in nodes:
+        if node.node_type not in ("Gather", "Gather Merge") or node.never_executed:
+            continue
+        entries = node.raw.get("Workers")
+        listed = [w for w in entries if isinstance(w, Mapping) and "JIT" in w] if isinstance(entries, tuple) else []
+        workers += len(listed) if listed else round(number(node.raw.get("Workers Launched")) or 0)
+    return 1 + workers
+
+
+def _jit(value: object, processes: int) -> Jit | None:
     if not isinstance(value, Mapping):
         return None
     timing = value.get("Timing")
@@ -60,6 +73,7 @@ def _jit(value: object) -> Jit | None:
         options=MappingProxyType({str(k): bool(v) for k, v in options.items()})
         if isinstance(options, Mapping)
         else MappingProxyType({}),
+        processes=processes,
     )
 
 
@@ -100,7 +114,7 @@ def parse_plan(doc: object, *, block_size: int = DEFAULT_BLOCK_SIZE, allow_estim
         after_tree_ms=max(0.0, (execution_ms or 0.0) - tree_ms),
         modify_table_ms=sum(n.exclusive_ms for n in nodes if n.node_type == "ModifyTable"),
     )
-    jit = _jit(top.get("JIT"))
+    jit = _jit(top.get("JIT"), _jit_processes(nodes))
     settings = top.get("Settings")
     plan = Plan(
         root=root,

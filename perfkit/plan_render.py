@@ -111,6 +111,7 @@ def _plan_dict(plan: Plan, summary: PlanSummary, settings: Mapping[str, str] | N
             "optimization_ms": plan.jit.optimization_ms,
             "emission_ms": plan.jit.emission_ms,
             "total_ms": plan.jit.total_ms,
+            "processes": plan.jit.processes,
         },
         "warnings": list(plan.warnings),
         "findings": list(summary.findings),
@@ -213,7 +214,13 @@ def render_plan(plan: Plan, summary: PlanSummary, settings: Mapping[str, str] | 
     head.append(f"planning {_ms(plan.planning_ms)}, execution {_ms(plan.execution_ms)}", style="bold")
     if plan.triggers:
         head.append(f", triggers {_ms(plan.triggers_ms)}")
-    if plan.jit is not None:
+    if plan.jit is not None and plan.jit.processes > 1:
+        workers = plan.jit.processes - 1
+        head.append(
+            f", JIT {_ms(plan.jit_ms)} (summed over {plan.jit.processes} processes, the leader and {workers}"
+            f" worker{'s' if workers > 1 else ''}: not wall time)"
+        )
+    elif plan.jit is not None:
         head.append(f", JIT {_ms(plan.jit_ms)} (inside node times)")
     parts: list[RenderableType] = [head, _tree(plan.root, plan)]
     for trig in plan.triggers:

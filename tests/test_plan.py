@@ -808,3 +808,16 @@ def test_underestimates_on_nodes_stopped_early_still_count() -> None:
     worst = summarize(parse_plan(doc)).worst_misestimate
     assert worst is not None and worst.relation == "children"
     assert (worst.direction, worst.magnitude) == ("under", pytest.approx(100.0))  # 4000 / 40
+
+
+def test_parallel_jit_is_summed_over_processes() -> None:
+    # 32: Gather Merge with 2 workers launched; JIT Total 714.964 ms over leader + 2 workers = 3 processes, more than
+    # the 339.168 ms Execution Time: not "inside node times"
+    plan = load("32-parallel-jit.json")
+    assert plan.jit is not None and (plan.jit.processes, plan.jit_ms, plan.execution_ms) == (3, 714.964, 339.168)
+    text = _render_text(plan)
+    assert "JIT 714.964 ms (summed over 3 processes, the leader and 2 workers: not wall time)" in text
+    assert "inside node times" not in text
+    serial = load("15-jit.json")  # no Gather: 1 process, inside the node times
+    assert serial.jit is not None and serial.jit.processes == 1
+    assert "JIT 75.398 ms (inside node times)" in _render_text(serial)
