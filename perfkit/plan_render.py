@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping
 from typing import Any
 
@@ -11,6 +12,7 @@ from rich.tree import Tree
 
 from perfkit._plan_rounding import approx_ms, material_rows, material_time
 from perfkit._plan_summary import PlanSummary
+from perfkit.errors import PlanError
 from perfkit.plan import Plan, PlanNode
 
 
@@ -61,6 +63,8 @@ def _rounded(value: Any, key: str = "") -> Any:
         return [_rounded(v, key) for v in value]
     if isinstance(value, bool) or not isinstance(value, int | float):
         return value
+    if not math.isfinite(value):  # parse_plan refuses such plans; never let Infinity / NaN reach JSON output
+        raise PlanError(f"{key or 'a figure'} is {value}: the plan's figures are not finite")
     if key.endswith("_ms"):
         return round(float(value), 3)
     if not isinstance(value, float):

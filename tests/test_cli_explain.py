@@ -278,3 +278,18 @@ def test_json_marks_rounded_totals() -> None:
     assert data["summary"]["hottest_node"]["within_error_of"] == "Nested Loop"
     semi = json.loads(run("explain", "--plan", str(PLANS / "29-semi-join-inner-stops-early.json"), "--json")[1])
     assert (semi["nodes"][2]["rows_total_approx"], semi["nodes"][2]["rows_total_error"]) == (True, 100.0)  # 200 x 0.5
+
+
+def test_plan_with_absurd_figures_is_a_one_line_error(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    text = (PLANS / "13-subplan.json").read_text()
+    edits = [
+        ('"Actual Total Time": 0.593', '"Actual Total Time": Infinity'),
+        ('"Actual Total Time": 0.593', '"Actual Total Time": 1e308'),
+        ('"Shared Hit Blocks": 1101', '"Shared Hit Blocks": -1'),
+    ]
+    for old, edit in edits:
+        bad = tmp_path / "bad.json"
+        bad.write_text(text.replace(old, edit))
+        code, out, err = run_main(capsys, "explain", "--plan", str(bad), "--json")
+        assert (code, out) == (1, ""), edit
+        assert err.startswith("error: ") and len(err.strip().splitlines()) == 1 and "Traceback" not in err

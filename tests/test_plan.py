@@ -6,8 +6,10 @@ tests/plans/capture.py. Times are ms as PostgreSQL prints them; "x loops" and "/
 
 from __future__ import annotations
 
+import dataclasses
 import io
 import json
+import re
 from pathlib import Path
 
 import pytest
@@ -821,3 +823,47 @@ def test_parallel_jit_is_summed_over_processes() -> None:
     serial = load("15-jit.json")  # no Gather: 1 process, inside the node times
     assert serial.jit is not None and serial.jit.processes == 1
     assert "JIT 75.398 ms (inside node times)" in _render_text(serial)
+
+
+def _edited_13(old: str, new: str) -> str:
+    """Captured 13 with one figure of the root (Seq Scan on parents) replaced, as an edited saved file holds it."""
+    text = (PLANS / "13-subplan.json").read_text()
+    assert text.count(old) == 1
+    return text.replace(old, new)
+
+
+@pytest.mark.parametrize(
+    ("old", "new", "message"),
+    [
+        ('"Actual Total Time": 0.593', '"Actual Total Time": Infinity', "holds Infinity, not a number"),
+        ('"Actual Total Time": 0.593', '"Actual Total Time": NaN', "holds NaN, not a number"),
+        ('"Actual Total Time": 0.593', '"Actual Total Time": -Infinity', "holds -Infinity, not a number"),
+        ('"Actual Total Time": 0.593', '"Actual Total Time": 1e308', "'Actual Total Time' is 1e+308, not a measured"),
+        ('"Actual Total Time": 0.593', '"Actual Total Time": -0.5', "'Actual Total Time' is -0.5, not a measured"),
+        ('"Shared Hit Blocks": 1101', '"Shared Hit Blocks": -3', "'Shared Hit Blocks' is -3, not a measured"),
+        ('"Plan Rows": 50,', '"Plan Rows": -1,', "'Plan Rows' is -1, not a row estimate"),
+    ],
+)
+def test_non_finite_or_absurd_figures_are_refused(old: str, new: str, message: str) -> None:
+    with pytest.raises(PlanError, match=re.escape(message)) as info:
+        parse_plan(_edited_13(old, new))
+    assert "\n" not in str(info.value)
+
+
+def test_non_finite_top_level_and_library_figures_are_refused() -> None:
+    doc = json.loads((PLANS / "13-subplan.json").read_text())
+    doc[0]["Execution Time"] = 1e300
+    with pytest.raises(PlanError, match="'Execution Time' is 1e\\+300"):
+        parse_plan(doc)
+    doc = json.loads((PLANS / "13-subplan.json").read_text())
+    doc[0]["Plan"]["Plans"][0]["Actual Loops"] = float("inf")  # a dict handed to the library, not JSON text
+    with pytest.raises(PlanError, match="'Actual Loops' is inf, not a finite number"):
+        parse_plan(doc)
+    doc = json.loads((PLANS / "32-parallel-jit.json").read_text())
+    doc[0]["JIT"]["Timing"]["Total"] = float("nan")
+    with pytest.raises(PlanError, match="JIT timing: 'Total' is nan"):
+        parse_plan(doc)
+    # and should a non-finite figure ever reach the JSON form, it is refused rather than written as Infinity
+    plan = dataclasses.replace(load("13-subplan.json"), execution_ms=float("inf"))
+    with pytest.raises(PlanError, match="execution_ms is inf"):
+        plan_to_dict(plan, summarize(plan))
