@@ -10,6 +10,10 @@ from typing import Any
 
 from perfkit.errors import PlanError
 
+_YAML_PLAN = re.compile(r"^\s*-?\s*(Plan|Node Type|Actual Total Time|Execution Time):", re.MULTILINE)
+_XML_PLAN = re.compile(r"^\s*<(\?xml|explain\b)")
+_FORMAT_JSON = "perfkit reads EXPLAIN (ANALYZE, BUFFERS, FORMAT JSON) output: save the plan with FORMAT JSON"
+MAX_DEPTH = 400  # nodes nested deeper than any real plan (the tree is read and drawn recursively)
 _TEXT_PLAN = re.compile(
     r"\(cost=\d|\(actual time=|\(actual rows=|^\s*->\s|never executed|Planning Time:|Execution Time:"
     r"|^\s*(Seq Scan|Index Scan|Index Only Scan|Bitmap Heap Scan|Nested Loop|Hash Join|Merge Join|Sort|Limit"
@@ -65,14 +69,18 @@ def _loads(text: str) -> Any:
         cleaned = _strip_psql_frame(stripped)
         if cleaned[:1] in ("[", "{"):
             stripped = cleaned
+        elif _XML_PLAN.match(stripped):
+            raise PlanError(f"this is an XML-format plan; {_FORMAT_JSON}")
+        elif _YAML_PLAN.search(stripped):
+            raise PlanError(f"this is a YAML-format plan; {_FORMAT_JSON}")
         elif _TEXT_PLAN.search(stripped):
-            raise PlanError("this is a text-format plan; perfkit reads EXPLAIN (ANALYZE, BUFFERS, FORMAT JSON) output")
+            raise PlanError(f"this is a text-format plan; {_FORMAT_JSON}")
         else:
             raise PlanError(f"not a JSON plan: it starts with {stripped[:30]!r}")
     try:
         return json.loads(stripped, parse_constant=_constant)
     except RecursionError:
-        raise PlanError("the plan is nested too deeply to read (more levels than any real plan)") from None
+        raise PlanError(f"the plan is nested more than {MAX_DEPTH} levels deep: more than perfkit reads") from None
     except json.JSONDecodeError as exc:
         if exc.pos >= len(stripped.rstrip()) - 1 or "Unterminated string" in exc.msg:
             raise PlanError(
@@ -101,7 +109,20 @@ def load_document(doc: object) -> dict[str, Any]:
             return {"Plan": dict(doc)}
         raise PlanError("the JSON object has no 'Plan' key: is this EXPLAIN (FORMAT JSON) output?")
     _check_top(doc)
+    _check_depth(doc["Plan"])
     return dict(doc)
+
+
+def _check_depth(root: object) -> None:
+    """Refuse a tree nested deeper than MAX_DEPTH levels (walked without recursion)."""
+    stack: list[tuple[object, int]] = [(root, 1)]
+    while stack:
+        node, depth = stack.pop()
+        if depth > MAX_DEPTH:
+            raise PlanError(f"the plan is nested more than {MAX_DEPTH} levels deep: more than perfkit reads")
+        plans = node.get("Plans") if isinstance(node, Mapping) else None
+        if isinstance(plans, list):
+            stack.extend((child, depth + 1) for child in plans)
 
 
 def _check_top(doc: Mapping[str, Any]) -> None:

@@ -103,7 +103,7 @@ def parse_plan(doc: object, *, block_size: int = DEFAULT_BLOCK_SIZE, allow_estim
         warnings.append("estimates only (EXPLAIN without ANALYZE): no actual times, rows or buffers")
     else:
         if not has_timing:
-            warnings.append("no per-node timing (EXPLAIN ANALYZE with TIMING OFF): node times are 0")
+            warnings.append("no per-node timing (EXPLAIN ANALYZE with TIMING OFF): node times unknown (null in JSON)")
         if not has_buffers:
             warnings.append("no buffer counters (EXPLAIN without BUFFERS): buffers are 0")
     warnings.extend(f"{n.label}: {w}" for n in nodes for w in n.warnings)

@@ -16,9 +16,10 @@ from perfkit.errors import PlanError
 from perfkit.plan import Plan, PlanNode
 
 
-def node_to_dict(node: PlanNode) -> dict[str, Any]:
-    """The derived figures of one node (inclusive buffers, then exclusive ones prefixed `exclusive_`)."""
-    return {
+def node_to_dict(node: PlanNode, *, timed: bool = True) -> dict[str, Any]:
+    """The derived figures of one node (inclusive buffers, then exclusive ones prefixed `exclusive_`); its times are
+    None unless `timed` (EXPLAIN ANALYZE with TIMING OFF measures none)."""
+    out = {
         "node_type": node.node_type,
         "label": node.label,
         "relation": node.relation,
@@ -48,6 +49,9 @@ def node_to_dict(node: PlanNode) -> dict[str, Any]:
         **node.exclusive_buffers.to_dict("exclusive_"),
         "warnings": list(node.warnings),
     }
+    if not timed:
+        out.update(dict.fromkeys(("inclusive_ms", "exclusive_ms", "inclusive_ms_error", "exclusive_ms_error")))
+    return out
 
 
 # Ratios (actual / planned rows and how far off): three significant digits are all they mean.
@@ -90,8 +94,8 @@ def _plan_dict(plan: Plan, summary: PlanSummary, settings: Mapping[str, str] | N
         "settings": dict(settings or {}),
         "planning_ms": plan.planning_ms,
         "execution_ms": plan.execution_ms,
-        "total_ms": plan.total_ms,
-        "outside_tree_ms": plan.outside_tree_ms,
+        "total_ms": plan.total_ms if plan.has_timing else None,
+        "outside_tree_ms": plan.outside_tree_ms if plan.has_timing else None,
         "triggers_ms": plan.triggers_ms,
         "jit_ms": plan.jit_ms,
         "block_size": plan.block_size,
@@ -120,7 +124,7 @@ def _plan_dict(plan: Plan, summary: PlanSummary, settings: Mapping[str, str] | N
         "warnings": list(plan.warnings),
         "findings": list(summary.findings),
         "summary": summary.to_dict(),
-        "nodes": [node_to_dict(n) for n in plan.nodes()],
+        "nodes": [node_to_dict(n, timed=plan.has_timing) for n in plan.nodes()],
     }
 
 
@@ -143,6 +147,8 @@ def _estimate(node: PlanNode, unit: str) -> str:
         return ""
     if node.estimate_factor is None or node.misestimate is None:
         return f" (est {node.plan_rows:,}{unit}, n/a)"
+    if node.rows_per_loop == 0:  # no factor of nothing; "none" only when the total is known to be 0
+        return f" (est {node.plan_rows:,}{unit}" + (", none returned)" if not node.rows_total_approx else ")")
     arrow = {"under": "↑", "over": "↓"}.get(node.estimate_direction or "", "=")
     cut = ", cut short" if node.cut_short and node.estimate_direction == "over" else ""
     return f" (est {node.plan_rows:,}{unit} {arrow}{node.misestimate:.1f}x{cut})"
@@ -179,10 +185,11 @@ def _node_line(node: PlanNode, plan: Plan) -> Text:
         return line
     if plan.analyzed:
         total = plan.total_ms
-        share = f" {100 * node.exclusive_ms / total:.1f}%" if total > 0 else ""
-        style = "red" if total > 0 and node.exclusive_ms / total >= 0.5 else "cyan"
-        exclusive = approx_ms(node.exclusive_ms, node.exclusive_ms_error, material=material_time(node, total))
-        line.append(f"  {exclusive}{share}", style=style)
+        if plan.has_timing:
+            share = f" {100 * node.exclusive_ms / total:.1f}%" if total > 0 else ""
+            style = "red" if total > 0 and node.exclusive_ms / total >= 0.5 else "cyan"
+            exclusive = approx_ms(node.exclusive_ms, node.exclusive_ms_error, material=material_time(node, total))
+            line.append(f"  {exclusive}{share}", style=style)
         line.append(f"  {_rows(node)}")
         if node.rows_removed_total:
             line.append(f"  removed {node.rows_removed_total:,}", style="yellow")
@@ -216,6 +223,8 @@ def render_plan(plan: Plan, summary: PlanSummary, settings: Mapping[str, str] | 
     if settings:
         head.append("settings " + ", ".join(f"{k}={v}" for k, v in settings.items()) + "\n")
     head.append(f"planning {_ms(plan.planning_ms)}, execution {_ms(plan.execution_ms)}", style="bold")
+    if plan.analyzed and not plan.has_timing:
+        head.append(", timing off (EXPLAIN ANALYZE with TIMING OFF: rows and loops, no node times)")
     if plan.triggers:
         head.append(f", triggers {_ms(plan.triggers_ms)}")
     if plan.jit is not None and plan.jit.processes > 1:

@@ -439,7 +439,15 @@ def test_estimates_only_plan_refused_unless_allowed() -> None:
         (
             "Seq Scan on t  (cost=0.00..35.50 rows=2550 width=4) (actual time=0.010..0.200 rows=2550 loops=1)\n"
             "Planning Time: 0.050 ms\n",
-            "text-format plan",
+            "text-format plan; perfkit reads EXPLAIN (ANALYZE, BUFFERS, FORMAT JSON) output: save the plan with FORMAT",
+        ),
+        (
+            '- Plan: \n    Node Type: "Seq Scan"\n    Actual Total Time: 0.200\n  Execution Time: 0.250\n',
+            "YAML-format plan; perfkit reads EXPLAIN (ANALYZE, BUFFERS, FORMAT JSON) output: save the plan with FORMAT",
+        ),
+        (
+            '<explain xmlns="http://www.postgresql.org/2009/explain">\n  <Query>\n    <Plan>\n',
+            "XML-format plan; perfkit reads EXPLAIN (ANALYZE, BUFFERS, FORMAT JSON) output: save the plan with FORMAT",
         ),
         ("", "empty"),
         ("hello", "not a JSON plan"),
@@ -452,7 +460,7 @@ def test_estimates_only_plan_refused_unless_allowed() -> None:
     ],
 )
 def test_bad_input_gives_one_line_plan_error(doc: str | bytes, message: str) -> None:
-    with pytest.raises(PlanError, match=message) as info:
+    with pytest.raises(PlanError, match=re.escape(message)) as info:
         parse_plan(doc)
     assert "\n" not in str(info.value)
 
@@ -867,3 +875,51 @@ def test_non_finite_top_level_and_library_figures_are_refused() -> None:
     plan = dataclasses.replace(load("13-subplan.json"), execution_ms=float("inf"))
     with pytest.raises(PlanError, match="execution_ms is inf"):
         plan_to_dict(plan, summarize(plan))
+
+
+def _nested(depth: int) -> str:
+    """A plan of `depth` Result nodes each over the next, as JSON text (built as text: json.dumps would recurse)."""
+    node = '"Node Type": "Result", "Actual Total Time": 0.001, "Actual Rows": 1, "Actual Loops": 1, "Plan Rows": 1'
+    inner = "{" + node + "}"
+    return '[{"Plan": ' + ("{" + node + ', "Plans": [') * (depth - 1) + inner + "]}" * (depth - 1) + "}]"
+
+
+def test_deeply_nested_plans_are_refused_in_one_line() -> None:
+    for depth in (401, 3000):  # 3000 levels: deeper than the JSON reader's recursion; 401: than perfkit reads
+        with pytest.raises(PlanError, match="nested more than 400 levels deep") as info:
+            parse_plan(_nested(depth))
+        assert "\n" not in str(info.value)
+    plan = parse_plan(_nested(400))  # the deepest accepted: read, summarised, drawn and put in JSON
+    assert max(n.depth for n in plan.nodes()) == 399
+    assert len(plan_to_dict(plan, summarize(plan))["nodes"]) == 400
+    assert _render_text(plan).startswith("planning n/a, execution n/a\nResult  0.000 ms")  # drawn (rich crops it)
+
+
+def test_timing_off_has_no_node_times() -> None:
+    # 33: EXPLAIN (ANALYZE, BUFFERS, TIMING OFF): rows and loops, no Actual Total Time
+    plan = load("33-timing-off.json")
+    assert plan.analyzed and not plan.has_timing
+    data = json.loads(json.dumps(plan_to_dict(plan, summarize(plan))))
+    for node in data["nodes"]:
+        assert (node["inclusive_ms"], node["exclusive_ms"], node["exclusive_ms_error"]) == (None, None, None)
+    assert data["nodes"][1]["rows_total"] == 1000 and data["total_ms"] is None
+    assert data["summary"]["hottest_node"] is None
+    text = _render_text(plan)
+    assert "timing off (EXPLAIN ANALYZE with TIMING OFF: rows and loops, no node times)" in text
+    assert " ms " not in text.split("\n", 1)[1].split("!", 1)[0]  # no node line shows a time
+    assert "Hash Join  rows 1,000 (est 1,000 =1.0x)" in text
+
+
+def test_no_rows_returned_shows_the_estimate_without_a_factor() -> None:
+    # 30: the Hash Join and the Hash returned 0 rows, estimated 1: no "↓1.0x" of nothing
+    text = _render_text(load("30-hash-join-empty-hash.json"))
+    assert "Hash Join  0.003 ms 1.6%  rows 0 (est 1, none returned)" in text  # 0.191 - 0.004 - 0.184; / 0.191
+    assert "↓1.0x" not in text
+    # edited copy of 13: the SubPlan's Bitmap Heap Scan printed 0 rows per loop over 50 loops: fewer than 0.5 a loop,
+    # up to 50 x 0.5 = 25 rows in all, so not "none returned"
+    doc = json.loads((PLANS / "13-subplan.json").read_text())
+    heap_raw = doc[0]["Plan"]["Plans"][0]["Plans"][0]
+    assert heap_raw["Node Type"] == "Bitmap Heap Scan"
+    heap_raw["Actual Rows"] = 0
+    text = _render_text(parse_plan(doc))
+    assert "rows 0/loop (est 20/loop) × 50 loops ≈ 0 ±25" in text
