@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass
 from typing import Any
 
+from perfkit._plan_json import rounded
 from perfkit._plan_locate import Locator, Where
 from perfkit._plan_misestimate import MISESTIMATE_FINDING, Misestimate, worst_misestimate
 from perfkit._plan_records import Plan, PlanNode, Trigger
@@ -105,12 +106,9 @@ class PlanSummary:
     findings: tuple[str, ...]
 
     def to_dict(self) -> dict[str, Any]:
-        """JSON-able form (lists, dicts, numbers, strings)."""
-        out = asdict(self)
-        for key, value in out.items():
-            if isinstance(value, tuple):
-                out[key] = list(value)
-        out["node_names"] = NODE_NAMES
+        """JSON-able form (lists, dicts, numbers, strings), as results files store it: every `*_ms` a float rounded to
+        the microsecond, percentages to 2 decimals, factors to 3 significant digits (perfkit/_plan_json.py)."""
+        out: dict[str, Any] = rounded({**asdict(self), "node_names": NODE_NAMES})
         return out
 
 

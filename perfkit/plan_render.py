@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import math
 from collections.abc import Mapping
 from typing import Any
 
@@ -10,9 +9,9 @@ from rich.console import Group, RenderableType
 from rich.text import Text
 from rich.tree import Tree
 
+from perfkit._plan_json import rounded
 from perfkit._plan_rounding import approx_ms, material_rows, material_time
 from perfkit._plan_summary import PlanSummary
-from perfkit.errors import PlanError
 from perfkit.plan import Plan, PlanNode
 
 
@@ -54,38 +53,14 @@ def node_to_dict(node: PlanNode, *, timed: bool = True) -> dict[str, Any]:
     return out
 
 
-# Ratios (actual / planned rows and how far off): three significant digits are all they mean.
-_FACTORS = frozenset({"estimate_factor", "magnitude"})
-
-
-def _rounded(value: Any, key: str = "") -> Any:
-    """Floats without binary noise: `*_ms` to 3 decimals (always a float), factors to 3 significant digits,
-    percentages to 2 decimals, anything else to 3 decimals; ints, strings and None unchanged."""
-    if isinstance(value, Mapping):
-        return {k: _rounded(v, str(k)) for k, v in value.items()}
-    if isinstance(value, list | tuple):
-        return [_rounded(v, key) for v in value]
-    if isinstance(value, bool) or not isinstance(value, int | float):
-        return value
-    if not math.isfinite(value):  # parse_plan refuses such plans; never let Infinity / NaN reach JSON output
-        raise PlanError(f"{key or 'a figure'} is {value}: the plan's figures are not finite")
-    if key.endswith("_ms"):
-        return round(float(value), 3)
-    if not isinstance(value, float):
-        return value
-    if key in _FACTORS:
-        return float(f"{value:.3g}")
-    return round(value, 2 if key == "percent" else 3)
-
-
 def plan_to_dict(plan: Plan, summary: PlanSummary, settings: Mapping[str, str] | None = None) -> dict[str, Any]:
     """The machine-readable form: plan-level times, warnings, findings, the summary and the nodes depth first.
 
     `settings` are the ones the statement ran with (`perfkit explain --set`), recorded as `settings`. Floats are
     rounded (`*_ms` to the microsecond and always floats, factors to 3 significant digits, percentages to 2 decimals).
     """
-    rounded: dict[str, Any] = _rounded(_plan_dict(plan, summary, settings))
-    return rounded
+    out: dict[str, Any] = rounded(_plan_dict(plan, summary, settings))
+    return out
 
 
 def _plan_dict(plan: Plan, summary: PlanSummary, settings: Mapping[str, str] | None) -> dict[str, Any]:

@@ -923,3 +923,15 @@ def test_no_rows_returned_shows_the_estimate_without_a_factor() -> None:
     heap_raw["Actual Rows"] = 0
     text = _render_text(parse_plan(doc))
     assert "rows 0/loop (est 20/loop) × 50 loops ≈ 0 ±25" in text
+
+
+def test_summary_dict_has_no_float_noise() -> None:
+    # What results files store (Benchmark.plan): 01's hottest share 100 x 2.000 / 2.410 = 82.98755... -> 82.99;
+    # no triggers: triggers_ms 0.0, a float like every *_ms; 22's misestimate 1000 / 11 = 90.909... -> 90.9
+    data = summarize(load("01-loops.json")).to_dict()
+    assert data["hottest_node"]["percent"] == 82.99
+    assert data["triggers_ms"] == 0.0 and isinstance(data["triggers_ms"], float)
+    assert all(isinstance(data[k], float) for k in ("tree_ms", "total_ms", "jit_ms", "triggers_outside_ms"))
+    assert json.loads(json.dumps(data)) == data
+    worst = summarize(load("22-misestimate-inherited.json")).to_dict()["worst_misestimate"]
+    assert (worst["magnitude"], worst["estimate_factor"]) == (90.9, 90.9)
