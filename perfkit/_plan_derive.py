@@ -18,6 +18,19 @@ Rules (after pev2's plan-service, with the differences noted):
   scans, largest inclusive time first, each up to its own time (pev2 shares it in proportion to time); exact when one
   scan drives the CTE, which is the usual case, and never negative. A CTE no scan reads (a data-modifying CTE run at
   the end) is charged to nobody.
+- Rounding: PostgreSQL 15 prints each per-loop figure rounded, rows to a whole number (two decimals from 18) and
+  times to 0.001 ms, so a total over loops is uncertain by loops x half the last digit: rows_total_error = loops x
+  0.5 (0.005 when the rows have decimals), inclusive_ms_error = loops x 0.0005 / processes, and exclusive_ms_error
+  adds the errors of what is subtracted. One loop is exact as printed (no error). Refinements are made only where
+  they are sound: a plain Aggregate (no GROUP BY, no HAVING) returns exactly 1 row per loop; an inner Nested Loop
+  without a Join Filter or Filter returns one row per row of its inner side, so an inner side whose parent's total
+  is exact gets that total (when it lies within the side's own range).
+- cut_short: the parent may stop the node before it has returned all its rows, so fewer rows than estimated say
+  nothing about the estimate: below a Limit; the inner side of a Nested Loop or Merge Join that stops at the first
+  match (Semi, Anti, Inner Unique); a Merge Join's side that it stops reading when the other side ends (both sides of
+  an Inner or Semi join, the inner side of a Left or Anti join, the outer side of a Right one); the outer side of a
+  Hash Join whose Hash is empty (PostgreSQL stops after the first outer row unless the join keeps outer rows).
+  It holds for the node's ordinary descendants too, not for its InitPlans and SubPlans.
 - Buffers follow the same attribution. Where a node's counters are lower than the sum charged to it (parallel plans:
   worker counters reach the leader after the parent stopped counting), its subtree total becomes that sum, its own
   share 0, with the warning "buffer counters not cumulative here (parallel plan)".
@@ -38,6 +51,8 @@ PARALLEL_BUFFERS_WARNING = "buffer counters not cumulative here (parallel plan)"
 SERIAL_BUFFERS_WARNING = "buffer counters lower than its children's: own share clamped to 0"
 _GATHERS = ("Gather", "Gather Merge")
 _ROUNDING_MS = 0.0005  # PostgreSQL prints times with three decimals
+_ROUNDING_ROWS = 0.5  # and rows per loop as whole numbers (PostgreSQL 18: two decimals)
+_ROUNDING_ROWS_DECIMALS = 0.005
 
 
 @dataclass(eq=False, slots=True)
@@ -51,6 +66,11 @@ class _Work:
     ctes: list[_Work] = field(default_factory=list)  # CTEs this CTE Scan pulls from
     loops: int = 0
     inclusive_ms: float = 0.0
+    inclusive_ms_error: float = 0.0
+    rows_per_loop: float = 0.0
+    rows_total: float = 0.0
+    rows_error: float = 0.0
+    cut_short: bool = False
     raw_buffers: tuple[int, ...] = ()
     warnings: list[str] = field(default_factory=list)
 
@@ -103,6 +123,17 @@ def _processes(data: Mapping[str, Any], loops: int, section: int) -> int:
     return ran
 
 
+def _one_row_per_loop(data: Mapping[str, Any]) -> bool:
+    """A plain Aggregate without GROUP BY or HAVING returns exactly one row each time it runs: 1/loop is exact."""
+    return (
+        data.get("Node Type") == "Aggregate"
+        and data.get("Strategy") == "Plain"
+        and not data.get("Group Key")
+        and "Filter" not in data
+        and number(data.get("Actual Rows")) == 1
+    )
+
+
 def _build(node: object, depth: int, section: int, path: str, analyzed: bool) -> _Work:
     data = check_node(node, path)
     plans = data.pop("Plans", [])
@@ -112,6 +143,13 @@ def _build(node: object, depth: int, section: int, path: str, analyzed: bool) ->
     work.loops = loops
     time = number(data.get("Actual Total Time")) or 0.0
     work.inclusive_ms = time * work.loops / processes if analyzed else 0.0
+    if analyzed and loops > 1 and "Actual Total Time" in data:
+        work.inclusive_ms_error = _ROUNDING_MS * loops / processes
+    rows = data.get("Actual Rows")
+    work.rows_per_loop = number(rows) or 0.0
+    work.rows_total = work.rows_per_loop * loops
+    if loops > 1 and not _one_row_per_loop(data):  # an int: printed whole (PostgreSQL < 18); a float: two decimals
+        work.rows_error = (_ROUNDING_ROWS_DECIMALS if isinstance(rows, float) else _ROUNDING_ROWS) * loops
     work.raw_buffers = tuple(_int(data.get(key)) for key in BUFFER_KEYS.values())
     node_type = data["Node Type"]
     for i, child in enumerate(plans):
@@ -169,6 +207,72 @@ def _initplan_user(owner: _Work, initplan: _Work) -> _Work:
     return best or owner
 
 
+def _one_row_per_inner_row(node: _Work) -> bool:
+    """An inner Nested Loop that filters nothing: it returns one row for each row its inner side returns."""
+    raw = node.raw
+    return (
+        raw.get("Node Type") == "Nested Loop"
+        and raw.get("Join Type") == "Inner"
+        and "Join Filter" not in raw
+        and "Filter" not in raw
+    )
+
+
+def _pin_rows(root: _Work) -> None:
+    """Give the inner side of a Nested Loop that returns one row per inner row the loop's exact total (top down)."""
+    stack = [root]
+    while stack:
+        node = stack.pop()
+        if _one_row_per_inner_row(node) and node.rows_error == 0:
+            for child in node.children:
+                low, high = max(0.0, child.rows_total - child.rows_error), child.rows_total + child.rows_error
+                if child.relationship == "Inner" and child.rows_error and low <= node.rows_total <= high:
+                    child.rows_total, child.rows_error = node.rows_total, 0.0
+                    child.rows_per_loop = node.rows_total / child.loops
+        stack.extend(node.children)
+
+
+_STOPS_OUTER = {"Inner", "Semi", "Right", "Right Anti"}  # join types that stop reading the outer side early
+_STOPS_INNER = {"Inner", "Semi", "Left", "Anti"}
+
+
+def _cut_children(node: _Work) -> list[_Work]:
+    """The children this node may stop before they have returned all their rows (see the module's rules)."""
+    raw = node.raw
+    node_type, join = raw.get("Node Type"), raw.get("Join Type")
+    single_match = join in ("Semi", "Anti") or raw.get("Inner Unique") is True
+    ordinary = [c for c in node.children if c.relationship not in ("InitPlan", "SubPlan")]
+    if node_type == "Limit":
+        return ordinary
+    cut: list[_Work] = []
+    for child in ordinary:
+        side = child.relationship
+        if node_type in ("Nested Loop", "Merge Join") and side == "Inner" and single_match:
+            cut.append(child)
+        elif node_type == "Merge Join" and (
+            (side == "Outer" and join in _STOPS_OUTER) or (side == "Inner" and join in _STOPS_INNER)
+        ):
+            cut.append(child)
+        elif node_type == "Hash Join" and side == "Outer" and join in _STOPS_OUTER:
+            hashes = [c for c in ordinary if c.relationship == "Inner" and c.raw.get("Node Type") == "Hash"]
+            if any(h.loops > 0 and h.rows_total == 0 and h.rows_error == 0 for h in hashes):
+                cut.append(child)
+    return cut
+
+
+def _mark_cut_short(root: _Work) -> None:
+    """Set cut_short on the nodes a parent may stop early, and on their ordinary descendants (top down)."""
+    stack = [root]
+    while stack:
+        node = stack.pop()
+        for child in _cut_children(node):
+            child.cut_short = True
+        for child in node.children:
+            if node.cut_short and child.relationship not in ("InitPlan", "SubPlan"):
+                child.cut_short = True
+            stack.append(child)
+
+
 def _attribute(root: _Work) -> None:
     everything = list(root.walk())
     for node in everything:
@@ -212,6 +316,11 @@ class _Ledger:
                 self._share_time(cte)
             total += self.time_shares[(id(cte), id(node))]
         return total
+
+    def charged_error(self, node: _Work) -> float:
+        """The rounding error of the time charged to the node (its sources', the CTEs' it took a share of)."""
+        total = sum(src.inclusive_ms_error for src in node.sources)
+        return total + sum(cte.inclusive_ms_error for cte in node.ctes if self.time_shares.get((id(cte), id(node))))
 
     def _share_buffers(self, cte: _Work) -> None:
         totals = self.buffers(cte)
@@ -271,7 +380,7 @@ def _freeze_node(work: _Work, ledger: _Ledger, analyzed: bool) -> PlanNode:
         )
     totals = ledger.buffers(work)
     own = tuple(t - c for t, c in zip(totals, ledger.charged(work), strict=True))
-    rows_per_loop = number(raw.get("Actual Rows")) or 0.0
+    rows_per_loop = work.rows_per_loop
     plan_rows_value = number(raw.get("Plan Rows"))
     plan_rows = round(plan_rows_value) if plan_rows_value is not None else None
     never = analyzed and work.loops == 0
@@ -297,14 +406,18 @@ def _freeze_node(work: _Work, ledger: _Ledger, analyzed: bool) -> PlanNode:
         loops=work.loops,
         never_executed=never,
         rows_per_loop=rows_per_loop,
-        rows_total=round(rows_per_loop * work.loops),
+        rows_total=round(work.rows_total),
+        rows_total_error=work.rows_error,
         plan_rows=plan_rows,
         estimate_factor=factor,
         estimate_direction=direction,
+        cut_short=work.cut_short,
         rows_removed_total=round(removed * work.loops),
         rows_removed_recheck_total=round(recheck * work.loops),
         inclusive_ms=round(work.inclusive_ms, 6),
         exclusive_ms=round(max(0.0, work.inclusive_ms - charged_ms), 6),
+        inclusive_ms_error=round(work.inclusive_ms_error, 6),
+        exclusive_ms_error=round(work.inclusive_ms_error + ledger.charged_error(work), 6),
         buffers=Buffers.of(totals),
         exclusive_buffers=Buffers.of(own),
         warnings=tuple(work.warnings),
@@ -318,4 +431,6 @@ def build_tree(plan: object, *, analyzed: bool) -> PlanNode:
     root = _build(plan, 0, 1, "Plan", analyzed)
     parallel = any(n.raw.get("Node Type") in _GATHERS for n in root.walk())
     _attribute(root)
+    _pin_rows(root)
+    _mark_cut_short(root)
     return _freeze_node(root, _Ledger(root, parallel), analyzed)

@@ -2,8 +2,10 @@
 
 A node's estimate is built on its inputs' estimates (its ordinary children; for a CTE Scan, the CTE's plan), so a scan
 that expects 10 rows and gets 1000 makes the join above it 100x off too, although the join's own reasoning was fine.
-- A node is rated when it ran, its estimate is off (factor > 1 either way), and it is not an overestimate below a
-  Limit (the Limit stopped it early: fewer rows than planned is expected there).
+- A node is rated when it ran, its estimate is off (factor > 1 either way), and it is not an overestimate on a node
+  its parent may have stopped early (PlanNode.cut_short: below a Limit, the inner side of a semi or anti join, the
+  outer side of a Hash Join whose Hash is empty, a Merge Join side read until the other ended): fewer rows than
+  planned are expected there. Underestimates on such nodes count.
 - Its own error is its factor divided by the factor of its worst input that is off by MISESTIMATE_FINDING (10x) or
   more, in log terms: an ancestor with the same factor as such an input has an own error of 1; inputs off by less
   than 10x count as fine, so the node's own error is then its whole factor.
@@ -54,14 +56,13 @@ def _magnitude(ratio: float) -> float:
 def worst_misestimate(root: PlanNode, locate: Locator) -> Misestimate | None:
     """The misestimate to report (see the module's rules); None when every estimate held or nothing ran."""
     nodes = list(root.walk())
-    cut_short = {id(d) for n in nodes if n.node_type == "Limit" for c in n.children for d in c.walk()}
     rated = {
         id(n): n
         for n in nodes
         if not n.never_executed
         and n.misestimate is not None
         and n.misestimate > 1.0
-        and not (id(n) in cut_short and n.estimate_direction == "over")
+        and not (n.cut_short and n.estimate_direction == "over")
     }
     ctes = {n.subplan_name[4:]: n for n in nodes if n.subplan_name and n.subplan_name.startswith("CTE ")}
     parent: dict[int, PlanNode] = {}

@@ -20,6 +20,9 @@ BUFFER_KEYS: dict[str, str] = {
 }
 
 _AGGREGATES = {"Plain": "Aggregate", "Hashed": "HashAggregate", "Sorted": "GroupAggregate", "Mixed": "MixedAggregate"}
+# EXPLAIN's text format names a join by its node and its "Join Type" (Inner keeps the plain name).
+_JOINS = {"Nested Loop": "Nested Loop", "Hash Join": "Hash", "Merge Join": "Merge"}
+_JOIN_TYPES = ("Left", "Right", "Full", "Semi", "Anti", "Right Anti")
 
 
 @dataclass(frozen=True, slots=True)
@@ -62,6 +65,10 @@ class PlanNode:
 
     Times are milliseconds for all loops together (per-loop averages x loops, divided among the `processes` that ran
     the node in a parallel section); rows are totals over loops; buffers are subtree totals and this node's own share.
+    PostgreSQL rounds the per-loop figures it prints, so totals over several loops are approximate: `rows_total` is
+    within +/- `rows_total_error` (never below 0), the times within +/- their `*_ms_error` (0: exact as printed).
+    `cut_short`: the parent may have stopped the node early (a Limit, a semi join's inner side, ...; see
+    perfkit/_plan_derive.py), so fewer rows than estimated are expected there.
     """
 
     raw: Mapping[str, Any]
@@ -78,13 +85,17 @@ class PlanNode:
     never_executed: bool
     rows_per_loop: float
     rows_total: int
+    rows_total_error: float
     plan_rows: int | None
     estimate_factor: float | None
     estimate_direction: str | None
+    cut_short: bool
     rows_removed_total: int
     rows_removed_recheck_total: int
     inclusive_ms: float
     exclusive_ms: float
+    inclusive_ms_error: float
+    exclusive_ms_error: float
     buffers: Buffers
     exclusive_buffers: Buffers
     warnings: tuple[str, ...]
@@ -96,8 +107,9 @@ class PlanNode:
         """The node's name as EXPLAIN's text format prints it: HashAggregate, Partial GroupAggregate, Insert, ...
 
         The JSON says "Aggregate" with a "Strategy" and a "Partial Mode", "ModifyTable" with an "Operation", "SetOp"
-        with a "Strategy", "Foreign Scan" with an "Operation", "Custom Scan" with a "Custom Plan Provider", and keeps
-        "Parallel Aware" / "Async Capable" apart; the text format folds them into the name.
+        with a "Strategy", "Foreign Scan" with an "Operation", "Custom Scan" with a "Custom Plan Provider", a join
+        ("Nested Loop", "Hash Join", "Merge Join") with a "Join Type", and keeps "Parallel Aware" / "Async Capable"
+        apart; the text format folds them into the name (Hash Left Join, Nested Loop Semi Join, Merge Anti Join).
         """
         text = self.node_type
         raw = self.raw
@@ -112,6 +124,8 @@ class PlanNode:
             text = operation
         elif text == "Foreign Scan" and operation in ("Insert", "Update", "Delete"):
             text = f"Foreign {operation}"
+        elif text in _JOINS and raw.get("Join Type") in _JOIN_TYPES:
+            text = f"{_JOINS[text]} {raw['Join Type']} Join"
         elif text == "Custom Scan" and isinstance(raw.get("Custom Plan Provider"), str):
             text = f"Custom Scan ({raw['Custom Plan Provider']})"
         if raw.get("Async Capable") is True and not text.startswith("Async"):
@@ -137,6 +151,11 @@ class PlanNode:
         return text
 
     @property
+    def rows_total_approx(self) -> bool:
+        """The row total is a per-loop figure PostgreSQL rounded, multiplied by the loops."""
+        return self.rows_total_error > 0
+
+    @property
     def misestimate(self) -> float | None:
         """How far the row estimate was off, as a factor >= 1 (zero rows count as one); None when undefined."""
         if self.estimate_factor is None or self.plan_rows is None:
@@ -157,9 +176,11 @@ _MODIFY = ("Insert", "Update", "Delete", "Merge")
 
 def json_node_type(name: str) -> str:
     """The JSON format's "Node Type" of a text-format node name (PlanNode.display_type undone): HashAggregate and
-    Partial GroupAggregate are Aggregate, Insert is ModifyTable, Parallel Seq Scan is Seq Scan, and so on."""
+    Partial GroupAggregate are Aggregate, Insert is ModifyTable, Parallel Seq Scan is Seq Scan, Hash Left Join is
+    Hash Join, Nested Loop Semi Join is Nested Loop, and so on."""
     for prefix in ("Parallel ", "Async ", "Partial ", "Finalize "):
         name = name.removeprefix(prefix)
+    name = plain_join_name(name)
     if name in _AGGREGATES.values():
         return "Aggregate"
     if name == "HashSetOp":
@@ -170,6 +191,17 @@ def json_node_type(name: str) -> str:
         return "Foreign Scan"
     if name.startswith("Custom Scan ("):
         return "Custom Scan"
+    return name
+
+
+def plain_join_name(name: str) -> str:
+    """A text-format node name without the join type, as perfkit named joins before it followed the text format
+    for them: Hash Left Join is Hash Join, Parallel Hash Semi Join is Parallel Hash Join, Nested Loop Anti Join is
+    Nested Loop; every other name unchanged."""
+    for node_type, head in _JOINS.items():
+        for join in _JOIN_TYPES:
+            if name.endswith(f"{head} {join} Join"):
+                return name.removesuffix(f"{head} {join} Join") + node_type
     return name
 
 
@@ -198,7 +230,9 @@ class Trigger:
 
 @dataclass(frozen=True, slots=True)
 class Jit:
-    """JIT compilation figures; its time is spent inside the nodes' times (and in executor start-up)."""
+    """JIT compilation figures. In a serial plan its time is spent inside the nodes' times (and in executor start-up);
+    in a parallel one PostgreSQL sums it over the leader and the workers (`processes`), so it is CPU time of several
+    processes, not part of any one node's time, and it can exceed the execution time."""
 
     functions: int
     generation_ms: float
@@ -207,6 +241,7 @@ class Jit:
     emission_ms: float
     total_ms: float
     options: Mapping[str, bool]
+    processes: int = 1
 
 
 @dataclass(frozen=True, slots=True)

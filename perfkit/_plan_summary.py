@@ -5,18 +5,26 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass
 from typing import Any
 
+from perfkit._plan_json import rounded
 from perfkit._plan_locate import Locator, Where
 from perfkit._plan_misestimate import MISESTIMATE_FINDING, Misestimate, worst_misestimate
 from perfkit._plan_records import Plan, PlanNode, Trigger
+from perfkit._plan_rounding import MATERIAL, approx_ms
+from perfkit._plan_spill import Spill, spill
 
 LARGE_TABLE_ROWS = 10_000
+#: How a summary's node_types are named (its `node_names`): the text format's names, joins with their join type
+#: (Hash Left Join). Summaries recorded before carry no `node_names`; upgraded format-2 ones "json".
+NODE_NAMES = "text"
 _SCANS = ("Seq Scan", "Index Scan", "Index Only Scan", "Bitmap Heap Scan", "Tid Scan", "Tid Range Scan")
 
 
 @dataclass(frozen=True, slots=True)
 class NodeRef:
     """Which node, with enough to find it in a rendered tree (`where`); `percent` is its share of the plan's total
-    (the tree plus AFTER triggers, Plan.total_ms), between 0 and 100."""
+    (the tree plus AFTER triggers, Plan.total_ms), between 0 and 100. `exclusive_ms` is within +/-
+    `exclusive_ms_error` (PostgreSQL's rounding of per-loop times); `within_error_of` names the runner-up when the
+    two could swap places within those errors (the hottest node is then a tie)."""
 
     node_type: str
     relation: str | None
@@ -26,12 +34,25 @@ class NodeRef:
     percent: float | None
     loops: int
     where: Where
+    exclusive_ms_error: float = 0.0
+    within_error_of: str | None = None
 
     @classmethod
-    def of(cls, node: PlanNode, total_ms: float, where: Where) -> NodeRef:
+    def of(cls, node: PlanNode, total_ms: float, where: Where, *, within_error_of: str | None = None) -> NodeRef:
         """The reference to a node of a plan whose total time is `total_ms`."""
         percent = min(100.0, max(0.0, 100.0 * node.exclusive_ms / total_ms)) if total_ms > 0 else None
-        return cls(node.node_type, node.relation, node.index, node.label, node.exclusive_ms, percent, node.loops, where)
+        return cls(
+            node.node_type,
+            node.relation,
+            node.index,
+            node.label,
+            node.exclusive_ms,
+            percent,
+            node.loops,
+            where,
+            node.exclusive_ms_error,
+            within_error_of,
+        )
 
 
 @dataclass(frozen=True, slots=True)
@@ -54,16 +75,6 @@ class SeqScan:
     rows_read: int
     rows_removed: int
     exclusive_ms: float
-
-
-@dataclass(frozen=True, slots=True)
-class Spill:
-    """A sort, hash or hash aggregate that went to disk."""
-
-    label: str
-    kind: str
-    detail: str
-    temp_written_blocks: int
 
 
 @dataclass(frozen=True, slots=True)
@@ -95,11 +106,9 @@ class PlanSummary:
     findings: tuple[str, ...]
 
     def to_dict(self) -> dict[str, Any]:
-        """JSON-able form (lists, dicts, numbers, strings)."""
-        out = asdict(self)
-        for key, value in out.items():
-            if isinstance(value, tuple):
-                out[key] = list(value)
+        """JSON-able form (lists, dicts, numbers, strings), as results files store it: every `*_ms` a float rounded to
+        the microsecond, percentages to 2 decimals, factors to 3 significant digits (perfkit/_plan_json.py)."""
+        out: dict[str, Any] = rounded({**asdict(self), "node_names": NODE_NAMES})
         return out
 
 
@@ -107,30 +116,19 @@ def _unique(items: list[str]) -> tuple[str, ...]:
     return tuple(sorted(set(items)))
 
 
-def _spill(node: PlanNode) -> Spill | None:
-    raw = node.raw
-    temp = node.exclusive_buffers.temp_written
-    if raw.get("Sort Space Type") == "Disk":
-        detail = f"{raw.get('Sort Method', 'sort')}, {raw.get('Sort Space Used', '?')} kB on disk"
-        return Spill(node.label, "sort", detail, temp)
-    batches = raw.get("Hash Batches")
-    if node.node_type == "Hash" and isinstance(batches, int) and batches > 1:
-        original = raw.get("Original Hash Batches", batches)
-        detail = f"{batches} batches" + (f" (planned {original})" if original != batches else "")
-        return Spill(node.label, "hash", detail, temp)
-    agg_batches = raw.get("HashAgg Batches")
-    disk = raw.get("Disk Usage")
-    if isinstance(agg_batches, int) and (agg_batches > 1 or (isinstance(disk, int) and disk > 0)):
-        return Spill(node.label, "hash aggregate", f"{agg_batches} batches, {disk or 0} kB on disk", temp)
-    return None
-
-
-def _hottest(h: NodeRef, before: list[Trigger]) -> str:
+def _hottest(h: NodeRef, before: list[Trigger], runner_up: PlanNode | None, total_ms: float) -> str:
     where = h.where.describe()
+    material = h.exclusive_ms_error > MATERIAL * h.exclusive_ms
     text = f"hottest node: {h.label}" + (f" ({where})" if where else "")
-    text += f", {h.exclusive_ms:.3f} ms exclusive ({h.percent or 0.0:.1f}% of the plan)"
+    text += f", {approx_ms(h.exclusive_ms, h.exclusive_ms_error, material=material)} exclusive"
+    text += f" ({h.percent or 0.0:.1f}% of the plan)"
     if h.loops > 1:
         text += f" over {h.loops:,} loops"
+    if runner_up is not None and h.within_error_of is not None:
+        rival = approx_ms(runner_up.exclusive_ms, runner_up.exclusive_ms_error, material=True)
+        text += (
+            f"; {runner_up.label} ({rival}) is within the rounding error of per-loop times: either may be the hottest"
+        )
     if before:
         names = ", ".join(t.name for t in before)
         text += f", of which {sum(t.time_ms for t in before):.3f} ms in BEFORE trigger time ({names})"
@@ -180,17 +178,18 @@ def _findings(
     spills: tuple[Spill, ...],
     worst: Misestimate | None,
     nodes: list[PlanNode],
+    runner_up: PlanNode | None,
 ) -> tuple[str, ...]:
     out: list[str] = []
     if hottest and hottest.percent is not None:
-        out.append(_hottest(hottest, hottest_triggers))
+        out.append(_hottest(hottest, hottest_triggers, runner_up, plan.total_ms))
     for scan in large:
         out.append(
             f"Seq Scan on {scan.relation} read {scan.rows_read:,} rows"
             + (f", {scan.rows_removed:,} removed by filter" if scan.rows_removed else "")
         )
-    for spill in spills:
-        out.append(f"{spill.label} spilled to disk ({spill.detail}): work_mem too small for it")
+    for found in spills:
+        out.append(f"{found.label} spilled to disk ({found.detail}): work_mem too small for it")
     if worst and worst.magnitude >= MISESTIMATE_FINDING:
         out.append(_misestimate(worst))
     out.extend(_trigger(t, plan, nodes) for t in plan.triggers)
@@ -224,10 +223,19 @@ def summarize(plan: Plan, *, large_table_rows: int = LARGE_TABLE_ROWS) -> PlanSu
         for n in executed
         if n.node_type == "Seq Scan" and n.rows_total + n.rows_removed_total > large_table_rows
     )
-    hottest = max(executed, key=lambda n: n.exclusive_ms, default=None) if plan.has_timing else None
-    hottest_ref = NodeRef.of(hottest, plan.total_ms, locate(hottest)) if hottest else None
+    ranked = sorted(executed, key=lambda n: -n.exclusive_ms) if plan.has_timing else []
+    hottest = ranked[0] if ranked else None
+    runner_up = ranked[1] if len(ranked) > 1 else None
+    tie = (
+        hottest is not None
+        and runner_up is not None
+        and hottest.exclusive_ms_error + runner_up.exclusive_ms_error > 0
+        and runner_up.exclusive_ms + runner_up.exclusive_ms_error >= hottest.exclusive_ms - hottest.exclusive_ms_error
+    )
+    rival = runner_up.label if tie and runner_up is not None else None
+    hottest_ref = NodeRef.of(hottest, plan.total_ms, locate(hottest), within_error_of=rival) if hottest else None
     worst = worst_misestimate(plan.root, locate)
-    spills = tuple(s for s in (_spill(n) for n in executed) if s is not None)
+    spills = tuple(s for s in (spill(n) for n in executed) if s is not None)
     before = [
         t for t in plan.triggers if not t.after_tree and hottest is not None and _modify_table(t, nodes) is hottest
     ]
@@ -254,5 +262,5 @@ def summarize(plan: Plan, *, large_table_rows: int = LARGE_TABLE_ROWS) -> PlanSu
         total_ms=plan.total_ms,
         jit_ms=plan.jit_ms,
         warnings=plan.warnings,
-        findings=_findings(plan, hottest_ref, before, large, spills, worst, nodes),
+        findings=_findings(plan, hottest_ref, before, large, spills, worst, nodes, runner_up),
     )

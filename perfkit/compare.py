@@ -9,7 +9,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
 
-from perfkit._plan_records import json_node_type
+from perfkit._plan_records import json_node_type, plain_join_name
+from perfkit._plan_summary import NODE_NAMES
 from perfkit._significance import significance, stats_of
 from perfkit._thresholds import (
     DEFAULT_SPECS,
@@ -61,12 +62,17 @@ class PlanShape:
     seq_scans: tuple[str, ...]
 
     @classmethod
-    def from_plan(cls, plan: Mapping[str, Any], *, json_names: bool = False) -> PlanShape:
+    def from_plan(cls, plan: Mapping[str, Any], *, json_names: bool = False, plain_joins: bool = False) -> PlanShape:
         """The plan's shape; with `json_names`, node types as PostgreSQL's JSON names them (to compare with a plan
-        from results format 2, which recorded those)."""
-        names = (str(x) for x in plan.get("node_types") or ())
+        from results format 2, which recorded those); with `plain_joins`, joins without their join type (to compare
+        with a plan recorded before perfkit named them Hash Left Join, Nested Loop Semi Join, ...)."""
+        names = [str(x) for x in plan.get("node_types") or ()]
+        if json_names:
+            names = [json_node_type(x) for x in names]
+        elif plain_joins:
+            names = [plain_join_name(x) for x in names]
         return cls(
-            node_types=tuple(json_node_type(x) for x in names) if json_names else tuple(names),
+            node_types=tuple(names),
             indexes=tuple(sorted({str(x) for x in plan.get("indexes") or ()})),
             seq_scans=tuple(sorted({str(x) for x in plan.get("seq_scans") or ()})),
         )
@@ -346,8 +352,10 @@ def _plan(check: PlanCheck, b: Benchmark, c: Benchmark) -> CheckResult | None:
     if b.plan is None and c.plan is None:
         return None
     legacy = any(p is not None and p.get("node_names") == LEGACY_NODE_NAMES for p in (b.plan, c.plan))
-    bp = None if b.plan is None else PlanShape.from_plan(b.plan, json_names=legacy)
-    cp = None if c.plan is None else PlanShape.from_plan(c.plan, json_names=legacy)
+    # a plan recorded before the summaries said `node_names` names joins without their type (Hash Join)
+    plain = len({p.get("node_names") == NODE_NAMES for p in (b.plan, c.plan) if p is not None}) > 1
+    bp = None if b.plan is None else PlanShape.from_plan(b.plan, json_names=legacy, plain_joins=plain)
+    cp = None if c.plan is None else PlanShape.from_plan(c.plan, json_names=legacy, plain_joins=plain)
     verdict: Verdict
     if bp is None or cp is None:
         verdict = "missing"

@@ -9,12 +9,14 @@ with `analyzed=False`, zero actual figures and no estimate factors.
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import replace
 from types import MappingProxyType
 from typing import Any
 
 from perfkit._plan_derive import build_tree, freeze
 from perfkit._plan_load import load_document, number
 from perfkit._plan_records import Buffers, Jit, Plan, PlanNode, Trigger
+from perfkit._plan_rounding import rounding_warning
 from perfkit._plan_summary import PlanSummary, summarize
 from perfkit._plan_triggers import read_triggers
 from perfkit.errors import PlanError
@@ -42,7 +44,20 @@ def _ms(timing: Mapping[str, Any], key: str) -> float:
     return number(value) or 0.0
 
 
-def _jit(value: object) -> Jit | None:
+def _jit_processes(nodes: list[PlanNode]) -> int:
+    """The processes whose JIT time PostgreSQL summed: the leader and every worker a Gather launched (those with
+    their own "JIT" entry when VERBOSE lists them)."""
+    workers = 0
+    for node in nodes:
+        if node.node_type not in ("Gather", "Gather Merge") or node.never_executed:
+            continue
+        entries = node.raw.get("Workers")
+        listed = [w for w in entries if isinstance(w, Mapping) and "JIT" in w] if isinstance(entries, tuple) else []
+        workers += len(listed) if listed else round(number(node.raw.get("Workers Launched")) or 0)
+    return 1 + workers
+
+
+def _jit(value: object, processes: int) -> Jit | None:
     if not isinstance(value, Mapping):
         return None
     timing = value.get("Timing")
@@ -58,6 +73,7 @@ def _jit(value: object) -> Jit | None:
         options=MappingProxyType({str(k): bool(v) for k, v in options.items()})
         if isinstance(options, Mapping)
         else MappingProxyType({}),
+        processes=processes,
     )
 
 
@@ -87,7 +103,7 @@ def parse_plan(doc: object, *, block_size: int = DEFAULT_BLOCK_SIZE, allow_estim
         warnings.append("estimates only (EXPLAIN without ANALYZE): no actual times, rows or buffers")
     else:
         if not has_timing:
-            warnings.append("no per-node timing (EXPLAIN ANALYZE with TIMING OFF): node times are 0")
+            warnings.append("no per-node timing (EXPLAIN ANALYZE with TIMING OFF): node times unknown (null in JSON)")
         if not has_buffers:
             warnings.append("no buffer counters (EXPLAIN without BUFFERS): buffers are 0")
     warnings.extend(f"{n.label}: {w}" for n in nodes for w in n.warnings)
@@ -98,9 +114,9 @@ def parse_plan(doc: object, *, block_size: int = DEFAULT_BLOCK_SIZE, allow_estim
         after_tree_ms=max(0.0, (execution_ms or 0.0) - tree_ms),
         modify_table_ms=sum(n.exclusive_ms for n in nodes if n.node_type == "ModifyTable"),
     )
-    jit = _jit(top.get("JIT"))
+    jit = _jit(top.get("JIT"), _jit_processes(nodes))
     settings = top.get("Settings")
-    return Plan(
+    plan = Plan(
         root=root,
         raw=freeze({k: v for k, v in top.items() if k != "Plan"}),
         analyzed=analyzed,
@@ -118,3 +134,5 @@ def parse_plan(doc: object, *, block_size: int = DEFAULT_BLOCK_SIZE, allow_estim
         warnings=tuple(warnings),
         block_size=block_size,
     )
+    rounding = rounding_warning(nodes, plan.total_ms, timed=has_timing) if analyzed else None
+    return replace(plan, warnings=(*plan.warnings, rounding)) if rounding else plan

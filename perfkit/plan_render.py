@@ -9,13 +9,16 @@ from rich.console import Group, RenderableType
 from rich.text import Text
 from rich.tree import Tree
 
+from perfkit._plan_json import rounded
+from perfkit._plan_rounding import approx_ms, material_rows, material_time
 from perfkit._plan_summary import PlanSummary
 from perfkit.plan import Plan, PlanNode
 
 
-def node_to_dict(node: PlanNode) -> dict[str, Any]:
-    """The derived figures of one node (inclusive buffers, then exclusive ones prefixed `exclusive_`)."""
-    return {
+def node_to_dict(node: PlanNode, *, timed: bool = True) -> dict[str, Any]:
+    """The derived figures of one node (inclusive buffers, then exclusive ones prefixed `exclusive_`); its times are
+    None unless `timed` (EXPLAIN ANALYZE with TIMING OFF measures none)."""
+    out = {
         "node_type": node.node_type,
         "label": node.label,
         "relation": node.relation,
@@ -30,38 +33,24 @@ def node_to_dict(node: PlanNode) -> dict[str, Any]:
         "never_executed": node.never_executed,
         "rows_per_loop": node.rows_per_loop,
         "rows_total": node.rows_total,
+        "rows_total_approx": node.rows_total_approx,
+        "rows_total_error": node.rows_total_error,
         "plan_rows": node.plan_rows,
         "estimate_factor": node.estimate_factor,
         "estimate_direction": node.estimate_direction,
+        "cut_short": node.cut_short,
         "rows_removed_total": node.rows_removed_total,
         "inclusive_ms": node.inclusive_ms,
         "exclusive_ms": node.exclusive_ms,
+        "inclusive_ms_error": node.inclusive_ms_error,
+        "exclusive_ms_error": node.exclusive_ms_error,
         **node.buffers.to_dict(),
         **node.exclusive_buffers.to_dict("exclusive_"),
         "warnings": list(node.warnings),
     }
-
-
-# Ratios (actual / planned rows and how far off): three significant digits are all they mean.
-_FACTORS = frozenset({"estimate_factor", "magnitude"})
-
-
-def _rounded(value: Any, key: str = "") -> Any:
-    """Floats without binary noise: `*_ms` to 3 decimals (always a float), factors to 3 significant digits,
-    percentages to 2 decimals, anything else to 3 decimals; ints, strings and None unchanged."""
-    if isinstance(value, Mapping):
-        return {k: _rounded(v, str(k)) for k, v in value.items()}
-    if isinstance(value, list | tuple):
-        return [_rounded(v, key) for v in value]
-    if isinstance(value, bool) or not isinstance(value, int | float):
-        return value
-    if key.endswith("_ms"):
-        return round(float(value), 3)
-    if not isinstance(value, float):
-        return value
-    if key in _FACTORS:
-        return float(f"{value:.3g}")
-    return round(value, 2 if key == "percent" else 3)
+    if not timed:
+        out.update(dict.fromkeys(("inclusive_ms", "exclusive_ms", "inclusive_ms_error", "exclusive_ms_error")))
+    return out
 
 
 def plan_to_dict(plan: Plan, summary: PlanSummary, settings: Mapping[str, str] | None = None) -> dict[str, Any]:
@@ -70,8 +59,8 @@ def plan_to_dict(plan: Plan, summary: PlanSummary, settings: Mapping[str, str] |
     `settings` are the ones the statement ran with (`perfkit explain --set`), recorded as `settings`. Floats are
     rounded (`*_ms` to the microsecond and always floats, factors to 3 significant digits, percentages to 2 decimals).
     """
-    rounded: dict[str, Any] = _rounded(_plan_dict(plan, summary, settings))
-    return rounded
+    out: dict[str, Any] = rounded(_plan_dict(plan, summary, settings))
+    return out
 
 
 def _plan_dict(plan: Plan, summary: PlanSummary, settings: Mapping[str, str] | None) -> dict[str, Any]:
@@ -80,8 +69,8 @@ def _plan_dict(plan: Plan, summary: PlanSummary, settings: Mapping[str, str] | N
         "settings": dict(settings or {}),
         "planning_ms": plan.planning_ms,
         "execution_ms": plan.execution_ms,
-        "total_ms": plan.total_ms,
-        "outside_tree_ms": plan.outside_tree_ms,
+        "total_ms": plan.total_ms if plan.has_timing else None,
+        "outside_tree_ms": plan.outside_tree_ms if plan.has_timing else None,
         "triggers_ms": plan.triggers_ms,
         "jit_ms": plan.jit_ms,
         "block_size": plan.block_size,
@@ -105,11 +94,12 @@ def _plan_dict(plan: Plan, summary: PlanSummary, settings: Mapping[str, str] | N
             "optimization_ms": plan.jit.optimization_ms,
             "emission_ms": plan.jit.emission_ms,
             "total_ms": plan.jit.total_ms,
+            "processes": plan.jit.processes,
         },
         "warnings": list(plan.warnings),
         "findings": list(summary.findings),
         "summary": summary.to_dict(),
-        "nodes": [node_to_dict(n) for n in plan.nodes()],
+        "nodes": [node_to_dict(n, timed=plan.has_timing) for n in plan.nodes()],
     }
 
 
@@ -132,22 +122,30 @@ def _estimate(node: PlanNode, unit: str) -> str:
         return ""
     if node.estimate_factor is None or node.misestimate is None:
         return f" (est {node.plan_rows:,}{unit}, n/a)"
+    if node.rows_per_loop == 0:  # no factor of nothing; "none" only when the total is known to be 0
+        return f" (est {node.plan_rows:,}{unit}" + (", none returned)" if not node.rows_total_approx else ")")
     arrow = {"under": "↑", "over": "↓"}.get(node.estimate_direction or "", "=")
-    return f" (est {node.plan_rows:,}{unit} {arrow}{node.misestimate:.1f}x)"
+    cut = ", cut short" if node.cut_short and node.estimate_direction == "over" else ""
+    return f" (est {node.plan_rows:,}{unit} {arrow}{node.misestimate:.1f}x{cut})"
 
 
 def _rows(node: PlanNode) -> str:
     """Actual rows against the estimate on the same basis: PostgreSQL's estimate is per loop, so with several
-    loops both are shown per loop, then multiplied out: 'rows 3/loop (est 3/loop =1.0x) × 200 loops = 600'."""
+    loops both are shown per loop, then multiplied out: 'rows 3/loop (est 3/loop =1.0x) × 200 loops ≈ 600', '≈'
+    because the per-loop figure is rounded ('±100' when that is more than 10% of it, '=' when the total is exact)."""
     if node.loops > 1:
         per_loop = f"rows {_count(node.rows_per_loop)}/loop{_estimate(node, '/loop')}"
-        return f"{per_loop} × {node.loops:,} loops = {node.rows_total:,}"
+        if not node.rows_total_approx:
+            return f"{per_loop} × {node.loops:,} loops = {node.rows_total:,}"
+        error = f" ±{node.rows_total_error:,.0f}" if material_rows(node) else ""
+        return f"{per_loop} × {node.loops:,} loops ≈ {node.rows_total:,}{error}"
     return f"rows {node.rows_total:,}{_estimate(node, '')}"
 
 
 LEGEND = (
     "rows: actual (est: the planner's estimate, ↑ under / ↓ over by the factor); over several loops both per loop, "
-    "× loops = the actual total. Times (exclusive), removed rows and buffers cover all loops."
+    "× loops = the actual total. Times (exclusive), removed rows and buffers cover all loops. ≈: PostgreSQL rounds "
+    "per-loop rows and times, so totals over loops are approximate (± when by more than 10%)."
 )
 
 
@@ -162,9 +160,11 @@ def _node_line(node: PlanNode, plan: Plan) -> Text:
         return line
     if plan.analyzed:
         total = plan.total_ms
-        share = f" {100 * node.exclusive_ms / total:.1f}%" if total > 0 else ""
-        style = "red" if total > 0 and node.exclusive_ms / total >= 0.5 else "cyan"
-        line.append(f"  {node.exclusive_ms:.3f} ms{share}", style=style)
+        if plan.has_timing:
+            share = f" {100 * node.exclusive_ms / total:.1f}%" if total > 0 else ""
+            style = "red" if total > 0 and node.exclusive_ms / total >= 0.5 else "cyan"
+            exclusive = approx_ms(node.exclusive_ms, node.exclusive_ms_error, material=material_time(node, total))
+            line.append(f"  {exclusive}{share}", style=style)
         line.append(f"  {_rows(node)}")
         if node.rows_removed_total:
             line.append(f"  removed {node.rows_removed_total:,}", style="yellow")
@@ -198,9 +198,17 @@ def render_plan(plan: Plan, summary: PlanSummary, settings: Mapping[str, str] | 
     if settings:
         head.append("settings " + ", ".join(f"{k}={v}" for k, v in settings.items()) + "\n")
     head.append(f"planning {_ms(plan.planning_ms)}, execution {_ms(plan.execution_ms)}", style="bold")
+    if plan.analyzed and not plan.has_timing:
+        head.append(", timing off (EXPLAIN ANALYZE with TIMING OFF: rows and loops, no node times)")
     if plan.triggers:
         head.append(f", triggers {_ms(plan.triggers_ms)}")
-    if plan.jit is not None:
+    if plan.jit is not None and plan.jit.processes > 1:
+        workers = plan.jit.processes - 1
+        head.append(
+            f", JIT {_ms(plan.jit_ms)} (summed over {plan.jit.processes} processes, the leader and {workers}"
+            f" worker{'s' if workers > 1 else ''}: not wall time)"
+        )
+    elif plan.jit is not None:
         head.append(f", JIT {_ms(plan.jit_ms)} (inside node times)")
     parts: list[RenderableType] = [head, _tree(plan.root, plan)]
     for trig in plan.triggers:

@@ -102,13 +102,13 @@ def test_tree_shows_rows_and_estimate_on_the_same_basis() -> None:
     """PostgreSQL's estimate is per loop: with several loops the actual rows are shown per loop too, then totalled."""
     code, out, _ = run("explain", "--plan", str(PLANS / "13-subplan.json"))
     assert code == 0
-    # Bitmap Heap Scan: 20 rows per loop over 50 loops (1,000 in all) against an estimate of 20 per loop
-    assert "rows 20/loop (est 20/loop =1.0x) × 50 loops = 1,000" in out
+    # Bitmap Heap Scan: 20 rows per loop over 50 loops (about 1,000 in all) against an estimate of 20 per loop
+    assert "rows 20/loop (est 20/loop =1.0x) × 50 loops ≈ 1,000" in out
     assert "rows 50 (est 50 =1.0x)" in out  # one loop: no per-loop label
     assert "rows 1,000 (est 20" not in out  # the old, misleading form
     assert "rows: actual (est: the planner's estimate" in out and "cover all loops" in out
     code, out, _ = run("explain", "--plan", str(PLANS / "19-parallel-single-process-node.json"))
-    assert "rows 667/loop (est 833/loop ↓1.2x) × 3 loops = 2,001" in out  # 3 processes, per process
+    assert "rows 667/loop (est 833/loop ↓1.2x) × 3 loops ≈ 2,001" in out  # 3 processes, per process
 
 
 def test_json_floats_are_rounded(tmp_path: Path) -> None:
@@ -266,3 +266,30 @@ def test_set_applies_settings_and_records_them(capsys: pytest.CaptureFixture[str
     plan = str(PLANS / "01-loops.json")
     assert_usage_error(run_main(capsys, "explain", "--plan", plan, "--set", "work_mem=1MB"), "--set applies")
     assert _count(empty_db) == 20
+
+
+def test_json_marks_rounded_totals() -> None:
+    # 28: the inner Index Only Scan, 0.001 ms and 3 rows per loop x 5,000 loops; its row total is the Nested Loop's
+    # exact 17,498, its time 5.000 ms +/- 5000 x 0.0005 = 2.5
+    data = json.loads(run("explain", "--plan", str(PLANS / "28-nested-loop-rounded-rows.json"), "--json")[1])
+    inner = data["nodes"][3]
+    assert (inner["rows_total"], inner["rows_total_approx"], inner["rows_total_error"]) == (17498, False, 0.0)
+    assert (inner["inclusive_ms"], inner["inclusive_ms_error"], inner["exclusive_ms_error"]) == (5.0, 2.5, 2.5)
+    assert data["summary"]["hottest_node"]["within_error_of"] == "Nested Loop"
+    semi = json.loads(run("explain", "--plan", str(PLANS / "29-semi-join-inner-stops-early.json"), "--json")[1])
+    assert (semi["nodes"][2]["rows_total_approx"], semi["nodes"][2]["rows_total_error"]) == (True, 100.0)  # 200 x 0.5
+
+
+def test_plan_with_absurd_figures_is_a_one_line_error(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    text = (PLANS / "13-subplan.json").read_text()
+    edits = [
+        ('"Actual Total Time": 0.593', '"Actual Total Time": Infinity'),
+        ('"Actual Total Time": 0.593', '"Actual Total Time": 1e308'),
+        ('"Shared Hit Blocks": 1101', '"Shared Hit Blocks": -1'),
+    ]
+    for old, edit in edits:
+        bad = tmp_path / "bad.json"
+        bad.write_text(text.replace(old, edit))
+        code, out, err = run_main(capsys, "explain", "--plan", str(bad), "--json")
+        assert (code, out) == (1, ""), edit
+        assert err.startswith("error: ") and len(err.strip().splitlines()) == 1 and "Traceback" not in err

@@ -9,7 +9,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from perfkit._plan_records import json_node_type
+from perfkit._plan_records import json_node_type, plain_join_name
 from perfkit._significance import mann_whitney_p
 from perfkit.compare import Comparison, PlanShape, compare, parse_checks
 from perfkit.errors import CompareError, EnvironmentMismatch
@@ -204,8 +204,29 @@ def test_json_node_type_undoes_the_text_names() -> None:
         "Foreign Update": "Foreign Scan",
         "Custom Scan (citus)": "Custom Scan",
         "Async Foreign Scan": "Foreign Scan",
+        "Hash Join": "Hash Join",
+        "Hash Left Join": "Hash Join",
+        "Hash Right Join": "Hash Join",
+        "Hash Full Join": "Hash Join",
+        "Parallel Hash Semi Join": "Hash Join",
+        "Hash Anti Join": "Hash Join",
+        "Nested Loop": "Nested Loop",
+        "Nested Loop Left Join": "Nested Loop",
+        "Nested Loop Semi Join": "Nested Loop",
+        "Nested Loop Anti Join": "Nested Loop",
+        "Merge Left Join": "Merge Join",
+        "Merge Full Join": "Merge Join",
+        "Merge Semi Join": "Merge Join",
     }
     assert {name: json_node_type(name) for name in cases} == cases
+    # the names of results recorded before joins carried their type (format 3 up to then): only joins change
+    joins = {
+        "Parallel Hash Semi Join": "Parallel Hash Join",
+        "Merge Anti Join": "Merge Join",
+        "Nested Loop Left Join": "Nested Loop",
+        "HashAggregate": "HashAggregate",
+    }
+    assert {name: plain_join_name(name) for name in joins} == joins
 
 
 # -- environments, matching, stale -----------------------------------------------------------------

@@ -6,16 +6,20 @@ tests/plans/capture.py. Times are ms as PostgreSQL prints them; "x loops" and "/
 
 from __future__ import annotations
 
+import dataclasses
 import io
 import json
+import re
 from pathlib import Path
 
 import pytest
 from rich.console import Console
 
+from perfkit.compare import compare, parse_checks
 from perfkit.errors import PlanError
 from perfkit.plan import Plan, parse_plan, summarize
 from perfkit.plan_render import format_bytes, plan_to_dict, render_plan
+from tests._runs import bench, run
 
 PLANS = Path(__file__).parent / "plans"
 
@@ -78,7 +82,13 @@ def test_c06_buffers_are_totals_and_cumulative() -> None:
     assert plan.bytes(posts.buffers.shared_touched) == 8_192_000
     assert format_bytes(plan.bytes(posts.buffers.shared_touched)) == "7.81 MiB"
     assert nl.exclusive_ms == approx(0.148)  # 1.197 - 0.049 - 0.005 x 200
-    assert not plan.warnings
+    # the only warning is the rounding one: Limit and posts 3 rows/loop x 200 loops = 600 +/- 200 x 0.5 = 100;
+    # times +/- 200 x 0.0005 = 0.100 each, so the Limit's exclusive 1.000 - 1.000 = 0 is +/- 0.200 (its own and the
+    # scan's), the Nested Loop's +/- 0.100 (the Limit's): 3 nodes
+    assert plan.warnings == (
+        "PostgreSQL prints rows and times per loop rounded (rows to whole rows, times to 0.001 ms): totals over loops"
+        " are approximate (≈), by more than 10% for 3 nodes, e.g. Limit: rows ≈600 ±100; Limit: ≈0.000 ms ±0.200",
+    )
     assert parse_plan((PLANS / "06-buffers-loops.json").read_text(), block_size=16384).bytes(83) == 83 * 16384
 
 
@@ -429,7 +439,15 @@ def test_estimates_only_plan_refused_unless_allowed() -> None:
         (
             "Seq Scan on t  (cost=0.00..35.50 rows=2550 width=4) (actual time=0.010..0.200 rows=2550 loops=1)\n"
             "Planning Time: 0.050 ms\n",
-            "text-format plan",
+            "text-format plan; perfkit reads EXPLAIN (ANALYZE, BUFFERS, FORMAT JSON) output: save the plan with FORMAT",
+        ),
+        (
+            '- Plan: \n    Node Type: "Seq Scan"\n    Actual Total Time: 0.200\n  Execution Time: 0.250\n',
+            "YAML-format plan; perfkit reads EXPLAIN (ANALYZE, BUFFERS, FORMAT JSON) output: save the plan with FORMAT",
+        ),
+        (
+            '<explain xmlns="http://www.postgresql.org/2009/explain">\n  <Query>\n    <Plan>\n',
+            "XML-format plan; perfkit reads EXPLAIN (ANALYZE, BUFFERS, FORMAT JSON) output: save the plan with FORMAT",
         ),
         ("", "empty"),
         ("hello", "not a JSON plan"),
@@ -442,7 +460,7 @@ def test_estimates_only_plan_refused_unless_allowed() -> None:
     ],
 )
 def test_bad_input_gives_one_line_plan_error(doc: str | bytes, message: str) -> None:
-    with pytest.raises(PlanError, match=message) as info:
+    with pytest.raises(PlanError, match=re.escape(message)) as info:
         parse_plan(doc)
     assert "\n" not in str(info.value)
 
@@ -461,7 +479,8 @@ def _render_text(plan: Plan) -> str:
 
 def test_render_shows_exclusive_share_and_findings() -> None:
     text = _render_text(load("01-loops.json"))
-    assert "Index Scan on posts using posts_author_created_idx  2.000 ms 83.0%" in text
+    # 0.010 ms x 200 loops = 2.000 +/- 200 x 0.0005 = 0.100: approximate, by 5% (no ±)
+    assert "Index Scan on posts using posts_author_created_idx  ≈2.000 ms 83.0%" in text
     assert "hottest node" in text
 
 
@@ -602,7 +621,7 @@ def test_hottest_node_in_a_loop_says_how_many_loops() -> None:
     summary = summarize(load("01-loops.json"))
     assert summary.hottest_node is not None and summary.hottest_node.loops == 200
     assert summary.findings[0] == (
-        "hottest node: Index Scan on posts using posts_author_created_idx, 2.000 ms exclusive (83.0% of the plan)"
+        "hottest node: Index Scan on posts using posts_author_created_idx, ≈2.000 ms exclusive (83.0% of the plan)"
         " over 200 loops"
     )
 
@@ -624,6 +643,16 @@ def test_hottest_node_in_a_loop_says_how_many_loops() -> None:
         ({"Node Type": "Foreign Scan", "Operation": "Select", "Async Capable": True}, "Async Foreign Scan"),
         ({"Node Type": "Custom Scan", "Custom Plan Provider": "Citus Adaptive"}, "Custom Scan (Citus Adaptive)"),
         ({"Node Type": "Seq Scan", "Parallel Aware": True}, "Parallel Seq Scan"),
+        ({"Node Type": "Nested Loop", "Join Type": "Inner"}, "Nested Loop"),
+        ({"Node Type": "Nested Loop", "Join Type": "Left"}, "Nested Loop Left Join"),
+        ({"Node Type": "Nested Loop", "Join Type": "Anti"}, "Nested Loop Anti Join"),
+        ({"Node Type": "Hash Join", "Join Type": "Inner"}, "Hash Join"),
+        ({"Node Type": "Hash Join", "Join Type": "Right"}, "Hash Right Join"),
+        ({"Node Type": "Hash Join", "Join Type": "Full"}, "Hash Full Join"),
+        ({"Node Type": "Hash Join", "Join Type": "Semi", "Parallel Aware": True}, "Parallel Hash Semi Join"),
+        ({"Node Type": "Merge Join", "Join Type": "Inner"}, "Merge Join"),
+        ({"Node Type": "Merge Join", "Join Type": "Left"}, "Merge Left Join"),
+        ({"Node Type": "Merge Join", "Join Type": "Anti"}, "Merge Anti Join"),
     ],
 )
 def test_node_types_named_as_the_text_format_does(extra: dict[str, object], expected: str) -> None:
@@ -638,3 +667,271 @@ def test_node_types_of_captured_plans() -> None:
     assert summarize(load("15-jit.json")).node_types == ("HashAggregate", "Seq Scan")
     assert summarize(load("17-hash-batches.json")).node_types == ("Aggregate", "Hash", "Hash Join", "Seq Scan")
     assert summarize(load("14-trigger.json")).node_types == ("Function Scan", "Insert")
+    # 29: "Nested Loop" with "Join Type": "Semi", as EXPLAIN's text format prints it
+    plan = load("29-semi-join-inner-stops-early.json")
+    assert plan.root.label == "Nested Loop Semi Join"
+    assert summarize(plan).node_types == ("Index Only Scan", "Nested Loop Semi Join", "Seq Scan")
+
+
+def test_join_names_against_a_summary_recorded_before_them() -> None:
+    # 29 recorded before joins carried their type: "Nested Loop" and no `node_names`; the same plan summarised now
+    # says "Nested Loop Semi Join": not a plan change. An Anti join instead still is one.
+    now = summarize(load("29-semi-join-inner-stops-early.json")).to_dict()
+    assert now["node_names"] == "text"
+    before = {**now, "node_types": ["Index Only Scan", "Nested Loop", "Seq Scan"]}
+    del before["node_names"]
+    checks = parse_checks(["plan:changed"])
+
+    def verdict(baseline: dict[str, object], current: dict[str, object]) -> str:
+        (result,) = compare(run(bench(plan=baseline)), run(bench(plan=current)), checks).benchmarks[0].results
+        return result.verdict
+
+    assert verdict(before, now) == "ok"
+    anti = {**now, "node_types": ["Index Only Scan", "Nested Loop Anti Join", "Seq Scan"]}
+    assert verdict(now, anti) == "changed"
+    assert verdict(before, {**before, "node_types": ["Index Only Scan", "Hash Join", "Seq Scan"]}) == "changed"
+
+
+def test_parallel_sort_spill_in_every_process() -> None:
+    # 25: Gather Merge <- Sort (loops 3): the leader's external merge at the top level (7440 kB), the workers' in
+    # "Workers" (3344 kB, 5616 kB). Largest 7440, in all 7440 + 3344 + 5616 = 16400 kB.
+    (spill,) = summarize(load("25-parallel-sort-spill.json")).spills
+    assert spill.processes == ("leader", "worker 0", "worker 1")
+    assert (spill.largest_kb, spill.total_kb) == (7440, 16400)
+    assert spill.detail == (
+        "external merge in 3 processes (leader, worker 0, worker 1): largest 7440 kB, 16400 kB on disk in all"
+    )
+    # 26, parallel_leader_participation = off: no Sort Method at the top level, the two workers spilled 6536 and
+    # 9816 kB: largest 9816, in all 6536 + 9816 = 16352 kB.
+    summary = summarize(load("26-parallel-sort-spill-no-leader.json"))
+    (spill,) = summary.spills
+    assert spill.processes == ("worker 0", "worker 1") and (spill.largest_kb, spill.total_kb) == (9816, 16352)
+    assert (
+        "Sort spilled to disk (external merge in 2 processes (worker 0, worker 1): largest 9816 kB, 16352 kB on disk"
+        " in all)"
+    ) in "\n".join(summary.findings)
+
+
+def test_incremental_sort_spill() -> None:
+    # 27: Incremental Sort, Full-sort Groups 20 in memory (quicksort, 32 kB), Pre-sorted Groups 20 with
+    # "Sort Methods Used": ["external merge"] and "Sort Space Disk" peak 824 kB.
+    (spill,) = summarize(load("27-incremental-sort-spill.json")).spills
+    assert (spill.label, spill.kind, spill.processes) == ("Incremental Sort", "sort", ())
+    assert (spill.largest_kb, spill.total_kb) == (824, 824)
+    assert spill.detail == "external merge (20 pre-sorted groups), 824 kB on disk at the peak"
+
+
+def test_parallel_hash_aggregate_spill_in_one_worker() -> None:
+    # Edited copy of 10: worker 1's Partial HashAggregate entry says 5 batches and 120 kB on disk (the leader's and
+    # worker 0's 1 batch, 0 kB in memory): a spill, in worker 1 only.
+    doc = json.loads((PLANS / "10-parallel-gather.json").read_text())
+    agg_raw = doc[0]["Plan"]["Plans"][0]["Plans"][0]["Plans"][0]
+    assert agg_raw["Partial Mode"] == "Partial" and agg_raw["Workers"][1]["Worker Number"] == 1
+    assert summarize(parse_plan(doc)).spills == ()
+    agg_raw["Workers"][1].update({"HashAgg Batches": 5, "Disk Usage": 120})
+    (spill,) = summarize(parse_plan(doc)).spills
+    assert (spill.kind, spill.processes, spill.largest_kb) == ("hash aggregate", ("worker 1",), 120)
+    assert spill.detail == "5 batches in worker 1, 120 kB on disk"
+
+
+def test_rounded_per_loop_rows_and_times_are_approximate() -> None:
+    # 28: Nested Loop (Inner, no Join Filter) 8.342 ms, 17,498 rows <- Seq Scan on tags y 1.054 ms, 5,000 rows
+    #     <- Index Only Scan on tags x: 0.001 ms and 3 rows per loop x 5,000 loops.
+    plan = load("28-nested-loop-rounded-rows.json")
+    _agg, loop, scan, inner = plan.nodes()
+    # rows: 3 x 5000 = 15,000 as printed, within 5000 x (3 +/- 0.5) = 12,500..17,500; the Nested Loop returns one row
+    # per inner row and its 17,498 is exact (1 loop): the inner total is 17,498, 3.4996 per loop
+    assert inner.raw["Actual Rows"] == 3 and inner.rows_total == 17_498 and not inner.rows_total_approx
+    assert inner.rows_per_loop == pytest.approx(3.4996)
+    # time: 0.001 x 5000 = 5.000 ms, +/- 5000 x 0.0005 = 2.500 (truth anywhere in 2.5..7.5)
+    assert inner.inclusive_ms == approx(5.0) and inner.inclusive_ms_error == approx(2.5)
+    assert inner.exclusive_ms_error == approx(2.5)
+    # the Nested Loop's own time: 8.342 - 1.054 - 5.000 = 2.288, +/- the inner side's 2.500 (its own and the scan's: 0)
+    assert loop.exclusive_ms == approx(2.288) and loop.exclusive_ms_error == approx(2.5)
+    assert (scan.exclusive_ms_error, scan.rows_total_error) == (0.0, 0.0)
+    # hottest: 5.000 +/- 2.5 vs 2.288 +/- 2.5 overlap (2.288 + 2.5 >= 5.000 - 2.5): a tie, said so
+    summary = summarize(plan)
+    hottest = summary.hottest_node
+    assert hottest is not None and hottest.label == "Index Only Scan on tags x using tags_post_idx"
+    assert hottest.within_error_of == "Nested Loop" and hottest.exclusive_ms_error == approx(2.5)
+    assert summary.findings[0] == (
+        "hottest node: Index Only Scan on tags x using tags_post_idx, ≈5.000 ms ±2.500 exclusive (55.2% of the plan)"
+        " over 5,000 loops; Nested Loop (≈2.288 ms ±2.500) is within the rounding error of per-loop times: either"
+        " may be the hottest"
+    )  # 5.000 / 9.052
+    # one warning: 2 nodes' times are uncertain by more than 10% (2.5 of 5.000, 2.5 of 2.288)
+    assert plan.warnings == (
+        "PostgreSQL prints rows and times per loop rounded (rows to whole rows, times to 0.001 ms): totals over loops"
+        " are approximate (≈), by more than 10% for 2 nodes, e.g. Index Only Scan on tags x using tags_post_idx:"
+        " ≈5.000 ms ±2.500",
+    )
+    text = _render_text(plan)
+    assert "≈5.000 ms ±2.500 55.2%  rows 3.50/loop (est 3/loop ↑1.2x) × 5,000 loops = 17,498" in text
+
+
+def test_rounded_rows_not_derivable_stay_approximate() -> None:
+    # 29: Nested Loop Semi Join: the inner Index Only Scan printed 1 row per loop x 200 loops; a semi join returns
+    # one row per outer row, not per inner row, so the total stays 200 +/- 200 x 0.5 = 100.
+    plan = load("29-semi-join-inner-stops-early.json")
+    semi, _outer, inner = plan.nodes()
+    assert inner.rows_total == 200 and inner.rows_total_approx and inner.rows_total_error == 100.0
+    # the join's time: 0.180 - 0.015 - 0.001 x 200 = -0.035, within the rounding (+/- 0.100): 0, never negative
+    assert semi.exclusive_ms == 0.0 and semi.exclusive_ms_error == approx(0.1)
+    assert not semi.warnings
+    assert "× 200 loops ≈ 200 ±100" in _render_text(plan)
+    # a plain Aggregate returns exactly one row per loop (13: SubPlan 1 x 50 loops = 50, exact)
+    agg = list(load("13-subplan.json").nodes())[1]
+    assert (agg.loops, agg.rows_total, agg.rows_total_approx) == (50, 50, False)
+
+
+def test_overestimates_on_nodes_stopped_early_are_not_misestimates() -> None:
+    # 29: Nested Loop Semi Join; its inner Index Only Scan stops at the first match: estimated 20, 1 per loop
+    # (20x "over") is the semi join at work, not a misestimate.
+    plan = load("29-semi-join-inner-stops-early.json")
+    _semi, outer, inner = plan.nodes()
+    assert (inner.cut_short, outer.cut_short) == (True, False)
+    assert inner.misestimate == pytest.approx(20.0)  # 20 / 1
+    summary = summarize(plan)
+    assert summary.worst_misestimate is None
+    assert not any("estimated" in f for f in summary.findings)
+    assert "rows 1/loop (est 20/loop ↓20.0x, cut short) × 200 loops" in _render_text(plan)
+    # 30: the Hash is empty (0 rows): the Hash Join read one row of items (estimated 100,000) and stopped
+    plan = load("30-hash-join-empty-hash.json")
+    _join, items, hash_, _children = plan.nodes()
+    assert (hash_.rows_total, items.rows_total, items.plan_rows) == (0, 1, 100_000)
+    assert items.cut_short and not hash_.cut_short
+    assert summarize(plan).worst_misestimate is None
+    # 31: Merge Join (Inner): children ends at id 4000, so items was read to 4001 of its estimated 100,000 (25x)
+    plan = load("31-merge-join-side-ends-early.json")
+    _merge, items, children = plan.nodes()
+    assert (items.rows_total, items.plan_rows, items.cut_short, children.cut_short) == (4001, 100_000, True, True)
+    assert summarize(plan).worst_misestimate is None
+
+
+def test_underestimates_on_nodes_stopped_early_still_count() -> None:
+    # Edited copy of 31: the children side estimated at 40 rows instead of 4000; it returned 4000, 100x more:
+    # a node the Merge Join may stop early, but more rows than estimated is a misestimate all the same.
+    doc = json.loads((PLANS / "31-merge-join-side-ends-early.json").read_text())
+    children_raw = doc[0]["Plan"]["Plans"][1]
+    assert children_raw["Relation Name"] == "children" and children_raw["Plan Rows"] == 4000
+    children_raw["Plan Rows"] = 40
+    worst = summarize(parse_plan(doc)).worst_misestimate
+    assert worst is not None and worst.relation == "children"
+    assert (worst.direction, worst.magnitude) == ("under", pytest.approx(100.0))  # 4000 / 40
+
+
+def test_parallel_jit_is_summed_over_processes() -> None:
+    # 32: Gather Merge with 2 workers launched; JIT Total 714.964 ms over leader + 2 workers = 3 processes, more than
+    # the 339.168 ms Execution Time: not "inside node times"
+    plan = load("32-parallel-jit.json")
+    assert plan.jit is not None and (plan.jit.processes, plan.jit_ms, plan.execution_ms) == (3, 714.964, 339.168)
+    text = _render_text(plan)
+    assert "JIT 714.964 ms (summed over 3 processes, the leader and 2 workers: not wall time)" in text
+    assert "inside node times" not in text
+    serial = load("15-jit.json")  # no Gather: 1 process, inside the node times
+    assert serial.jit is not None and serial.jit.processes == 1
+    assert "JIT 75.398 ms (inside node times)" in _render_text(serial)
+
+
+def _edited_13(old: str, new: str) -> str:
+    """Captured 13 with one figure of the root (Seq Scan on parents) replaced, as an edited saved file holds it."""
+    text = (PLANS / "13-subplan.json").read_text()
+    assert text.count(old) == 1
+    return text.replace(old, new)
+
+
+@pytest.mark.parametrize(
+    ("old", "new", "message"),
+    [
+        ('"Actual Total Time": 0.593', '"Actual Total Time": Infinity', "holds Infinity, not a number"),
+        ('"Actual Total Time": 0.593', '"Actual Total Time": NaN', "holds NaN, not a number"),
+        ('"Actual Total Time": 0.593', '"Actual Total Time": -Infinity', "holds -Infinity, not a number"),
+        ('"Actual Total Time": 0.593', '"Actual Total Time": 1e308', "'Actual Total Time' is 1e+308, not a measured"),
+        ('"Actual Total Time": 0.593', '"Actual Total Time": -0.5', "'Actual Total Time' is -0.5, not a measured"),
+        ('"Shared Hit Blocks": 1101', '"Shared Hit Blocks": -3', "'Shared Hit Blocks' is -3, not a measured"),
+        ('"Plan Rows": 50,', '"Plan Rows": -1,', "'Plan Rows' is -1, not a row estimate"),
+    ],
+)
+def test_non_finite_or_absurd_figures_are_refused(old: str, new: str, message: str) -> None:
+    with pytest.raises(PlanError, match=re.escape(message)) as info:
+        parse_plan(_edited_13(old, new))
+    assert "\n" not in str(info.value)
+
+
+def test_non_finite_top_level_and_library_figures_are_refused() -> None:
+    doc = json.loads((PLANS / "13-subplan.json").read_text())
+    doc[0]["Execution Time"] = 1e300
+    with pytest.raises(PlanError, match="'Execution Time' is 1e\\+300"):
+        parse_plan(doc)
+    doc = json.loads((PLANS / "13-subplan.json").read_text())
+    doc[0]["Plan"]["Plans"][0]["Actual Loops"] = float("inf")  # a dict handed to the library, not JSON text
+    with pytest.raises(PlanError, match="'Actual Loops' is inf, not a finite number"):
+        parse_plan(doc)
+    doc = json.loads((PLANS / "32-parallel-jit.json").read_text())
+    doc[0]["JIT"]["Timing"]["Total"] = float("nan")
+    with pytest.raises(PlanError, match="JIT timing: 'Total' is nan"):
+        parse_plan(doc)
+    # and should a non-finite figure ever reach the JSON form, it is refused rather than written as Infinity
+    plan = dataclasses.replace(load("13-subplan.json"), execution_ms=float("inf"))
+    with pytest.raises(PlanError, match="execution_ms is inf"):
+        plan_to_dict(plan, summarize(plan))
+
+
+def _nested(depth: int) -> str:
+    """A plan of `depth` Result nodes each over the next, as JSON text (built as text: json.dumps would recurse)."""
+    node = '"Node Type": "Result", "Actual Total Time": 0.001, "Actual Rows": 1, "Actual Loops": 1, "Plan Rows": 1'
+    inner = "{" + node + "}"
+    return '[{"Plan": ' + ("{" + node + ', "Plans": [') * (depth - 1) + inner + "]}" * (depth - 1) + "}]"
+
+
+def test_deeply_nested_plans_are_refused_in_one_line() -> None:
+    for depth in (401, 3000):  # 3000 levels: deeper than the JSON reader's recursion; 401: than perfkit reads
+        with pytest.raises(PlanError, match="nested more than 400 levels deep") as info:
+            parse_plan(_nested(depth))
+        assert "\n" not in str(info.value)
+    plan = parse_plan(_nested(400))  # the deepest accepted: read, summarised, drawn and put in JSON
+    assert max(n.depth for n in plan.nodes()) == 399
+    assert len(plan_to_dict(plan, summarize(plan))["nodes"]) == 400
+    assert _render_text(plan).startswith("planning n/a, execution n/a\nResult  0.000 ms")  # drawn (rich crops it)
+
+
+def test_timing_off_has_no_node_times() -> None:
+    # 33: EXPLAIN (ANALYZE, BUFFERS, TIMING OFF): rows and loops, no Actual Total Time
+    plan = load("33-timing-off.json")
+    assert plan.analyzed and not plan.has_timing
+    data = json.loads(json.dumps(plan_to_dict(plan, summarize(plan))))
+    for node in data["nodes"]:
+        assert (node["inclusive_ms"], node["exclusive_ms"], node["exclusive_ms_error"]) == (None, None, None)
+    assert data["nodes"][1]["rows_total"] == 1000 and data["total_ms"] is None
+    assert data["summary"]["hottest_node"] is None
+    text = _render_text(plan)
+    assert "timing off (EXPLAIN ANALYZE with TIMING OFF: rows and loops, no node times)" in text
+    assert " ms " not in text.split("\n", 1)[1].split("!", 1)[0]  # no node line shows a time
+    assert "Hash Join  rows 1,000 (est 1,000 =1.0x)" in text
+
+
+def test_no_rows_returned_shows_the_estimate_without_a_factor() -> None:
+    # 30: the Hash Join and the Hash returned 0 rows, estimated 1: no "↓1.0x" of nothing
+    text = _render_text(load("30-hash-join-empty-hash.json"))
+    assert "Hash Join  0.003 ms 1.6%  rows 0 (est 1, none returned)" in text  # 0.191 - 0.004 - 0.184; / 0.191
+    assert "↓1.0x" not in text
+    # edited copy of 13: the SubPlan's Bitmap Heap Scan printed 0 rows per loop over 50 loops: fewer than 0.5 a loop,
+    # up to 50 x 0.5 = 25 rows in all, so not "none returned"
+    doc = json.loads((PLANS / "13-subplan.json").read_text())
+    heap_raw = doc[0]["Plan"]["Plans"][0]["Plans"][0]
+    assert heap_raw["Node Type"] == "Bitmap Heap Scan"
+    heap_raw["Actual Rows"] = 0
+    text = _render_text(parse_plan(doc))
+    assert "rows 0/loop (est 20/loop) × 50 loops ≈ 0 ±25" in text
+
+
+def test_summary_dict_has_no_float_noise() -> None:
+    # What results files store (Benchmark.plan): 01's hottest share 100 x 2.000 / 2.410 = 82.98755... -> 82.99;
+    # no triggers: triggers_ms 0.0, a float like every *_ms; 22's misestimate 1000 / 11 = 90.909... -> 90.9
+    data = summarize(load("01-loops.json")).to_dict()
+    assert data["hottest_node"]["percent"] == 82.99
+    assert data["triggers_ms"] == 0.0 and isinstance(data["triggers_ms"], float)
+    assert all(isinstance(data[k], float) for k in ("tree_ms", "total_ms", "jit_ms", "triggers_outside_ms"))
+    assert json.loads(json.dumps(data)) == data
+    worst = summarize(load("22-misestimate-inherited.json")).to_dict()["worst_misestimate"]
+    assert (worst["magnitude"], worst["estimate_factor"]) == (90.9, 90.9)

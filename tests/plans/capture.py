@@ -47,6 +47,12 @@ CREATE TABLE corr (id int PRIMARY KEY, a int NOT NULL, b int NOT NULL);
 INSERT INTO corr SELECT g, g % 100, g % 100 FROM generate_series(1, 100000) g;
 CREATE TABLE pairs (a int NOT NULL, b int NOT NULL);
 INSERT INTO pairs SELECT g % 100, g % 100 FROM generate_series(1, 1000) g;
+CREATE TABLE comments (id int PRIMARY KEY, post_id int NOT NULL, body text NOT NULL);
+INSERT INTO comments SELECT g, g % 20, md5(g::text) || md5((g * 31)::text) FROM generate_series(1, 200000) g;
+CREATE INDEX comments_post_idx ON comments (post_id);
+CREATE TABLE tags (post_id int NOT NULL, tag int NOT NULL);
+INSERT INTO tags SELECT g, t FROM generate_series(1, 5000) g, generate_series(1, (g % 6) + 1) t;
+CREATE INDEX tags_post_idx ON tags (post_id, tag);
 """
 VACUUM = (
     "VACUUM ANALYZE items",
@@ -57,9 +63,15 @@ VACUUM = (
     "VACUUM ANALYZE pets",
     "VACUUM ANALYZE corr",
     "VACUUM ANALYZE pairs",
+    "VACUUM ANALYZE comments",
+    "VACUUM ANALYZE tags",
 )
 
 SERIAL = "SET max_parallel_workers_per_gather = 0; SET jit = off;"
+PARALLEL = (
+    "SET max_parallel_workers_per_gather = 2; SET parallel_setup_cost = 0; SET parallel_tuple_cost = 0;"
+    " SET min_parallel_table_scan_size = 0;"
+)
 
 CASES: dict[str, tuple[str, str]] = {
     "10-parallel-gather": (
@@ -116,7 +128,56 @@ CASES: dict[str, tuple[str, str]] = {
         "SELECT count(*) FROM ((SELECT id FROM items ORDER BY pad, val) UNION ALL"
         " (SELECT id FROM items WHERE grp < 50 ORDER BY pad, val DESC)) u",
     ),
+    # A parallel Sort that spills: each worker's Sort Method and Disk space are in its "Workers" entry, the
+    # leader's at the top level; without the leader (parallel_leader_participation = off) only in "Workers".
+    "25-parallel-sort-spill": (
+        PARALLEL + " SET work_mem = '64kB'; SET jit = off;",
+        "SELECT * FROM comments ORDER BY body",
+    ),
+    "26-parallel-sort-spill-no-leader": (
+        PARALLEL + " SET work_mem = '64kB'; SET jit = off; SET parallel_leader_participation = off;",
+        "SELECT * FROM comments ORDER BY body",
+    ),
+    # Incremental Sort over the post_id index: the 20 pre-sorted groups of 10000 rows each spill (external merge).
+    "27-incremental-sort-spill": (
+        SERIAL + " SET work_mem = '64kB'; SET enable_sort = off;",
+        "SELECT post_id, body FROM comments ORDER BY post_id, body",
+    ),
+    # 1 to 6 tags per post (3.4996 on average): PostgreSQL prints the inner side's rows per loop rounded (3), while
+    # the Nested Loop returns the exact total; 5000 loops of a few microseconds each.
+    "28-nested-loop-rounded-rows": (
+        SERIAL + " SET enable_hashjoin = off; SET enable_mergejoin = off; SET enable_memoize = off;",
+        "SELECT count(*) FROM tags x JOIN tags y ON y.post_id = x.post_id AND y.tag = 1",
+    ),
+    # EXISTS as a Nested Loop Semi Join: the inner Index Only Scan stops at the first of the ~20 children.
+    "29-semi-join-inner-stops-early": (
+        SERIAL + " SET enable_hashjoin = off; SET enable_mergejoin = off;",
+        "SELECT p.id FROM parents p WHERE EXISTS (SELECT FROM children c WHERE c.parent_id = p.id)",
+    ),
+    # The Hash is empty (no amount > 100): the Hash Join stops after the first outer row.
+    "30-hash-join-empty-hash": (
+        SERIAL + " SET enable_nestloop = off; SET enable_mergejoin = off;",
+        "SELECT * FROM items i JOIN children c ON c.id = i.id WHERE c.amount > 100",
+    ),
+    # The children side ends at id 4000: the Merge Join stops reading items there.
+    "31-merge-join-side-ends-early": (
+        SERIAL + " SET enable_hashjoin = off; SET enable_nestloop = off;",
+        "SELECT i.id, c.amount FROM items i JOIN children c ON c.id = i.id",
+    ),
+    # JIT in a parallel plan: its time is summed over the leader and the workers (more than the execution time).
+    "32-parallel-jit": (
+        PARALLEL + " SET jit = on; SET jit_above_cost = 0; SET jit_inline_above_cost = 0;"
+        " SET jit_optimize_above_cost = 0;",
+        "SELECT grp, sum(val * 2 + 1) FROM items GROUP BY grp",
+    ),
+    # EXPLAIN ANALYZE with TIMING OFF: rows and loops, no node times.
+    "33-timing-off": (
+        SERIAL,
+        "SELECT count(*) FROM parents p JOIN children c ON c.parent_id = p.id WHERE p.id <= 50",
+    ),
 }
+# EXPLAIN options other than the default ANALYZE, BUFFERS.
+OPTIONS: dict[str, str] = {"33-timing-off": "ANALYZE, BUFFERS, TIMING OFF"}
 
 
 def main(admin: str, only: tuple[str, ...] = ()) -> None:
@@ -139,7 +200,8 @@ def main(admin: str, only: tuple[str, ...] = ()) -> None:
                 conn.execute("SAVEPOINT warm")  # warm the cache once, undone (a DELETE must find its rows again)
                 conn.execute(query)
                 conn.execute("ROLLBACK TO SAVEPOINT warm")
-                row = conn.execute("EXPLAIN (ANALYZE, BUFFERS, FORMAT JSON) " + query).fetchone()
+                options = OPTIONS.get(name, "ANALYZE, BUFFERS")
+                row = conn.execute(f"EXPLAIN ({options}, FORMAT JSON) " + query).fetchone()
                 conn.execute("ROLLBACK")
                 assert row is not None
                 doc: Any = row[0]
