@@ -333,7 +333,7 @@ def _benchmark_record(obj: Any, where: str) -> Benchmark:
         params=dict(b["params"]),
         samples_ms=tuple(float(x) for x in b["samples_ms"]),
         stats=_stats(b["stats"], f"{where}.stats"),
-        counters={k: float(v) for k, v in b["counters"].items()},
+        counters={k: v if isinstance(v, int) else float(v) for k, v in b["counters"].items()},  # counts stay integers
         plan=b.get("plan"),
         notes=tuple(b.get("notes", ())),
         version=b.get("version", ""),

@@ -55,6 +55,16 @@ def test_round_trip(tmp_path: Path) -> None:
     assert path.stat().st_mode & 0o044 == 0o044  # shareable
 
 
+def test_counts_stay_integers_through_load_and_rewrite(tmp_path: Path) -> None:
+    """A baseline is a results file loaded and written again: its counts stay 2, never become 2.0."""
+    b = replace(sample_results().benchmarks[0], counters={"statements": 3, "warmup_runs": 2, "server_ms": 0.25})
+    first = R.write(replace(sample_results(), benchmarks=(b,)), tmp_path / "a.json")
+    again = R.write(R.load(first), tmp_path / "b.json")
+    counters = json.loads(again.read_text())["benchmarks"][0]["counters"]
+    assert counters == {"statements": 3, "warmup_runs": 2, "server_ms": 0.25}
+    assert [type(counters[k]) for k in ("statements", "warmup_runs", "server_ms")] == [int, int, float]
+
+
 def test_write_is_atomic(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     path = tmp_path / "results.json"
     R.write(sample_results(), path)
