@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     import pandas as pd
 
+from perfkit._results_benchmark import check_plan, check_samples, check_timing, check_unique
 from perfkit._results_check import (
     BOOLEAN,
     INTEGER,
@@ -152,13 +153,19 @@ def _plain(obj: Any) -> Any:
 
 
 def write(results: RunResults, path: str | os.PathLike[str]) -> Path:
-    """Write the run atomically (temp file in the same folder, then rename)."""
+    """Write the run atomically (temp file in the same folder, then rename); a run that `load` would refuse (NaN or
+    negative samples, statistics that do not summarise them, a benchmark twice) raises ResultsError instead."""
     target = Path(path)
+    doc = to_dict(results)
+    try:
+        from_dict(doc)
+    except ResultsError as exc:
+        raise ResultsError(f"refusing to write {target}: {exc}") from None
     target.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=".results-", suffix=".json", dir=target.parent)
     try:
         with os.fdopen(fd, "w") as fh:
-            json.dump(to_dict(results), fh, indent=1, allow_nan=False)
+            json.dump(doc, fh, indent=1, allow_nan=False)
             fh.write("\n")
         Path(tmp).chmod(0o644)  # mkstemp makes it private; results are meant to be shared
         Path(tmp).replace(target)
@@ -279,12 +286,10 @@ _MACHINE_VALUE = nullable(lambda v: None if STRING(v) is None or INTEGER(v) is N
 
 
 def _check_format(doc: Mapping[str, Any]) -> None:
-    """A perfkit results document says so: `"format": "perfkit-results"` (files without it need a schema_version)."""
-    fmt = doc.get("format")
-    if fmt is None and "format" not in doc:
-        if "schema_version" not in doc:
-            raise ResultsError(f'not a perfkit results file (no "format": "{FORMAT_NAME}" and no schema_version)')
-        return
+    """A perfkit results document says so: `"format": "perfkit-results"`, written by every version of the format."""
+    if "format" not in doc:
+        raise ResultsError(f'not a perfkit results file: no "format": "{FORMAT_NAME}" (every results file has it)')
+    fmt = doc["format"]
     if fmt != FORMAT_NAME:
         shown = repr(fmt) if isinstance(fmt, str) else json_type(fmt)
         raise ResultsError(f"not a perfkit results file: its format is {shown}, not '{FORMAT_NAME}'")
@@ -323,18 +328,21 @@ def _benchmark(obj: Any, where: str) -> Benchmark:
 def _benchmark_record(obj: Any, where: str) -> Benchmark:
     b = check_fields(obj, where, _BENCHMARK, _BENCHMARK_OPTIONAL)
     check_items(b["params"], f"{where}.params", SCALAR)
-    check_items(b["samples_ms"], f"{where}.samples_ms", NUMBER)
+    check_samples(b["samples_ms"], f"{where}.samples_ms")
     check_items(b["counters"], f"{where}.counters", NUMBER)
     check_items(b.get("notes", []), f"{where}.notes", STRING)
+    samples = tuple(float(x) for x in b["samples_ms"])
+    stats = _stats(b["stats"], f"{where}.stats")
+    check_timing(samples, None if stats is None else stats.n, where)
     return Benchmark(
         scenario=b["scenario"],
         name=b["name"],
         variant=b["variant"],
         params=dict(b["params"]),
-        samples_ms=tuple(float(x) for x in b["samples_ms"]),
-        stats=_stats(b["stats"], f"{where}.stats"),
+        samples_ms=samples,
+        stats=stats,
         counters={k: v if isinstance(v, int) else float(v) for k, v in b["counters"].items()},  # counts stay integers
-        plan=b.get("plan"),
+        plan=check_plan(b.get("plan"), f"{where}.plan"),
         notes=tuple(b.get("notes", ())),
         version=b.get("version", ""),
     )
@@ -360,6 +368,7 @@ def from_dict(doc: Mapping[str, Any]) -> RunResults:
     check_fields(d, "", {"environment": OBJECT, "benchmarks": LIST}, {"tables": OBJECT})
     env = _environment(d)
     benches = tuple(_benchmark(b, f"benchmarks[{i}]") for i, b in enumerate(d["benchmarks"]))
+    check_unique([b.key for b in benches])
     return RunResults(environment=env, benchmarks=benches, tables=_tables(d.get("tables", {})))
 
 
