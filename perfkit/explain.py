@@ -10,7 +10,7 @@ import psycopg
 from psycopg import errors as pg_errors
 from psycopg import sql
 
-from perfkit._sql_scan import check_read_only, check_single_statement
+from perfkit._sql_scan import check_explainable, check_read_only
 from perfkit.errors import PlanError, SettingError
 from perfkit.plan import DEFAULT_BLOCK_SIZE, Plan, parse_plan
 
@@ -141,13 +141,14 @@ def explain_analyze(
     Unless `allow_writes`, the transaction is READ ONLY: PostgreSQL refuses any write (data-modifying CTEs,
     nextval/setval, SELECT FOR UPDATE/SHARE) and perfkit reports it as a refusal naming --allow-writes; a statement
     that does not start like a query is refused before it reaches the server. With `allow_writes` the rollback
-    undoes row changes, not sequence advances.
+    undoes row changes, not sequence advances. A statement EXPLAIN cannot run (TRUNCATE, CREATE TABLE without AS,
+    DROP, VACUUM, ALTER, COPY, GRANT...) raises PlanError before anything is sent, with or without `allow_writes`.
     `settings` ({name: value}, e.g. {"enable_seqscan": "off", "work_mem": "64MB"}) are set with SET LOCAL inside
     that transaction, for this statement only; a bad name or value raises SettingError with PostgreSQL's message.
     Works on autocommit and non-autocommit connections; inside an open transaction it uses a savepoint.
     SQL errors and statement timeouts raise PlanError with the server's message on one line.
     """
-    check_single_statement(query)  # always: a trailing `; COMMIT` would make the writes stick
+    check_explainable(query)  # always: one statement (a trailing `; COMMIT` would make the writes stick) EXPLAIN takes
     if not allow_writes:
         check_read_only(query)  # a friendly early message; the READ ONLY transaction is the guard
     return _run(
@@ -169,5 +170,5 @@ def explain_estimate(
 
     `settings` are set with SET LOCAL for this statement only, as in `explain_analyze`.
     """
-    check_single_statement(query)
+    check_explainable(query)
     return _run(conn, _ESTIMATE, query, params, None, allow_estimates=True, settings=settings)

@@ -266,3 +266,25 @@ def test_set_applies_settings_and_records_them(capsys: pytest.CaptureFixture[str
     plan = str(PLANS / "01-loops.json")
     assert_usage_error(run_main(capsys, "explain", "--plan", plan, "--set", "work_mem=1MB"), "--set applies")
     assert _count(empty_db) == 20
+
+
+def test_statements_explain_cannot_run_exit_1_with_or_without_allow_writes(
+    capsys: pytest.CaptureFixture[str], empty_db: Target
+) -> None:
+    """TRUNCATE used to be 'SQL error: syntax error at or near "TRUNCATE"' with --allow-writes and 'refused unless
+    writes are allowed' without it, though the flag cannot help: one line saying what EXPLAIN takes, exit 1."""
+    _setup(empty_db)
+    expected = (
+        "error: EXPLAIN cannot run TRUNCATE: it explains only SELECT, INSERT, UPDATE, DELETE, MERGE, VALUES, "
+        "EXECUTE, DECLARE and CREATE TABLE AS"
+    )
+    for flags in (("--allow-writes",), ()):
+        code, out, err = run_main(capsys, "explain", "TRUNCATE t", "--dsn", empty_db.conninfo, *flags)
+        assert (code, out, err.strip()) == (1, "", expected)
+    code, _, err = run_main(capsys, "explain", "DROP TABLE t", "--dsn", empty_db.conninfo, "--allow-writes")
+    assert code == 1 and err.startswith("error: EXPLAIN cannot run DROP TABLE: it explains only SELECT")
+    code, out, err = run_main(
+        capsys, "explain", "CREATE TABLE t2 AS SELECT * FROM t", "--dsn", empty_db.conninfo, "--allow-writes"
+    )
+    assert code == 0, err
+    assert _count(empty_db) == 20

@@ -66,7 +66,9 @@ def _check_usage(ctx: click.Context, sql: str | None, plan_file: str | None) -> 
     help="Analyse a saved EXPLAIN (ANALYZE, BUFFERS, FORMAT JSON) ('-': standard input).",
 )
 @click.option("--json", "as_json", is_flag=True, help="Print the machine-readable form.")
-@click.option("--allow-writes", is_flag=True, help="Allow INSERT/UPDATE/DELETE/MERGE (always rolled back).")
+@click.option(
+    "--allow-writes", is_flag=True, help="Allow INSERT/UPDATE/DELETE/MERGE/CREATE TABLE AS (always rolled back)."
+)
 @click.option(
     "--statement-timeout",
     "timeout_ms",
