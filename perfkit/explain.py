@@ -85,6 +85,21 @@ def _block_size(cur: psycopg.Cursor[Any]) -> int:
     return int(row[0]) if row else DEFAULT_BLOCK_SIZE
 
 
+def _cancelled(exc: psycopg.Error, statement_timeout_ms: int | None) -> str:
+    """Why a statement was cancelled (SQLSTATE 57014 either way): its statement timeout, or a cancel request
+    (pg_cancel_backend, a client's cancel) from this session or another; told apart by the server's message."""
+    message = exc.diag.message_primary or ""
+    if "statement timeout" in message:
+        limit = f"{statement_timeout_ms} ms" if statement_timeout_ms is not None else "the statement_timeout"
+        return f"the statement ran longer than {limit} and was cancelled ({_one_line(exc)})"
+    if "user request" in message:
+        return (
+            f"the statement was cancelled by a cancel request ({_one_line(exc)}): pg_cancel_backend() or a "
+            "client's cancel, from this session or another; not the statement timeout"
+        )
+    return f"the statement was cancelled ({_one_line(exc)})"  # a server whose messages are in another language
+
+
 _READ_ONLY_REFUSAL = (
     "refusing to EXPLAIN ANALYZE a query that writes (EXPLAIN ANALYZE executes it): {message}; "
     "allow writes (--allow-writes) to run it in a transaction that is rolled back"
@@ -116,8 +131,7 @@ def _run(
             row = cur.execute(statement, params).fetchone()
             raise psycopg.Rollback()  # EXPLAIN ANALYZE executed the statement: undo whatever it did
     except pg_errors.QueryCanceled as exc:
-        limit = f"{statement_timeout_ms} ms" if statement_timeout_ms is not None else "the statement_timeout"
-        raise PlanError(f"the statement ran longer than {limit} and was cancelled ({_one_line(exc)})") from None
+        raise PlanError(_cancelled(exc, statement_timeout_ms)) from None
     except pg_errors.ReadOnlySqlTransaction as exc:
         raise PlanError(_READ_ONLY_REFUSAL.format(message=_one_line(exc))) from None
     except psycopg.Error as exc:

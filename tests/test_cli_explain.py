@@ -288,3 +288,12 @@ def test_statements_explain_cannot_run_exit_1_with_or_without_allow_writes(
     )
     assert code == 0, err
     assert _count(empty_db) == 20
+
+
+def test_a_cancelled_statement_says_so(capsys: pytest.CaptureFixture[str], empty_db: Target) -> None:
+    """pg_cancel_backend used to be reported as running longer than the 300000 ms statement timeout."""
+    sql = "SELECT pg_cancel_backend(pg_backend_pid()), pg_sleep(2)"
+    code, out, err = run_main(capsys, "explain", sql, "--dsn", empty_db.conninfo)
+    assert (code, out) == (1, "")
+    assert err.startswith("error: the statement was cancelled by a cancel request (canceling statement due to user")
+    assert "300000" not in err and len(err.strip().splitlines()) == 1

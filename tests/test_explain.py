@@ -113,6 +113,16 @@ def test_syntax_error_is_one_line_with_position(table_conn: psycopg.Connection[A
     assert table_conn.info.transaction_status == psycopg.pq.TransactionStatus.IDLE
 
 
+def test_a_cancel_request_is_not_called_a_timeout(table_conn: psycopg.Connection[Any]) -> None:
+    """Both are SQLSTATE 57014; only the statement timeout 'ran longer than' its limit."""
+    with pytest.raises(PlanError) as info:
+        explain_analyze(table_conn, "SELECT pg_cancel_backend(pg_backend_pid()), pg_sleep(2)")
+    text = str(info.value)
+    assert text.startswith("the statement was cancelled by a cancel request (canceling statement due to user request)")
+    assert "ran longer" not in text and "not the statement timeout" in text
+    assert explain_analyze(table_conn, "SELECT 1").analyzed  # the connection is usable again
+
+
 def test_statement_timeout(table_conn: psycopg.Connection[Any]) -> None:
     with pytest.raises(PlanError, match="ran longer than 50 ms and was cancelled"):
         explain_analyze(table_conn, "SELECT pg_sleep(2)", statement_timeout_ms=50)
