@@ -16,6 +16,9 @@ from perfkit.plan import DEFAULT_BLOCK_SIZE, Plan, parse_plan
 
 Params = Sequence[Any] | Mapping[str, Any] | None
 
+#: The largest statement_timeout PostgreSQL takes, in milliseconds (the setting is a 32-bit integer); 0 is no limit.
+MAX_STATEMENT_TIMEOUT_MS = 2_147_483_647
+
 _ANALYZE = sql.SQL("EXPLAIN (ANALYZE, BUFFERS, FORMAT JSON) ")
 _ESTIMATE = sql.SQL("EXPLAIN (FORMAT JSON) ")
 
@@ -116,8 +119,10 @@ def _run(
     read_only: bool = False,
     settings: Mapping[str, str] | None = None,
 ) -> Plan:
-    if statement_timeout_ms is not None and statement_timeout_ms < 0:
-        raise PlanError(f"statement timeout must be >= 0 ms, got {statement_timeout_ms}")
+    if statement_timeout_ms is not None and not 0 <= statement_timeout_ms <= MAX_STATEMENT_TIMEOUT_MS:
+        raise PlanError(
+            f"statement timeout must be 0 (no limit) to {MAX_STATEMENT_TIMEOUT_MS} ms, got {statement_timeout_ms}"
+        )
     local = {check_setting_name(name): str(value) for name, value in (settings or {}).items()}
     statement = prefix + sql.SQL(query)  # the user's statement text is the point here
     try:

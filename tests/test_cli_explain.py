@@ -297,3 +297,17 @@ def test_a_cancelled_statement_says_so(capsys: pytest.CaptureFixture[str], empty
     assert (code, out) == (1, "")
     assert err.startswith("error: the statement was cancelled by a cancel request (canceling statement due to user")
     assert "300000" not in err and len(err.strip().splitlines()) == 1
+
+
+def test_statement_timeout_beyond_postgresqls_range_is_a_usage_error(
+    capsys: pytest.CaptureFixture[str], empty_db: Target
+) -> None:
+    """99999999999 used to reach the server ('SQL error: invalid value for parameter', exit 1)."""
+    for too_big in ("99999999999", "2147483648"):
+        result = run_main(capsys, "explain", "SELECT 1", "--statement-timeout", too_big, "--dsn", empty_db.conninfo)
+        assert_usage_error(result, "'--statement-timeout'", too_big, "0<=x<=2147483647")
+    for fine in ("2147483647", "0"):  # PostgreSQL's largest, and no limit
+        code, _, err = run_main(capsys, "explain", "SELECT 1", "--statement-timeout", fine, "--dsn", empty_db.conninfo)
+        assert code == 0, err
+    code, out, _ = run_main(capsys, "explain", "--help")
+    assert code == 0 and "2147483647" in out and "0: no limit" in out

@@ -128,6 +128,10 @@ def test_statement_timeout(table_conn: psycopg.Connection[Any]) -> None:
         explain_analyze(table_conn, "SELECT pg_sleep(2)", statement_timeout_ms=50)
     row = table_conn.execute("SHOW statement_timeout").fetchone()
     assert row is not None and row[0] == "5min"  # the session setting is untouched
+    for bad in (-1, 2**31):  # PostgreSQL's statement_timeout is a 32-bit integer of milliseconds
+        with pytest.raises(PlanError, match=f"must be 0 \\(no limit\\) to 2147483647 ms, got {bad}"):
+            explain_analyze(table_conn, "SELECT 1", statement_timeout_ms=bad)
+    assert explain_analyze(table_conn, "SELECT 1", statement_timeout_ms=2**31 - 1).analyzed
 
 
 def test_estimate_executes_nothing(table_conn: psycopg.Connection[Any]) -> None:

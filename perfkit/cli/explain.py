@@ -11,7 +11,7 @@ import click
 from perfkit.cli._common import console, data_dir_option, dsn_option
 from perfkit.db import connect, resolve_target
 from perfkit.errors import SettingError
-from perfkit.explain import explain_analyze, parse_settings
+from perfkit.explain import MAX_STATEMENT_TIMEOUT_MS, explain_analyze, parse_settings
 from perfkit.plan import Plan, parse_plan, summarize
 from perfkit.plan_render import plan_to_dict, render_plan
 
@@ -72,11 +72,11 @@ def _check_usage(ctx: click.Context, sql: str | None, plan_file: str | None) -> 
 @click.option(
     "--statement-timeout",
     "timeout_ms",
-    type=click.IntRange(min=0),
+    type=click.IntRange(min=0, max=MAX_STATEMENT_TIMEOUT_MS),
     metavar="MS",
     default=300_000,
     show_default=True,
-    help="Cancel the statement after MS milliseconds (0: no limit).",
+    help=f"Cancel the statement after MS milliseconds (at most {MAX_STATEMENT_TIMEOUT_MS}; 0: no limit).",
 )
 @click.option(
     "--set",
