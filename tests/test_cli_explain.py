@@ -311,3 +311,24 @@ def test_statement_timeout_beyond_postgresqls_range_is_a_usage_error(
         assert code == 0, err
     code, out, _ = run_main(capsys, "explain", "--help")
     assert code == 0 and "2147483647" in out and "0: no limit" in out
+
+
+def test_sql_that_starts_with_a_comment_is_the_statement(capsys: pytest.CaptureFixture[str], empty_db: Target) -> None:
+    """click read "-- note\\nSELECT 1" as an unknown option ('No such option'); an option's name has no line break."""
+    _setup(empty_db)
+    sql = "-- how many?\nSELECT count(*) FROM t"
+    for args in (
+        (sql, "--json"),
+        ("--json", sql),
+        ("--json", "--", sql),  # the documented way to end the options
+        ("--set", "search_path=public, pg_catalog", sql, "--json"),  # an option's value is left where it is
+    ):
+        code, out, err = run_main(capsys, "explain", "--dsn", empty_db.conninfo, *args)
+        assert code == 0, (args, err)
+        assert json.loads(out)["nodes"][0]["node_type"] == "Aggregate"
+    code, out, err = run_main(capsys, "explain", "--dsn", empty_db.conninfo, "--json", "--", "/* c */ TABLE t")
+    assert code == 0, err
+    code, out, err = run_main(capsys, "explain", "--dsn", empty_db.conninfo, "--", "SELECT 1", "--json")
+    assert_usage_error((code, out, err), "unexpected extra argument")  # after --, --json is not an option
+    code, out, _ = run_main(capsys, "explain", "--help")
+    assert code == 0 and 'perfkit explain --json -- "SQL"' in " ".join(out.split())  # as wrapped for the terminal
