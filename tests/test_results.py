@@ -9,6 +9,7 @@ from typing import Any
 
 import pytest
 
+from perfkit import _results_upgrade
 from perfkit import results as R
 from perfkit.errors import ResultsError
 from perfkit.stats import summarize
@@ -315,11 +316,11 @@ def test_older_versions_upgrade_step_by_step(monkeypatch: pytest.MonkeyPatch) ->
 
         return up
 
-    monkeypatch.setattr(R, "SCHEMA_VERSION", 3)
-    monkeypatch.setattr(R, "_UPGRADES", {1: step(1), 2: step(2)})
+    monkeypatch.setattr(_results_upgrade, "SCHEMA_VERSION", 3)
+    monkeypatch.setattr(_results_upgrade, "UPGRADES", {1: step(1), 2: step(2)})
     assert R.upgrade({"schema_version": 1})["schema_version"] == 3
     assert calls == [1, 2]
-    monkeypatch.setattr(R, "_UPGRADES", {2: step(2)})
+    monkeypatch.setattr(_results_upgrade, "UPGRADES", {2: step(2)})
     with pytest.raises(ResultsError, match="cannot be upgraded"):
         R.upgrade({"schema_version": 1})
 
