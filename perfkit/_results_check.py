@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Mapping
 from typing import Any
 
@@ -36,13 +37,29 @@ def _kind(test: Callable[[Any], bool], name: str) -> Check:
     return lambda v: None if test(v) else name
 
 
+def _number(v: Any) -> str | None:
+    """A JSON number; NaN and Infinity (which Python's json reads, and perfkit never writes) are not numbers here."""
+    if not _is_number(v):
+        return "a number"
+    return None if math.isfinite(v) else "a finite number"
+
+
+def _non_negative(v: Any) -> str | None:
+    problem = _number(v)
+    return problem if problem is not None or v >= 0 else "a number >= 0"
+
+
 STRING = _kind(lambda v: isinstance(v, str), "a string")
-NUMBER = _kind(_is_number, "a number")
+NUMBER: Check = _number
+NON_NEGATIVE: Check = _non_negative
 INTEGER = _kind(lambda v: isinstance(v, int) and not isinstance(v, bool), "an integer")
 BOOLEAN = _kind(lambda v: isinstance(v, bool), "a boolean")
 OBJECT = _kind(lambda v: isinstance(v, Mapping), "an object")
 LIST = _kind(lambda v: isinstance(v, list), "a list")
-SCALAR = _kind(lambda v: v is None or isinstance(v, str | int | float), "a string, number, boolean or null")
+SCALAR = _kind(
+    lambda v: v is None or isinstance(v, str | int) or (isinstance(v, float) and math.isfinite(v)),
+    "a string, number, boolean or null",
+)
 
 
 def nullable(check: Check) -> Check:
@@ -57,6 +74,8 @@ def nullable(check: Check) -> Check:
 
 def _shown(value: Any) -> str:
     """The type of a wrong value, with the value itself when it is a short scalar: "a string ('3.0')"."""
+    if isinstance(value, float) and not math.isfinite(value):
+        return "NaN" if math.isnan(value) else ("Infinity" if value > 0 else "-Infinity")  # as the JSON spells it
     kind = json_type(value)
     if isinstance(value, str | int | float) and not isinstance(value, bool) and len(repr(value)) <= 40:
         return f"{kind} ({value!r})"

@@ -65,7 +65,11 @@ def marks_from_json(doc: Any) -> dict[str, Mark] | None:
 
 
 def changes(before: dict[str, Mark], now: dict[str, Mark], tables: Sequence[str]) -> list[str]:
-    """What happened to each of `tables` between two marks, one phrase per changed table ([] when untouched)."""
+    """What happened to each of `tables` between two marks, one phrase per changed table ([] when untouched).
+
+    Row writes are counted as PostgreSQL counts them, rolled-back ones included: "tags: 50 row deletions, committed
+    or rolled back" after a DELETE that was rolled back (the rows are back, the table's pages are not as seeded).
+    """
     found: list[str] = []
     for table in tables:
         old, new = before.get(table), now.get(table)
@@ -77,16 +81,16 @@ def changes(before: dict[str, Mark], now: dict[str, Mark], tables: Sequence[str]
             found.append(f"{table}: the server's statistics were reset, so its writes cannot be checked")
         else:
             done = [
-                f"{n:,} rows {verb}"
-                for n, verb in (
-                    (new.inserted - old.inserted, "inserted"),
-                    (new.updated - old.updated, "updated"),
-                    (new.deleted - old.deleted, "deleted"),
+                f"{n:,} row {kind}{'' if n == 1 else 's'}"
+                for n, kind in (
+                    (new.inserted - old.inserted, "insertion"),
+                    (new.updated - old.updated, "update"),
+                    (new.deleted - old.deleted, "deletion"),
                 )
                 if n
             ]
-            if done:
-                found.append(f"{table}: {', '.join(done)}")
+            if done:  # PostgreSQL counts a rolled-back write too: say so, the rows may all still be there
+                found.append(f"{table}: {', '.join(done)}, committed or rolled back")
     return found
 
 

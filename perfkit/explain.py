@@ -10,11 +10,14 @@ import psycopg
 from psycopg import errors as pg_errors
 from psycopg import sql
 
-from perfkit._sql_scan import check_read_only, check_single_statement
+from perfkit._sql_scan import check_explainable, check_read_only
 from perfkit.errors import PlanError, SettingError
 from perfkit.plan import DEFAULT_BLOCK_SIZE, Plan, parse_plan
 
 Params = Sequence[Any] | Mapping[str, Any] | None
+
+#: The largest statement_timeout PostgreSQL takes, in milliseconds (the setting is a 32-bit integer); 0 is no limit.
+MAX_STATEMENT_TIMEOUT_MS = 2_147_483_647
 
 _ANALYZE = sql.SQL("EXPLAIN (ANALYZE, BUFFERS, FORMAT JSON) ")
 _ESTIMATE = sql.SQL("EXPLAIN (FORMAT JSON) ")
@@ -85,6 +88,21 @@ def _block_size(cur: psycopg.Cursor[Any]) -> int:
     return int(row[0]) if row else DEFAULT_BLOCK_SIZE
 
 
+def _cancelled(exc: psycopg.Error, statement_timeout_ms: int | None) -> str:
+    """Why a statement was cancelled (SQLSTATE 57014 either way): its statement timeout, or a cancel request
+    (pg_cancel_backend, a client's cancel) from this session or another; told apart by the server's message."""
+    message = exc.diag.message_primary or ""
+    if "statement timeout" in message:
+        limit = f"{statement_timeout_ms} ms" if statement_timeout_ms is not None else "the statement_timeout"
+        return f"the statement ran longer than {limit} and was cancelled ({_one_line(exc)})"
+    if "user request" in message:
+        return (
+            f"the statement was cancelled by a cancel request ({_one_line(exc)}): pg_cancel_backend() or a "
+            "client's cancel, from this session or another; not the statement timeout"
+        )
+    return f"the statement was cancelled ({_one_line(exc)})"  # a server whose messages are in another language
+
+
 _READ_ONLY_REFUSAL = (
     "refusing to EXPLAIN ANALYZE a query that writes (EXPLAIN ANALYZE executes it): {message}; "
     "allow writes (--allow-writes) to run it in a transaction that is rolled back"
@@ -101,8 +119,10 @@ def _run(
     read_only: bool = False,
     settings: Mapping[str, str] | None = None,
 ) -> Plan:
-    if statement_timeout_ms is not None and statement_timeout_ms < 0:
-        raise PlanError(f"statement timeout must be >= 0 ms, got {statement_timeout_ms}")
+    if statement_timeout_ms is not None and not 0 <= statement_timeout_ms <= MAX_STATEMENT_TIMEOUT_MS:
+        raise PlanError(
+            f"statement timeout must be 0 (no limit) to {MAX_STATEMENT_TIMEOUT_MS} ms, got {statement_timeout_ms}"
+        )
     local = {check_setting_name(name): str(value) for name, value in (settings or {}).items()}
     statement = prefix + sql.SQL(query)  # the user's statement text is the point here
     try:
@@ -116,8 +136,7 @@ def _run(
             row = cur.execute(statement, params).fetchone()
             raise psycopg.Rollback()  # EXPLAIN ANALYZE executed the statement: undo whatever it did
     except pg_errors.QueryCanceled as exc:
-        limit = f"{statement_timeout_ms} ms" if statement_timeout_ms is not None else "the statement_timeout"
-        raise PlanError(f"the statement ran longer than {limit} and was cancelled ({_one_line(exc)})") from None
+        raise PlanError(_cancelled(exc, statement_timeout_ms)) from None
     except pg_errors.ReadOnlySqlTransaction as exc:
         raise PlanError(_READ_ONLY_REFUSAL.format(message=_one_line(exc))) from None
     except psycopg.Error as exc:
@@ -141,13 +160,14 @@ def explain_analyze(
     Unless `allow_writes`, the transaction is READ ONLY: PostgreSQL refuses any write (data-modifying CTEs,
     nextval/setval, SELECT FOR UPDATE/SHARE) and perfkit reports it as a refusal naming --allow-writes; a statement
     that does not start like a query is refused before it reaches the server. With `allow_writes` the rollback
-    undoes row changes, not sequence advances.
+    undoes row changes, not sequence advances. A statement EXPLAIN cannot run (TRUNCATE, CREATE TABLE without AS,
+    DROP, VACUUM, ALTER, COPY, GRANT...) raises PlanError before anything is sent, with or without `allow_writes`.
     `settings` ({name: value}, e.g. {"enable_seqscan": "off", "work_mem": "64MB"}) are set with SET LOCAL inside
     that transaction, for this statement only; a bad name or value raises SettingError with PostgreSQL's message.
     Works on autocommit and non-autocommit connections; inside an open transaction it uses a savepoint.
     SQL errors and statement timeouts raise PlanError with the server's message on one line.
     """
-    check_single_statement(query)  # always: a trailing `; COMMIT` would make the writes stick
+    check_explainable(query)  # always: one statement (a trailing `; COMMIT` would make the writes stick) EXPLAIN takes
     if not allow_writes:
         check_read_only(query)  # a friendly early message; the READ ONLY transaction is the guard
     return _run(
@@ -169,5 +189,5 @@ def explain_estimate(
 
     `settings` are set with SET LOCAL for this statement only, as in `explain_analyze`.
     """
-    check_single_statement(query)
+    check_explainable(query)
     return _run(conn, _ESTIMATE, query, params, None, allow_estimates=True, settings=settings)

@@ -33,9 +33,10 @@ class Measurement:
     runs: int
     elapsed_s: float
 
-    def protocol(self) -> dict[str, float]:
-        """How the samples were taken, as counters for the results: warm-up runs and whether the cache was warm."""
-        return {"warmup_runs": float(self.warmup), "cache_warm": 1.0 if self.cache == CACHE_WARM else 0.0}
+    def protocol(self) -> dict[str, int]:
+        """How the samples were taken, as counters for the results: warm-up runs and whether the cache was warm
+        (1 or 0); integers, as every count in a results file is."""
+        return {"warmup_runs": self.warmup, "cache_warm": 1 if self.cache == CACHE_WARM else 0}
 
 
 def _check(warmup: int, min_runs: int, max_runs: int, budget_s: float) -> None:

@@ -6,7 +6,7 @@ import hashlib
 import json
 import os
 import tempfile
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     import pandas as pd
 
+from perfkit._results_benchmark import check_plan, check_samples, check_timing, check_unique
 from perfkit._results_check import (
     BOOLEAN,
     INTEGER,
@@ -28,18 +29,19 @@ from perfkit._results_check import (
     json_type,
     nullable,
 )
+from perfkit._results_upgrade import LEGACY_NODE_NAMES as LEGACY_NODE_NAMES  # re-exported: part of the format
+from perfkit._results_upgrade import MACHINE_NUMBERS as MACHINE_NUMBERS
+from perfkit._results_upgrade import NO_SPREAD
+from perfkit._results_upgrade import SCHEMA_VERSION as SCHEMA_VERSION
+from perfkit._results_upgrade import upgrade as upgrade
 from perfkit.errors import ResultsError
 from perfkit.stats import Stats
 
-# The format version: bumped on purpose when the document's shape changes, independent of the package version.
-SCHEMA_VERSION = 3
 FORMAT_NAME = "perfkit-results"
 
 Scalar = str | int | float | bool | None
 #: A machine fact: text (hostname, system), a count (cpu_count, memory_bytes), or None when unknown.
 MachineValue = str | int | None
-#: The machine facts that are counts: integers (or null when unknown) since format 3, text before.
-MACHINE_NUMBERS = ("cpu_count", "memory_bytes")
 
 
 @dataclass(frozen=True, slots=True)
@@ -152,13 +154,19 @@ def _plain(obj: Any) -> Any:
 
 
 def write(results: RunResults, path: str | os.PathLike[str]) -> Path:
-    """Write the run atomically (temp file in the same folder, then rename)."""
+    """Write the run atomically (temp file in the same folder, then rename); a run that `load` would refuse (NaN or
+    negative samples, statistics that do not summarise them, a benchmark twice) raises ResultsError instead."""
     target = Path(path)
+    doc = to_dict(results)
+    try:
+        from_dict(doc)
+    except ResultsError as exc:
+        raise ResultsError(f"refusing to write {target}: {exc}") from None
     target.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=".results-", suffix=".json", dir=target.parent)
     try:
         with os.fdopen(fd, "w") as fh:
-            json.dump(to_dict(results), fh, indent=1, allow_nan=False)
+            json.dump(doc, fh, indent=1, allow_nan=False)
             fh.write("\n")
         Path(tmp).chmod(0o644)  # mkstemp makes it private; results are meant to be shared
         Path(tmp).replace(target)
@@ -169,83 +177,6 @@ def write(results: RunResults, path: str | os.PathLike[str]) -> Path:
 
 
 # -- reading ----------------------------------------------------------------------------------------
-
-
-def _v1_to_v2(doc: dict[str, Any]) -> dict[str, Any]:
-    """Version 2 added the environment's `realism` (the seed's realism report): unknown for older runs."""
-    env = doc.get("environment")
-    if not isinstance(env, dict):
-        return {**doc, "schema_version": 2}  # the check after upgrading names what is wrong
-    return {**doc, "schema_version": 2, "environment": {**env, "realism": None}}
-
-
-def _count_or_none(value: Any) -> Any:
-    """A machine count as version 2 wrote it ("8", "0" or "unknown") as a number: None when it was not known."""
-    if isinstance(value, str):
-        return int(value) if value.isdigit() and int(value) > 0 else None
-    return value  # not text: left for the check after upgrading to judge
-
-
-#: A plan summary's `node_names` upgraded from format 2: its node_types are PostgreSQL's JSON "Node Type"s
-#: (Aggregate, ModifyTable, Seq Scan for a parallel one); format 3 writes the text format's names (HashAggregate,
-#: Insert, Parallel Seq Scan). plan:changed compares such a plan on the JSON names.
-LEGACY_NODE_NAMES = "json"
-
-_NO_SPREAD = ("q1_ms", "q3_ms", "stdev_ms", "ci_low_ms", "ci_high_ms")
-
-
-def _v2_to_v3(doc: dict[str, Any]) -> dict[str, Any]:
-    """Version 3 records machine counts as integers (cpu_count, memory_bytes; null when unknown) instead of text,
-    a single sample's quartiles, deviation and CI as null instead of a zero-width interval, and plan node types
-    with the text format's names (older plans are marked with node_names = LEGACY_NODE_NAMES)."""
-    out: dict[str, Any] = {**doc, "schema_version": 3}
-    env = doc.get("environment")
-    if isinstance(env, dict) and isinstance(env.get("machine"), dict):
-        machine = dict(env["machine"])
-        for key in MACHINE_NUMBERS:
-            if key in machine:
-                machine[key] = _count_or_none(machine[key])
-        out["environment"] = {**env, "machine": machine}
-    benches = doc.get("benchmarks")
-    if isinstance(benches, list):
-        out["benchmarks"] = [_v3_stats(b) for b in benches]
-    return out
-
-
-def _v3_stats(bench: Any) -> Any:
-    if not isinstance(bench, dict):
-        return bench
-    plan = bench.get("plan")
-    if isinstance(plan, dict):  # node_types were JSON "Node Type"s (Aggregate, ModifyTable); see LEGACY_NODE_NAMES
-        bench = {**bench, "plan": {**plan, "node_names": LEGACY_NODE_NAMES}}
-    stats = bench.get("stats")
-    if not isinstance(stats, dict) or stats.get("n") != 1:
-        return bench
-    return {**bench, "stats": {**stats, **dict.fromkeys(_NO_SPREAD)}}
-
-
-# Upgraders from version N to N+1, applied in order.
-_UPGRADES: dict[int, Callable[[dict[str, Any]], dict[str, Any]]] = {1: _v1_to_v2, 2: _v2_to_v3}
-
-
-def upgrade(doc: dict[str, Any]) -> dict[str, Any]:
-    """Bring an older document to SCHEMA_VERSION step by step; refuse newer or unknown versions."""
-    if "schema_version" not in doc:
-        raise ResultsError("missing field schema_version (the results format's version, an integer)")
-    version = doc["schema_version"]
-    check_value(version, INTEGER, "schema_version")
-    if version > SCHEMA_VERSION:
-        raise ResultsError(
-            f"results format version {version} is newer than this perfkit understands "
-            f"(up to {SCHEMA_VERSION}); upgrade perfkit to read it"
-        )
-    while version < SCHEMA_VERSION:
-        step = _UPGRADES.get(version)
-        if step is None:
-            raise ResultsError(f"results format version {version} is unknown and cannot be upgraded")
-        doc = step(doc)
-        version = int(doc["schema_version"])
-    return doc
 
 
 _ENVIRONMENT = {
@@ -273,18 +204,16 @@ _BENCHMARK = {
 }
 _BENCHMARK_OPTIONAL = {"plan": nullable(OBJECT), "notes": LIST, "version": STRING}
 _STATS = {
-    name: INTEGER if name == "n" else nullable(NUMBER) if name in _NO_SPREAD else NUMBER for name in Stats.__slots__
+    name: INTEGER if name == "n" else nullable(NUMBER) if name in NO_SPREAD else NUMBER for name in Stats.__slots__
 }
 _MACHINE_VALUE = nullable(lambda v: None if STRING(v) is None or INTEGER(v) is None else "a string or an integer")
 
 
 def _check_format(doc: Mapping[str, Any]) -> None:
-    """A perfkit results document says so: `"format": "perfkit-results"` (files without it need a schema_version)."""
-    fmt = doc.get("format")
-    if fmt is None and "format" not in doc:
-        if "schema_version" not in doc:
-            raise ResultsError(f'not a perfkit results file (no "format": "{FORMAT_NAME}" and no schema_version)')
-        return
+    """A perfkit results document says so: `"format": "perfkit-results"`, written by every version of the format."""
+    if "format" not in doc:
+        raise ResultsError(f'not a perfkit results file: no "format": "{FORMAT_NAME}" (every results file has it)')
+    fmt = doc["format"]
     if fmt != FORMAT_NAME:
         shown = repr(fmt) if isinstance(fmt, str) else json_type(fmt)
         raise ResultsError(f"not a perfkit results file: its format is {shown}, not '{FORMAT_NAME}'")
@@ -323,18 +252,21 @@ def _benchmark(obj: Any, where: str) -> Benchmark:
 def _benchmark_record(obj: Any, where: str) -> Benchmark:
     b = check_fields(obj, where, _BENCHMARK, _BENCHMARK_OPTIONAL)
     check_items(b["params"], f"{where}.params", SCALAR)
-    check_items(b["samples_ms"], f"{where}.samples_ms", NUMBER)
+    check_samples(b["samples_ms"], f"{where}.samples_ms")
     check_items(b["counters"], f"{where}.counters", NUMBER)
     check_items(b.get("notes", []), f"{where}.notes", STRING)
+    samples = tuple(float(x) for x in b["samples_ms"])
+    stats = _stats(b["stats"], f"{where}.stats")
+    check_timing(samples, None if stats is None else stats.n, where)
     return Benchmark(
         scenario=b["scenario"],
         name=b["name"],
         variant=b["variant"],
         params=dict(b["params"]),
-        samples_ms=tuple(float(x) for x in b["samples_ms"]),
-        stats=_stats(b["stats"], f"{where}.stats"),
-        counters={k: float(v) for k, v in b["counters"].items()},
-        plan=b.get("plan"),
+        samples_ms=samples,
+        stats=stats,
+        counters={k: v if isinstance(v, int) else float(v) for k, v in b["counters"].items()},  # counts stay integers
+        plan=check_plan(b.get("plan"), f"{where}.plan"),
         notes=tuple(b.get("notes", ())),
         version=b.get("version", ""),
     )
@@ -360,6 +292,7 @@ def from_dict(doc: Mapping[str, Any]) -> RunResults:
     check_fields(d, "", {"environment": OBJECT, "benchmarks": LIST}, {"tables": OBJECT})
     env = _environment(d)
     benches = tuple(_benchmark(b, f"benchmarks[{i}]") for i, b in enumerate(d["benchmarks"]))
+    check_unique([b.key for b in benches])
     return RunResults(environment=env, benchmarks=benches, tables=_tables(d.get("tables", {})))
 
 

@@ -126,7 +126,7 @@ def _plan(nodes: list[str], indexes: list[str], index_only: bool = False) -> dic
         "shared_hit_blocks": 10,
         "shared_read_blocks": 0,
         "rows_removed": 0,
-        "hottest_node": nodes[-1],
+        "hottest_node": None,
         "worst_misestimate": None,
     }
 

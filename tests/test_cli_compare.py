@@ -152,6 +152,38 @@ def test_structurally_wrong_baseline(project: Path, base: Path, content: str, me
     assert str(bad) in result.stderr and "Error" not in result.stderr.replace("error:", "")
 
 
+def _edited(source: Path, target: Path, change: object) -> Path:
+    doc = json.loads(source.read_text())
+    change(doc["benchmarks"][0])  # type: ignore[operator]
+    target.write_text(json.dumps(doc))
+    return target
+
+
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        # compared letter by letter, this was "current: I > n > d > e > x ..." and exit 1: a false regression
+        (lambda b: b["plan"].update(node_types="Index Scan"), "plan.node_types must be a list, not a string"),
+        (lambda b: b.update(samples_ms=[]), "stats.n is 30 but benchmarks[0].samples_ms holds no samples"),
+        (lambda b: b.update(stats=None), "stats is null but benchmarks[0].samples_ms holds 30 samples"),
+        (lambda b: b["samples_ms"].__setitem__(3, -0.5), "samples_ms[3] must be a number >= 0"),
+    ],
+)
+def test_nonsense_in_the_current_run_exits_2_not_1(base: Path, project: Path, change: object, message: str) -> None:
+    cur = _edited(write_run(project / "cur.json", seed=2), project / "edited.json", change)
+    res = invoke("compare", str(base), str(cur))
+    assert_usage_error(res, message)
+    assert str(cur) in res.stderr
+
+
+def test_a_benchmark_twice_exits_2(base: Path, project: Path) -> None:
+    doc = json.loads(base.read_text())
+    doc["benchmarks"].append(dict(doc["benchmarks"][0], samples_ms=doc["benchmarks"][0]["samples_ms"][::-1]))
+    twice = project / "twice.json"
+    twice.write_text(json.dumps(doc))
+    assert_usage_error(invoke("compare", str(twice), str(base)), "benchmarks[1] repeats benchmark")
+
+
 def test_newer_format_baseline(project: Path, base: Path) -> None:
     doc = json.loads(base.read_text())
     doc["schema_version"] = SCHEMA_VERSION + 1

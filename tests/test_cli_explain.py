@@ -293,3 +293,69 @@ def test_plan_with_absurd_figures_is_a_one_line_error(capsys: pytest.CaptureFixt
         code, out, err = run_main(capsys, "explain", "--plan", str(bad), "--json")
         assert (code, out) == (1, ""), edit
         assert err.startswith("error: ") and len(err.strip().splitlines()) == 1 and "Traceback" not in err
+
+
+def test_statements_explain_cannot_run_exit_1_with_or_without_allow_writes(
+    capsys: pytest.CaptureFixture[str], empty_db: Target
+) -> None:
+    """TRUNCATE used to be 'SQL error: syntax error at or near "TRUNCATE"' with --allow-writes and 'refused unless
+    writes are allowed' without it, though the flag cannot help: one line saying what EXPLAIN takes, exit 1."""
+    _setup(empty_db)
+    expected = (
+        "error: EXPLAIN cannot run TRUNCATE: it explains only SELECT, INSERT, UPDATE, DELETE, MERGE, VALUES, "
+        "EXECUTE, DECLARE and CREATE TABLE AS"
+    )
+    for flags in (("--allow-writes",), ()):
+        code, out, err = run_main(capsys, "explain", "TRUNCATE t", "--dsn", empty_db.conninfo, *flags)
+        assert (code, out, err.strip()) == (1, "", expected)
+    code, _, err = run_main(capsys, "explain", "DROP TABLE t", "--dsn", empty_db.conninfo, "--allow-writes")
+    assert code == 1 and err.startswith("error: EXPLAIN cannot run DROP TABLE: it explains only SELECT")
+    code, out, err = run_main(
+        capsys, "explain", "CREATE TABLE t2 AS SELECT * FROM t", "--dsn", empty_db.conninfo, "--allow-writes"
+    )
+    assert code == 0, err
+    assert _count(empty_db) == 20
+
+
+def test_a_cancelled_statement_says_so(capsys: pytest.CaptureFixture[str], empty_db: Target) -> None:
+    """pg_cancel_backend used to be reported as running longer than the 300000 ms statement timeout."""
+    sql = "SELECT pg_cancel_backend(pg_backend_pid()), pg_sleep(2)"
+    code, out, err = run_main(capsys, "explain", sql, "--dsn", empty_db.conninfo)
+    assert (code, out) == (1, "")
+    assert err.startswith("error: the statement was cancelled by a cancel request (canceling statement due to user")
+    assert "300000" not in err and len(err.strip().splitlines()) == 1
+
+
+def test_statement_timeout_beyond_postgresqls_range_is_a_usage_error(
+    capsys: pytest.CaptureFixture[str], empty_db: Target
+) -> None:
+    """99999999999 used to reach the server ('SQL error: invalid value for parameter', exit 1)."""
+    for too_big in ("99999999999", "2147483648"):
+        result = run_main(capsys, "explain", "SELECT 1", "--statement-timeout", too_big, "--dsn", empty_db.conninfo)
+        assert_usage_error(result, "'--statement-timeout'", too_big, "0<=x<=2147483647")
+    for fine in ("2147483647", "0"):  # PostgreSQL's largest, and no limit
+        code, _, err = run_main(capsys, "explain", "SELECT 1", "--statement-timeout", fine, "--dsn", empty_db.conninfo)
+        assert code == 0, err
+    code, out, _ = run_main(capsys, "explain", "--help")
+    assert code == 0 and "2147483647" in out and "0: no limit" in out
+
+
+def test_sql_that_starts_with_a_comment_is_the_statement(capsys: pytest.CaptureFixture[str], empty_db: Target) -> None:
+    """click read "-- note\\nSELECT 1" as an unknown option ('No such option'); an option's name has no line break."""
+    _setup(empty_db)
+    sql = "-- how many?\nSELECT count(*) FROM t"
+    for args in (
+        (sql, "--json"),
+        ("--json", sql),
+        ("--json", "--", sql),  # the documented way to end the options
+        ("--set", "search_path=public, pg_catalog", sql, "--json"),  # an option's value is left where it is
+    ):
+        code, out, err = run_main(capsys, "explain", "--dsn", empty_db.conninfo, *args)
+        assert code == 0, (args, err)
+        assert json.loads(out)["nodes"][0]["node_type"] == "Aggregate"
+    code, out, err = run_main(capsys, "explain", "--dsn", empty_db.conninfo, "--json", "--", "/* c */ TABLE t")
+    assert code == 0, err
+    code, out, err = run_main(capsys, "explain", "--dsn", empty_db.conninfo, "--", "SELECT 1", "--json")
+    assert_usage_error((code, out, err), "unexpected extra argument")  # after --, --json is not an option
+    code, out, _ = run_main(capsys, "explain", "--help")
+    assert code == 0 and 'perfkit explain --json -- "SQL"' in " ".join(out.split())  # as wrapped for the terminal

@@ -7,7 +7,7 @@ from typing import Any
 import psycopg
 import pytest
 
-from perfkit._sql_scan import check_read_only
+from perfkit._sql_scan import check_explainable, check_read_only
 from perfkit.db import Target, connect
 from perfkit.errors import PlanError, SettingError
 from perfkit.explain import explain_analyze, explain_estimate, parse_settings
@@ -113,11 +113,25 @@ def test_syntax_error_is_one_line_with_position(table_conn: psycopg.Connection[A
     assert table_conn.info.transaction_status == psycopg.pq.TransactionStatus.IDLE
 
 
+def test_a_cancel_request_is_not_called_a_timeout(table_conn: psycopg.Connection[Any]) -> None:
+    """Both are SQLSTATE 57014; only the statement timeout 'ran longer than' its limit."""
+    with pytest.raises(PlanError) as info:
+        explain_analyze(table_conn, "SELECT pg_cancel_backend(pg_backend_pid()), pg_sleep(2)")
+    text = str(info.value)
+    assert text.startswith("the statement was cancelled by a cancel request (canceling statement due to user request)")
+    assert "ran longer" not in text and "not the statement timeout" in text
+    assert explain_analyze(table_conn, "SELECT 1").analyzed  # the connection is usable again
+
+
 def test_statement_timeout(table_conn: psycopg.Connection[Any]) -> None:
     with pytest.raises(PlanError, match="ran longer than 50 ms and was cancelled"):
         explain_analyze(table_conn, "SELECT pg_sleep(2)", statement_timeout_ms=50)
     row = table_conn.execute("SHOW statement_timeout").fetchone()
     assert row is not None and row[0] == "5min"  # the session setting is untouched
+    for bad in (-1, 2**31):  # PostgreSQL's statement_timeout is a 32-bit integer of milliseconds
+        with pytest.raises(PlanError, match=f"must be 0 \\(no limit\\) to 2147483647 ms, got {bad}"):
+            explain_analyze(table_conn, "SELECT 1", statement_timeout_ms=bad)
+    assert explain_analyze(table_conn, "SELECT 1", statement_timeout_ms=2**31 - 1).analyzed
 
 
 def test_estimate_executes_nothing(table_conn: psycopg.Connection[Any]) -> None:
@@ -157,17 +171,94 @@ def test_read_only_accepted(sql: str) -> None:
         ("update t set v = 'x'", "this UPDATE statement"),
         ("SELECT * INTO t2 FROM t", "SELECT INTO"),
         ("SELECT id, v INTO TEMP t2 FROM t WHERE id < 3", "SELECT INTO"),
-        ("COPY t TO STDOUT", "this COPY statement"),
+        ("COPY t TO STDOUT", "EXPLAIN cannot run COPY: it explains only SELECT"),
         ("SELECT 1; DELETE FROM t", "one statement"),
         ("EXPLAIN SELECT 1", "without EXPLAIN"),
         ("", "empty"),
         ("SELECT 'unterminated", "unterminated"),
-        ("CREATE TABLE x (id int)", "this CREATE statement"),
+        ("CREATE TABLE x (id int)", "EXPLAIN cannot run CREATE TABLE without AS"),
+        ("CREATE TABLE x AS SELECT 1", "this CREATE statement"),  # explainable, but it writes
+        ("TRUNCATE t", "EXPLAIN cannot run TRUNCATE"),
     ],
 )
 def test_writes_refused(sql: str, message: str) -> None:
     with pytest.raises(PlanError, match=message):
         check_read_only(sql)
+
+
+EXPLAINABLE_MESSAGE = (
+    "it explains only SELECT, INSERT, UPDATE, DELETE, MERGE, VALUES, EXECUTE, DECLARE and CREATE TABLE AS"
+)
+
+
+@pytest.mark.parametrize(
+    ("sql", "command"),
+    [
+        ("TRUNCATE t", "TRUNCATE"),
+        ("truncate table t;", "TRUNCATE"),
+        ("CREATE TABLE x (id int)", "CREATE TABLE without AS"),
+        ("CREATE TEMP TABLE x (id int GENERATED ALWAYS AS (1) STORED)", "CREATE TEMP TABLE without AS"),
+        ("CREATE UNIQUE INDEX ON t (v)", "CREATE UNIQUE INDEX"),
+        ("CREATE VIEW v AS SELECT 1", "CREATE VIEW"),
+        ("DROP TABLE t", "DROP TABLE"),
+        ("ALTER TABLE t ADD COLUMN w int", "ALTER TABLE"),
+        ("VACUUM t", "VACUUM"),
+        ("ANALYZE t", "ANALYZE"),
+        ("COPY t TO STDOUT", "COPY"),
+        ("GRANT SELECT ON t TO public", "GRANT"),
+        ("REFRESH MATERIALIZED VIEW mv", "REFRESH"),  # parsed by EXPLAIN, but it has no plan
+        ("-- a comment\nNOTIFY x", "NOTIFY"),
+    ],
+)
+def test_statements_explain_cannot_run_are_refused_even_with_writes_allowed(
+    table_conn: psycopg.Connection[Any], sql: str, command: str
+) -> None:
+    """The server would only say 'syntax error at or near "TRUNCATE"', and --allow-writes cannot help."""
+    message = f"EXPLAIN cannot run {command}: {EXPLAINABLE_MESSAGE}"
+    for allow_writes in (True, False):
+        with pytest.raises(PlanError) as info:
+            explain_analyze(table_conn, sql, allow_writes=allow_writes)
+        assert str(info.value) == message
+        assert "unless writes are allowed" not in str(info.value)
+    with pytest.raises(PlanError, match=f"EXPLAIN cannot run {command}:"):
+        explain_estimate(table_conn, sql)
+    assert count(table_conn) == 50  # nothing was sent
+
+
+@pytest.mark.parametrize(
+    "sql",
+    [
+        "SELECT 1",
+        "(VALUES (1))",
+        "TABLE t",
+        "WITH d AS (DELETE FROM t RETURNING id) SELECT count(*) FROM d",
+        "INSERT INTO t VALUES (51, 'x')",
+        "UPDATE t SET v = 'y'",
+        "DELETE FROM t",
+        "MERGE INTO t USING (VALUES (1)) s(id) ON t.id = s.id WHEN MATCHED THEN DELETE",
+        "DECLARE c CURSOR FOR SELECT * FROM t",
+        "CREATE TABLE t2 AS SELECT * FROM t",
+        "CREATE UNLOGGED TABLE IF NOT EXISTS t2 (a, b) AS TABLE t",
+        "CREATE MATERIALIZED VIEW mv AS SELECT * FROM t",
+    ],
+)
+def test_explainable_statements_run_with_writes_allowed(table_conn: psycopg.Connection[Any], sql: str) -> None:
+    check_explainable(sql)
+    assert explain_analyze(table_conn, sql, allow_writes=True).analyzed
+    assert count(table_conn) == 50  # rolled back
+    assert table_conn.execute("SELECT to_regclass('t2'), to_regclass('mv')").fetchone() == (None, None)
+
+
+def test_declare_and_execute_are_read_only_statements(table_conn: psycopg.Connection[Any]) -> None:
+    """EXPLAIN runs them; the READ ONLY transaction guards what they hide, so --allow-writes is not needed."""
+    assert explain_analyze(table_conn, "DECLARE c CURSOR FOR SELECT * FROM t").root.rows_total == 50
+    table_conn.execute("PREPARE five AS SELECT * FROM t WHERE id <= 5")
+    table_conn.execute("PREPARE wipe AS DELETE FROM t")
+    assert explain_analyze(table_conn, "EXECUTE five").root.rows_total == 5
+    with pytest.raises(PlanError, match="refusing to EXPLAIN ANALYZE a query that writes"):
+        explain_analyze(table_conn, "EXECUTE wipe")
+    assert explain_analyze(table_conn, "EXECUTE wipe", allow_writes=True).root.label == "Delete on t"
+    assert count(table_conn) == 50
 
 
 def test_live_parallel_plan_divides_by_launched_workers(conn: psycopg.Connection[Any]) -> None:

@@ -96,6 +96,14 @@ def test_bad_arguments_are_rejected(kwargs: dict[str, Any], message: str) -> Non
     assert fn.n == 0
 
 
+def test_protocol_counters_are_integers() -> None:
+    """warmup_runs and cache_warm are counts: written as 2 and 1, not 2.0 and 1.0."""
+    assert measure(lambda: None, warmup=2, min_runs=1, max_runs=1).protocol() == {"warmup_runs": 2, "cache_warm": 1}
+    cold = measure(lambda: None, warmup=0, min_runs=1, max_runs=1).protocol()
+    assert cold == {"warmup_runs": 0, "cache_warm": 0}
+    assert all(type(v) is int for v in cold.values())
+
+
 def test_exception_in_callable_propagates() -> None:
     def boom() -> None:
         raise RuntimeError("boom")

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import json
-from dataclasses import replace
+from dataclasses import asdict, replace
 from pathlib import Path
 from typing import Any
 
 import pytest
 
+from perfkit import _results_upgrade
 from perfkit import results as R
 from perfkit.errors import ResultsError
 from perfkit.stats import summarize
@@ -38,7 +39,7 @@ def sample_results() -> R.RunResults:
         samples,
         summarize(samples),
         {"statements": 1.0},
-        plan={"node_types": ["Limit"]},
+        plan={"node_types": ["Limit"], "indexes": [], "seq_scans": []},
         version="v1",
     )
     return R.RunResults(environment=env, benchmarks=(b,), tables={"t": ({"a": 1},)})
@@ -53,6 +54,16 @@ def test_round_trip(tmp_path: Path) -> None:
     assert doc["schema_version"] == R.SCHEMA_VERSION
     assert doc["benchmarks"][0]["stats"]["median_ms"] == 3.0
     assert path.stat().st_mode & 0o044 == 0o044  # shareable
+
+
+def test_counts_stay_integers_through_load_and_rewrite(tmp_path: Path) -> None:
+    """A baseline is a results file loaded and written again: its counts stay 2, never become 2.0."""
+    b = replace(sample_results().benchmarks[0], counters={"statements": 3, "warmup_runs": 2, "server_ms": 0.25})
+    first = R.write(replace(sample_results(), benchmarks=(b,)), tmp_path / "a.json")
+    again = R.write(R.load(first), tmp_path / "b.json")
+    counters = json.loads(again.read_text())["benchmarks"][0]["counters"]
+    assert counters == {"statements": 3, "warmup_runs": 2, "server_ms": 0.25}
+    assert [type(counters[k]) for k in ("statements", "warmup_runs", "server_ms")] == [int, int, float]
 
 
 def test_write_is_atomic(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -76,16 +87,21 @@ def test_write_is_atomic(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Non
         ('{"schema_version": 1, "environment": ', "not valid JSON"),
         ("[1, 2]", "not a perfkit results file: the JSON is a list, not an object"),
         ('{"format": "other"}', "not a perfkit results file: its format is 'other', not 'perfkit-results'"),
-        ('{"benchmarks": []}', 'not a perfkit results file (no "format": "perfkit-results" and no schema_version)'),
+        ('{"benchmarks": []}', 'not a perfkit results file: no "format": "perfkit-results"'),
+        # every format version wrote "format": a file without it is not one of perfkit's, whatever else it holds
+        ('{"schema_version": 1, "environment": {}, "benchmarks": []}', 'no "format": "perfkit-results"'),
         ('{"format": "perfkit-results", "benchmarks": []}', "missing field schema_version"),
         (
             '{"format": "perfkit-results", "schema_version": "2"}',
             "field schema_version must be an integer, not a string",
         ),
-        ('{"schema_version": 99}', "newer than this perfkit understands"),
-        ('{"schema_version": 0}', "version 0 is unknown and cannot be upgraded"),
-        ('{"schema_version": 1, "environment": {}, "benchmarks": []}', "missing field environment.server_version"),
-        ('{"schema_version": 1, "benchmarks": []}', "missing field environment"),
+        ('{"format": "perfkit-results", "schema_version": 99}', "newer than this perfkit understands"),
+        ('{"format": "perfkit-results", "schema_version": 0}', "version 0 is unknown and cannot be upgraded"),
+        (
+            '{"format": "perfkit-results", "schema_version": 1, "environment": {}, "benchmarks": []}',
+            "missing field environment.server_version",
+        ),
+        ('{"format": "perfkit-results", "schema_version": 1, "benchmarks": []}', "missing field environment"),
     ],
 )
 def test_bad_files(tmp_path: Path, content: str, message: str) -> None:
@@ -134,6 +150,87 @@ def _mutated(change: Any) -> dict[str, Any]:
         (lambda d: d["benchmarks"][0]["params"].update(n=[1]), "field benchmarks[0].params.n must be a string, number"),
         (lambda d: d["benchmarks"][0].update(notes="x"), "field benchmarks[0].notes must be a list"),
         (lambda d: d["benchmarks"][0].update(plan=3), "field benchmarks[0].plan must be an object or null"),
+        # the plan summary: what plan:changed compares are lists of strings (a string compares letter by letter)
+        (
+            lambda d: d["benchmarks"][0]["plan"].update(node_types="Index Scan"),
+            "field benchmarks[0].plan.node_types must be a list, not a string ('Index Scan') "
+            "(benchmark loading/users_latest_posts/join)",
+        ),
+        (
+            lambda d: d["benchmarks"][0]["plan"].update(node_types=["Limit", 7]),
+            "field benchmarks[0].plan.node_types[1] must be a string, not a number (7)",
+        ),
+        (lambda d: d["benchmarks"][0]["plan"].pop("indexes"), "missing field benchmarks[0].plan.indexes"),
+        (
+            lambda d: d["benchmarks"][0]["plan"].update(seq_scans={"posts": 1}),
+            "field benchmarks[0].plan.seq_scans must be a list, not an object",
+        ),
+        (
+            lambda d: d["benchmarks"][0]["plan"].update(shared_hit_blocks="10"),
+            "field benchmarks[0].plan.shared_hit_blocks must be an integer, not a string ('10')",
+        ),
+        (
+            lambda d: d["benchmarks"][0]["plan"].update(planning_ms="fast"),
+            "field benchmarks[0].plan.planning_ms must be a number or null, not a string ('fast')",
+        ),
+        (
+            lambda d: d["benchmarks"][0]["plan"].update(index_only="yes"),
+            "field benchmarks[0].plan.index_only must be a boolean",
+        ),
+        (
+            lambda d: d["benchmarks"][0]["plan"].update(hottest_node="Limit"),
+            "field benchmarks[0].plan.hottest_node must be an object or null",
+        ),
+        (
+            lambda d: d["benchmarks"][0]["plan"].update(findings=[None]),
+            "field benchmarks[0].plan.findings[0] must be a string, not null",
+        ),
+        (
+            lambda d: d["benchmarks"][0]["plan"].update(index_scans=["idx"]),
+            "field benchmarks[0].plan.index_scans[0] must be an object, not a string ('idx')",
+        ),
+        # samples that make no sense, and statistics that do not summarise them
+        (
+            lambda d: d["benchmarks"][0]["samples_ms"].__setitem__(1, float("nan")),
+            "field benchmarks[0].samples_ms[1] must be a finite number, not NaN",
+        ),
+        (
+            lambda d: d["benchmarks"][0]["samples_ms"].__setitem__(1, float("inf")),
+            "field benchmarks[0].samples_ms[1] must be a finite number, not Infinity",
+        ),
+        (
+            lambda d: d["benchmarks"][0]["samples_ms"].__setitem__(0, -1.0),
+            "field benchmarks[0].samples_ms[0] must be a number >= 0, not a number (-1.0)",
+        ),
+        (
+            lambda d: d["benchmarks"][0].update(samples_ms=[]),
+            "field benchmarks[0].stats.n is 5 but benchmarks[0].samples_ms holds no samples",
+        ),
+        (
+            lambda d: d["benchmarks"][0]["samples_ms"].pop(),
+            "field benchmarks[0].stats.n is 5 but benchmarks[0].samples_ms holds 4 samples",
+        ),
+        (
+            lambda d: d["benchmarks"][0].update(stats=None),
+            "field benchmarks[0].stats is null but benchmarks[0].samples_ms holds 5 samples",
+        ),
+        (
+            lambda d: d["benchmarks"][0]["stats"].update(median_ms=float("nan")),
+            "field benchmarks[0].stats.median_ms must be a finite number, not NaN",
+        ),
+        (
+            lambda d: d["benchmarks"][0]["counters"].update(statements=float("-inf")),
+            "field benchmarks[0].counters.statements must be a finite number, not -Infinity",
+        ),
+        (
+            lambda d: d["environment"].update(scale=float("inf")),
+            "field environment.scale must be a finite number or null, not Infinity",
+        ),
+        (
+            lambda d: d["benchmarks"].append(dict(d["benchmarks"][0], version="v2")),
+            "benchmarks[1] repeats benchmark loading/users_latest_posts/join[n=10] (benchmarks[0]): each "
+            "scenario/name/variant and parameters may appear once",
+        ),
         (lambda d: d["environment"].update(embedded="yes"), "field environment.embedded must be a boolean"),
         (lambda d: d["environment"].update(seed=7.5), "field environment.seed must be an integer or null"),
         (lambda d: d["environment"].update(scale="big"), "field environment.scale must be a number or null"),
@@ -156,6 +253,39 @@ def test_structural_errors_name_the_file_and_the_field(tmp_path: Path, change: A
     for internal in ("KeyError", "TypeError", "ValueError", "__init__", "argument", "Traceback"):
         assert internal not in text
     assert "\n" not in text
+
+
+def test_what_the_writer_produces_legitimately_loads() -> None:
+    """A benchmark without timings (no samples, null stats: counters and plan only), a single sample, no plan, and a
+    plan with only the fields plan:changed compares all load."""
+    bare = {"node_types": ["Seq Scan"], "indexes": [], "seq_scans": ["posts"]}
+    doc = _mutated(
+        lambda d: d["benchmarks"].extend(
+            [
+                dict(d["benchmarks"][0], variant="counted", samples_ms=[], stats=None),
+                dict(d["benchmarks"][0], variant="once", samples_ms=[4.0], stats=asdict(summarize([4.0]))),
+                dict(d["benchmarks"][0], variant="unplanned", plan=None),
+                dict(d["benchmarks"][0], variant="bare", plan=bare),
+                dict(d["benchmarks"][0], params={"n": 20}),  # same name and variant, other parameters
+            ]
+        )
+    )
+    loaded = R.from_dict(doc).benchmarks
+    timings = [(b.variant, len(b.samples_ms), b.stats is None) for b in loaded[1:3]]
+    assert timings == [("counted", 0, True), ("once", 1, False)]
+    assert loaded[3].plan is None and loaded[4].plan == bare and len({b.key for b in loaded}) == 6
+
+
+def test_write_refuses_what_load_would_refuse(tmp_path: Path) -> None:
+    """perfkit never writes a file it cannot read back: a benchmark twice, or stats of other samples."""
+    r = sample_results()
+    twice = replace(r, benchmarks=(r.benchmarks[0], r.benchmarks[0]))
+    with pytest.raises(ResultsError, match=r"refusing to write .*out\.json: benchmarks\[1\] repeats benchmark"):
+        R.write(twice, tmp_path / "out.json")
+    fewer = replace(r, benchmarks=(replace(r.benchmarks[0], samples_ms=(1.0,)),))
+    with pytest.raises(ResultsError, match=r"stats.n is 5 but benchmarks\[0\].samples_ms holds 1 sample:"):
+        R.write(fewer, tmp_path / "out.json")
+    assert not (tmp_path / "out.json").exists()
 
 
 def test_unknown_fields_are_ignored() -> None:
@@ -186,11 +316,11 @@ def test_older_versions_upgrade_step_by_step(monkeypatch: pytest.MonkeyPatch) ->
 
         return up
 
-    monkeypatch.setattr(R, "SCHEMA_VERSION", 3)
-    monkeypatch.setattr(R, "_UPGRADES", {1: step(1), 2: step(2)})
+    monkeypatch.setattr(_results_upgrade, "SCHEMA_VERSION", 3)
+    monkeypatch.setattr(_results_upgrade, "UPGRADES", {1: step(1), 2: step(2)})
     assert R.upgrade({"schema_version": 1})["schema_version"] == 3
     assert calls == [1, 2]
-    monkeypatch.setattr(R, "_UPGRADES", {2: step(2)})
+    monkeypatch.setattr(_results_upgrade, "UPGRADES", {2: step(2)})
     with pytest.raises(ResultsError, match="cannot be upgraded"):
         R.upgrade({"schema_version": 1})
 

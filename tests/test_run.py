@@ -46,7 +46,11 @@ def test_results_file_is_versioned_and_complete(small_run: RunOutcome) -> None:
     assert "work_mem" in env["server_settings"]
     assert {b["scenario"] for b in doc["benchmarks"]} == {"loading", "pagination", "indexes"}
     for b in doc["benchmarks"]:
-        assert b["counters"]["warmup_runs"] >= 0 and b["counters"]["cache_warm"] in (0.0, 1.0)  # the protocol
+        counters = b["counters"]
+        assert counters["warmup_runs"] >= 0 and counters["cache_warm"] in (0, 1)  # the protocol
+        # counts are JSON integers (2, not 2.0); means per execution (server_ms) and ratios may be fractions
+        counts = ("warmup_runs", "cache_warm", "statements", "round_trips", "rows", "bytes", "rows_read", "batches")
+        assert all(type(counters[c]) is int for c in counts if c in counters), counters
         assert len(b["samples_ms"]) >= (1 if b["name"] == "posts_batches" else 5)  # a batch pass reads every post
         assert b["stats"]["median_ms"] > 0
     reloaded = load(small_run.results_path)

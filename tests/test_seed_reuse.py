@@ -12,7 +12,7 @@ import pytest
 from click.testing import CliRunner
 
 from perfkit._profile import load_profile, parse_profile
-from perfkit._seed_marks import flush_stats, own_writes
+from perfkit._seed_marks import Mark, changes, flush_stats, own_writes
 from perfkit._tables import _after
 from perfkit.cli import cli
 from perfkit.db import Target, connect
@@ -43,16 +43,15 @@ def test_a_seed_written_to_since_is_not_reused(empty_db: Target) -> None:
     with connect(empty_db) as conn:
         drafts = conn.execute("SELECT count(*) FROM posts WHERE status = 'draft'").fetchone()
         assert drafts is not None and drafts[0] > 0
-        assert seed_changes(conn) == [f"posts: {drafts[0]:,} rows updated"]
+        updated = f"posts: {drafts[0]:,} row updates, committed or rolled back"
+        assert seed_changes(conn) == [updated]
         assert current_seed(conn) is not None  # still complete: it is reuse that refuses it
     out = CliRunner().invoke(cli, ["db", "status", "--dsn", empty_db.conninfo])
-    assert f"changed since the seed (the next run or seed --reuse seeds again): posts: {drafts[0]:,} rows updated" in (
-        out.output
-    )
+    assert f"written to since the seed (the next run or seed --reuse seeds again): {updated}" in out.output
     reasons: list[str] = []
     again = ensure_seeded(empty_db, scale=SMALL_SCALE, seed=42, why=reasons.append)
     assert not again.reused and again.fingerprint == first.fingerprint
-    assert reasons == [f"the data changed since the seed (posts: {drafts[0]:,} rows updated)"]
+    assert reasons == [f"the data changed since the seed ({updated})"]
     assert ensure_seeded(empty_db, scale=SMALL_SCALE, seed=42).reused  # the fresh seed is untouched
 
     _write(empty_db, "TRUNCATE comments", commit=True)
@@ -149,4 +148,14 @@ def test_perfkits_own_undone_writes_keep_the_seed_reusable_and_others_still_coun
         changed = seed_changes(conn)
     # the user's delete (and its cascade), not perfkit's update
     assert [c.split(": ")[0] for c in changed] == ["posts", "post_tags", "comments"]
-    assert all(c.endswith(" rows deleted") for c in changed), changed
+    assert all(c.endswith(" row deletions, committed or rolled back") for c in changed), changed
+
+
+def test_write_marks_are_described_as_row_writes_committed_or_rolled_back() -> None:
+    """PostgreSQL counts rolled-back writes: a rolled-back DELETE is "row deletions", never "rows deleted"."""
+    seeded = {"tags": Mark(1, 50, 0, 0), "posts": Mark(2, 10, 0, 0), "users": Mark(3, 5, 0, 0)}
+    now = {"tags": Mark(1, 50, 0, 50), "posts": Mark(2, 13, 1, 0), "users": Mark(3, 5, 0, 0)}
+    assert changes(seeded, now, ("tags", "posts", "users")) == [
+        "tags: 50 row deletions, committed or rolled back",
+        "posts: 3 row insertions, 1 row update, committed or rolled back",
+    ]

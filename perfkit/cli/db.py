@@ -82,7 +82,10 @@ def db_status(dsn: str | None, data_dir: Path | None) -> None:
             f"{info.total_rows:,} rows, fingerprint {info.fingerprint}"
         )
         if changed:
-            console.print(f"changed since the seed (the next run or seed --reuse seeds again): {'; '.join(changed)}")
+            console.print(
+                f"written to since the seed (the next run or seed --reuse seeds again): {'; '.join(changed)}",
+                soft_wrap=True,
+            )
     elif state == "loading":
         console.print("seed: incomplete (interrupted or in progress); the next seed redoes it")
     else:

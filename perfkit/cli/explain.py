@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import sys
+from collections.abc import Sequence
 from pathlib import Path
 
 import click
@@ -11,9 +12,54 @@ import click
 from perfkit.cli._common import console, data_dir_option, dsn_option
 from perfkit.db import connect, resolve_target
 from perfkit.errors import SettingError
-from perfkit.explain import explain_analyze, parse_settings
+from perfkit.explain import MAX_STATEMENT_TIMEOUT_MS, explain_analyze, parse_settings
 from perfkit.plan import Plan, parse_plan, summarize
 from perfkit.plan_render import plan_to_dict, render_plan
+
+
+def _starts_with_a_comment(arg: str) -> bool:
+    """SQL that starts with a `--` comment, not an option: an option's name (before any `=`) never holds a space or
+    a line break, and such SQL always does (the comment runs to the end of its line)."""
+    name = arg.partition("=")[0]
+    return arg.startswith("--") and any(ch.isspace() for ch in name)
+
+
+class _ExplainCommand(click.Command):
+    """Takes `perfkit explain "-- note<newline>SELECT 1"` as the SQL it is, as `perfkit explain -- "SQL"` does:
+    click would otherwise read the argument as an unknown option."""
+
+    def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
+        takes_value = {
+            name
+            for p in self.params
+            if isinstance(p, click.Option) and not p.is_flag
+            for name in (*p.opts, *p.secondary_opts)
+        }
+        return super().parse_args(ctx, _sql_after_separator(args, takes_value))
+
+
+def _sql_after_separator(args: Sequence[str], takes_value: set[str]) -> list[str]:
+    """`args` with each SQL argument that starts with a `--` comment moved after a `--` separator."""
+    out: list[str] = []
+    sql: list[str] = []
+    i = 0
+    while i < len(args):
+        arg = args[i]
+        if arg == "--":
+            out.extend(args[i:])
+            break
+        if arg in takes_value:  # its value follows, whatever it looks like
+            out.extend(args[i : i + 2])
+            i += 2
+            continue
+        (sql if _starts_with_a_comment(arg) else out).append(arg)
+        i += 1
+    if not sql:
+        return out
+    if "--" not in out:
+        return [*out, "--", *sql]
+    at = out.index("--") + 1
+    return [*out[:at], *sql, *out[at:]]
 
 
 def _read_plan(path: str) -> Plan:
@@ -56,7 +102,7 @@ def _check_usage(ctx: click.Context, sql: str | None, plan_file: str | None) -> 
         raise click.UsageError(f"{' and '.join(given)} {verb} to a SQL statement, not to a saved plan (--plan)")
 
 
-@click.command("explain")
+@click.command("explain", cls=_ExplainCommand)
 @click.argument("sql", required=False)
 @click.option(
     "--plan",
@@ -66,15 +112,17 @@ def _check_usage(ctx: click.Context, sql: str | None, plan_file: str | None) -> 
     help="Analyse a saved EXPLAIN (ANALYZE, BUFFERS, FORMAT JSON) ('-': standard input).",
 )
 @click.option("--json", "as_json", is_flag=True, help="Print the machine-readable form.")
-@click.option("--allow-writes", is_flag=True, help="Allow INSERT/UPDATE/DELETE/MERGE (always rolled back).")
+@click.option(
+    "--allow-writes", is_flag=True, help="Allow INSERT/UPDATE/DELETE/MERGE/CREATE TABLE AS (always rolled back)."
+)
 @click.option(
     "--statement-timeout",
     "timeout_ms",
-    type=click.IntRange(min=0),
+    type=click.IntRange(min=0, max=MAX_STATEMENT_TIMEOUT_MS),
     metavar="MS",
     default=300_000,
     show_default=True,
-    help="Cancel the statement after MS milliseconds (0: no limit).",
+    help=f"Cancel the statement after MS milliseconds (at most {MAX_STATEMENT_TIMEOUT_MS}; 0: no limit).",
 )
 @click.option(
     "--set",
@@ -100,6 +148,9 @@ def explain(
     data_dir: Path | None,
 ) -> None:
     """EXPLAIN ANALYZE a statement (in a transaction that is rolled back) or analyse a saved plan.
+
+    SQL that starts with a -- comment is taken as the statement. A lone -- ends the options, so nothing after it
+    is read as one: perfkit explain --json -- "SQL".
 
     Exit 0 on success, 1 when the statement or plan fails (SQL error, timeout, refused write, unusable plan),
     2 on a usage error.
