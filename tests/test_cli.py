@@ -85,3 +85,11 @@ def test_a_server_error_mid_command_is_one_line(admin_conninfo: str) -> None:
     lines = out.output.strip().splitlines()
     assert len(lines) == 1 and lines[0].startswith("error: the database server reported an error: ")
     assert "terminating connection due to administrator command" in lines[0] and "Traceback" not in out.output
+
+
+def test_usage_errors_never_print_a_password() -> None:
+    """click quotes unexpected arguments: after a lone `--` the --dsn option and its value are such arguments."""
+    for dsn in ("postgresql://u:s3cretpw@127.0.0.1:1/x", "host=127.0.0.1 port=1 password=s3cretpw"):
+        res = perfkit("explain", "--", "SELECT 1", "--dsn", dsn)
+        assert_one_line_error(res, 2)
+        assert "s3cretpw" not in res.stderr + res.stdout and "***" in res.stderr

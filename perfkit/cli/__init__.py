@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import os
 import sys
 
 import click
+import psycopg
+from psycopg import conninfo as pg_conninfo
 from rich.markup import escape
 
 from perfkit.cli._common import PerfkitGroup, err_console
@@ -36,16 +39,38 @@ cli.add_command(notebook)
 cli.add_command(advise_cmd)
 
 
+def _passwords(args: list[str]) -> set[str]:
+    """Passwords in the command line's arguments and PERFKIT_DSN: a usage error may quote any argument."""
+    found = set()
+    for text in [*args, os.environ.get("PERFKIT_DSN", "")]:
+        if "password" not in text and "@" not in text:
+            continue
+        try:
+            password = pg_conninfo.conninfo_to_dict(text).get("password")
+        except psycopg.Error:
+            continue
+        if password:
+            found.add(str(password))
+    return found
+
+
+def _safe(message: str, args: list[str]) -> str:
+    for password in _passwords(args):
+        message = message.replace(password, "***")
+    return message
+
+
 def main(argv: list[str] | None = None) -> None:
-    """Entry point of the `perfkit` console script: usage errors are one line, exit code 2."""
+    """Entry point of the `perfkit` console script: usage errors are one line, exit code 2; no password printed."""
+    args = list(sys.argv[1:] if argv is None else argv)
     try:
-        rc = cli.main(args=argv, prog_name="perfkit", standalone_mode=False)
+        rc = cli.main(args=args, prog_name="perfkit", standalone_mode=False)
     except click.UsageError as exc:
         hint = f" (see '{exc.ctx.command_path} --help')" if exc.ctx is not None else ""
-        err_console.print(f"[bold red]error:[/] {escape(exc.format_message() + hint)}", soft_wrap=True)
+        err_console.print(f"[bold red]error:[/] {escape(_safe(exc.format_message() + hint, args))}", soft_wrap=True)
         sys.exit(2)
     except click.ClickException as exc:
-        err_console.print(f"[bold red]error:[/] {escape(exc.format_message())}", soft_wrap=True)
+        err_console.print(f"[bold red]error:[/] {escape(_safe(exc.format_message(), args))}", soft_wrap=True)
         sys.exit(exc.exit_code)
     except click.exceptions.Abort:
         err_console.print("interrupted")

@@ -169,6 +169,6 @@ def explain(
                 raise click.BadParameter(str(exc), ctx, param_hint="'--set'") from None
     summary = summarize(plan)
     if as_json:
-        click.echo(json.dumps(plan_to_dict(plan, summary, settings), indent=2))
+        click.echo(json.dumps(plan_to_dict(plan, summary, settings), indent=2, allow_nan=False))  # strict JSON
     else:
         console.print(render_plan(plan, summary, settings))
