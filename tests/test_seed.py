@@ -20,7 +20,7 @@ from click.testing import CliRunner
 from perfkit import schema
 from perfkit._binary import PG_EPOCH_US, Pool, Rows, decode, uuid_bytes, uuid_text
 from perfkit._disk import check_disk, estimate_bytes
-from perfkit._gen import build_pools, counts, distinct_picks
+from perfkit._gen import build_pools, counts, distinct_picks, top1_floor
 from perfkit._load import copy_rows, deferred, verify
 from perfkit._profile import load_profile
 from perfkit._tables import GENERATORS, make_world
@@ -71,6 +71,11 @@ def test_adding_skew_concentrates_posts(seeded: tuple[Target, SeedInfo], empty_d
     assert flat.top1_share < 0.09
     assert skewed.top1_share > 3 * flat.top1_share
     assert skewed.max_posts > 3 * flat.max_posts
+    assert abs(flat.top1_share - top1_floor(flat.users)) < 0.03  # the floor the report prints beside the profile
+    out = CliRunner().invoke(cli, ["seed", "--dsn", empty_db.conninfo, "--scale", str(SMALL_SCALE), "--profile",
+                                   "uniform", "--reuse", "--report"])  # fmt: skip
+    assert out.exit_code == 0, out.output
+    assert f"(profile k = 1: 1%; sign-up order alone gives at least {top1_floor(flat.users):.1%})" in out.output
 
 
 def test_timestamps_distinct_emails_unique_json_objects(seeded: tuple[Target, SeedInfo]) -> None:

@@ -12,6 +12,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TaskID, TextC
 from rich.table import Table
 
 from perfkit import schema
+from perfkit._gen import top1_floor
 from perfkit._profile import Profile, load_profile
 from perfkit.cli._common import console, data_dir_option, dsn_option, positive_scale, seed_number
 from perfkit.db import connect, resolve_target
@@ -178,10 +179,12 @@ def _print_report(rep: RealismReport, prof: Profile) -> None:
         table.add_row(name, f"{rows:,}", f"{size.table_bytes / 2**20:.1f}", f"{size.index_bytes / 2**20:.1f}")
     console.print(table)
     ppa = rep.posts_per_author
+    k = prof.skew["posts_per_author"]
+    asked, floor = 0.01 ** (1 / k), top1_floor(ppa.users)
+    expected = f"{asked:.0%}" if asked >= floor else f"{asked:.0%}; sign-up order alone gives at least {floor:.1%}"
     console.print(
-        f"posts per author: top 1% of {ppa.users:,} users write {ppa.top1_share:.1%} (profile k ="
-        f" {prof.skew['posts_per_author']:g}: {0.01 ** (1 / prof.skew['posts_per_author']):.0%}); max"
-        f" {ppa.max_posts:,}, median {ppa.median_posts:g} (over all users); {ppa.authors:,} users have posts"
+        f"posts per author: top 1% of {ppa.users:,} users write {ppa.top1_share:.1%} (profile k = {k:g}: {expected});"
+        f" max {ppa.max_posts:,}, median {ppa.median_posts:g} (over all users); {ppa.authors:,} users have posts"
     )
     console.print(f"tags: top 1% of tags carry {rep.tag_top1_share:.1%} of post_tags")
     asked_tags = dict(enumerate(prof.tags_per_post))
