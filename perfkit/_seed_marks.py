@@ -71,6 +71,7 @@ def changes(before: dict[str, Mark], now: dict[str, Mark], tables: Sequence[str]
     or rolled back" after a DELETE that was rolled back (the rows are back, the table's pages are not as seeded).
     """
     found: list[str] = []
+    reset: list[str] = []
     for table in tables:
         old, new = before.get(table), now.get(table)
         if old is None or new is None:
@@ -78,7 +79,7 @@ def changes(before: dict[str, Mark], now: dict[str, Mark], tables: Sequence[str]
         elif new.filenode != old.filenode:
             found.append(f"{table}: rewritten (TRUNCATE, VACUUM FULL or CLUSTER)")
         elif min(new.inserted - old.inserted, new.updated - old.updated, new.deleted - old.deleted) < 0:
-            found.append(f"{table}: the server's statistics were reset, so its writes cannot be checked")
+            reset.append(table)
         else:
             done = [
                 f"{n:,} row {kind}{'' if n == 1 else 's'}"
@@ -91,6 +92,10 @@ def changes(before: dict[str, Mark], now: dict[str, Mark], tables: Sequence[str]
             ]
             if done:  # PostgreSQL counts a rolled-back write too: say so, the rows may all still be there
                 found.append(f"{table}: {', '.join(done)}, committed or rolled back")
+    if reset:  # one phrase for all: pg_stat_reset() or a crash resets every table at once
+        every = len(reset) == len(tables)
+        which = "every table" if every else ", ".join(reset)
+        found.append(f"the server's statistics were reset, so writes to {which} cannot be checked")
     return found
 
 

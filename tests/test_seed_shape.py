@@ -6,8 +6,10 @@ import pytest
 from click.testing import CliRunner
 
 from perfkit._profile import load_profile
+from perfkit._seed_marks import Mark, changes
 from perfkit.cli import cli
 from perfkit.db import Target, connect
+from perfkit.schema import TABLES
 from perfkit.seed import ensure_seeded, reuse_check, schema_changes, seed
 from tests.fix_seed import SMALL_SCALE
 
@@ -46,3 +48,16 @@ def test_a_seed_whose_schema_changed_is_not_reused(empty_db: Target, ddl: str, p
     assert not again.reused and again.fingerprint == first.fingerprint and reasons == [why]
     with connect(empty_db) as conn:
         assert schema_changes(conn) == []  # the reseed restored the schema
+
+
+def test_a_statistics_reset_is_one_phrase() -> None:
+    """pg_stat_reset() resets every table's counters at once: one phrase, not the same one per table."""
+    before = {t: Mark(100 + i, 50, 0, 0) for i, t in enumerate(TABLES)}
+    after = {t: Mark(100 + i, 0, 0, 0) for i, t in enumerate(TABLES)}
+    assert changes(before, after, TABLES) == [
+        "the server's statistics were reset, so writes to every table cannot be checked"
+    ]
+    after["tags"] = Mark(before["tags"].filenode, 50, 2, 0)
+    assert changes(before, after, TABLES)[-1].endswith(
+        f"writes to {', '.join(t for t in TABLES if t != 'tags')} cannot be checked"
+    )
