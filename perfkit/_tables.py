@@ -129,7 +129,7 @@ def posts(w: World, b: int) -> Batch:
     # Status and published_at from each post's own hashed draws: comments and notifications look them up.
     status = w.post_status(np.arange(lo, hi))
     labels = list(w.profile.status_mix)
-    published = w.post_published(np.arange(lo, hi))
+    published = w.post_published(np.arange(lo, hi), created)
     median = max(w.profile.view_count_median, 1.0)
     views = np.minimum(r(t, "view_count", b).lognormal(np.log(median), 1.5, size), 2**31 - 1).astype(np.int64)
     is_published = status == labels.index("published")
@@ -230,15 +230,15 @@ def _shown_posts(w: World, draw: Callable[[int], np.ndarray[Any, Any]], size: in
     """`size` posts from `draw`, none of them a draft: draws on drafts are drawn again (which keeps the skew among
     the posts readers see); the few still on drafts after that move to the next post that is not one."""
     post = draw(size)
+    bad = ~w.post_visible(post)
     for _ in range(_REDRAWS):
-        bad = ~w.post_shown(post)[1]
         if not bad.any():
             return post
         post[bad] = draw(int(bad.sum()))
-    bad = ~w.post_shown(post)[1]
+        bad[bad] = ~w.post_visible(post[bad])
     while bad.any():  # ends: make_world refused a world whose posts are all drafts
         post[bad] = (post[bad] + 1) % w.n["posts"]
-        bad[bad] = ~w.post_shown(post[bad])[1]
+        bad[bad] = ~w.post_visible(post[bad])
     return post
 
 
@@ -314,14 +314,14 @@ def _payloads(
 
 
 def _posts_shown_by(
-    w: World, rng: np.random.Generator, times: np.ndarray[Any, Any]
+    w: World, rng: np.random.Generator, times: np.ndarray[Any, Any], need: np.ndarray[Any, Any]
 ) -> tuple[np.ndarray[Any, Any], np.ndarray[Any, Any]]:
-    """Per time, a post created and shown before it (uniform among those created by then, drawn again on drafts
-    and on posts published later), and whether one was found."""
+    """Per time where `need`, a post created and shown before it (uniform among those created by then, drawn again
+    on drafts and on posts published later), and whether one was found."""
     known = w.posts_by(times)
     post = rng.integers(0, known.clip(1, None))
     found = np.zeros(len(times), dtype=bool)
-    todo = known > 0
+    todo = (known > 0) & need
     for _ in range(_REDRAWS):
         since, shown = w.post_shown(post[todo])
         found[todo] = shown & (since < times[todo])
@@ -342,7 +342,7 @@ def notifications(w: World, b: int) -> Batch:
     # A comment or like is on a post readers could see by then (not a draft, published before): drawn again among
     # the posts created by then; where none is found (as before the first post) the notification becomes a follow.
     about_post = ~np.isin(kind, [labels.index("system"), labels.index("follow")])
-    post, found = _posts_shown_by(w, r(t, "post_id", b), created)
+    post, found = _posts_shown_by(w, r(t, "post_id", b), created, about_post)
     kind[about_post & ~found] = labels.index("follow")
     # While the recipient is the only user, nobody else can act: those are system notifications.
     kind[w.users_by(created) == 1] = labels.index("system")

@@ -69,10 +69,13 @@ class World:
         status: np.ndarray[Any, np.dtype[np.int64]] = np.searchsorted(cdf, u, side="right").clip(0, len(cdf) - 1)
         return status
 
-    def post_published(self, index: np.ndarray[Any, Any]) -> np.ndarray[Any, np.dtype[np.int64]]:
-        """When posts `index` were (or would have been) published: an exponential delay after created_at, before
-        the range's end; a delay that would reach the end is drawn again uniformly (clamping would pile rows up)."""
-        base = self.created("posts", index)
+    def post_published(
+        self, index: np.ndarray[Any, Any], created: np.ndarray[Any, Any] | None = None
+    ) -> np.ndarray[Any, np.dtype[np.int64]]:
+        """When posts `index` were (or would have been) published: an exponential delay after created_at (computed
+        unless given), before the range's end; a delay that would reach the end is drawn again uniformly (clamping
+        would pile rows up)."""
+        base = self.created("posts", index) if created is None else created
         delay = -PUBLISH_DELAY_US * np.log1p(-hashed_unit(self.seed, "posts", "published_at", index))
         later = base + delay.astype(np.int64)
         over = later >= self.end_us
@@ -83,12 +86,22 @@ class World:
         )
         return result
 
+    def post_visible(self, index: np.ndarray[Any, Any]) -> np.ndarray[Any, np.dtype[np.bool_]]:
+        """Whether readers can see posts `index` (any status but draft): one hashed draw per post."""
+        visible: np.ndarray[Any, np.dtype[np.bool_]] = self.post_status(index) != self._draft
+        return visible
+
+    @property
+    def _draft(self) -> int:
+        return list(self.profile.status_mix).index("draft")
+
     def post_shown(self, index: np.ndarray[Any, Any]) -> tuple[np.ndarray[Any, Any], np.ndarray[Any, Any]]:
         """Since when readers could see posts `index`, and whether they can: published posts since published_at,
         archived ones (published once; the schema keeps no date) since created_at, drafts never."""
         status = self.post_status(index)
         labels = list(self.profile.status_mix)
-        since = np.where(status == labels.index("published"), self.post_published(index), self.created("posts", index))
+        created = self.created("posts", index)
+        since = np.where(status == labels.index("published"), self.post_published(index, created), created)
         return since, status != labels.index("draft")
 
     def posts_by(self, times: np.ndarray[Any, Any]) -> np.ndarray[Any, Any]:
