@@ -242,8 +242,9 @@ def _cut_children(node: _Work) -> list[_Work]:
     node_type, join = raw.get("Node Type"), raw.get("Join Type")
     single_match = join in ("Semi", "Anti") or raw.get("Inner Unique") is True
     ordinary = [c for c in node.children if c.relationship not in ("InitPlan", "SubPlan")]
-    if node_type == "Limit":
-        return ordinary
+    if node_type == "Limit":  # a child that returned fewer rows than the Limit could pass ran out: not cut
+        limit = raw.get("Plan Rows")
+        return [c for c in ordinary if not isinstance(limit, int | float) or c.rows_per_loop >= limit]
     cut: list[_Work] = []
     for child in ordinary:
         side = child.relationship
@@ -260,15 +261,31 @@ def _cut_children(node: _Work) -> list[_Work]:
     return cut
 
 
+_READ_ALL_AGGREGATES = ("Plain", "Hashed", "Mixed")
+
+
+def _reads_all_input(node: _Work) -> bool:
+    """Whether the node reads all its input before returning a row (Sort, Hash, a hashed or plain Aggregate, a
+    hashed SetOp): stopping it early does not stop what is below it."""
+    node_type, strategy = node.raw.get("Node Type"), node.raw.get("Strategy")
+    return (
+        node_type in ("Sort", "Hash")
+        or (node_type == "Aggregate" and strategy in _READ_ALL_AGGREGATES)
+        or (node_type == "SetOp" and strategy == "Hashed")
+    )
+
+
 def _mark_cut_short(root: _Work) -> None:
-    """Set cut_short on the nodes a parent may stop early, and on their ordinary descendants (top down)."""
+    """Set cut_short on the nodes a parent may stop early, and on their ordinary descendants down to a node that
+    reads all its input (top down)."""
     stack = [root]
     while stack:
         node = stack.pop()
         for child in _cut_children(node):
             child.cut_short = True
+        passes_on = node.cut_short and not _reads_all_input(node)
         for child in node.children:
-            if node.cut_short and child.relationship not in ("InitPlan", "SubPlan"):
+            if passes_on and child.relationship not in ("InitPlan", "SubPlan"):
                 child.cut_short = True
             stack.append(child)
 

@@ -935,3 +935,15 @@ def test_summary_dict_has_no_float_noise() -> None:
     assert json.loads(json.dumps(data)) == data
     worst = summarize(load("22-misestimate-inherited.json")).to_dict()["worst_misestimate"]
     assert (worst["magnitude"], worst["estimate_factor"]) == (90.9, 90.9)
+
+
+def test_a_limit_does_not_cut_short_what_a_sort_read_whole() -> None:
+    # 34: Limit 5 > Sort (top-N) > Seq Scan on corr: the scan, estimated 11 (100,000 x 0.01 x 0.01, a and b are
+    # correlated), returned 0. The Sort read all of it before returning anything, so the scan was not cut short and
+    # its overestimate is the plan's misestimate (it was hidden as "cut short", the Limit reported instead). The Sort
+    # returned 0 rows, fewer than the Limit's 5: it ran out, so it was not cut short either.
+    plan = load("34-sort-under-limit.json")
+    limit, sort, scan = plan.nodes()
+    assert (limit.cut_short, sort.cut_short, scan.cut_short) == (False, False, False)
+    worst = summarize(plan).worst_misestimate
+    assert worst is not None and (worst.label, worst.direction, worst.plan_rows) == ("Seq Scan on corr", "over", 11)

@@ -175,6 +175,12 @@ CASES: dict[str, tuple[str, str]] = {
         SERIAL,
         "SELECT count(*) FROM parents p JOIN children c ON c.parent_id = p.id WHERE p.id <= 50",
     ),
+    # a = 1 implies b = 1, but the planner multiplies the selectivities (100,000 x 0.01 x 0.01 = 10 rows): the scan
+    # below the top-N Sort returns none. The Sort read all of it, so the Limit cut nothing short below the Sort.
+    "34-sort-under-limit": (
+        SERIAL,
+        "SELECT * FROM corr WHERE a = 1 AND b = 2 ORDER BY id % 1000, id LIMIT 5",
+    ),
 }
 # EXPLAIN options other than the default ANALYZE, BUFFERS.
 OPTIONS: dict[str, str] = {"33-timing-off": "ANALYZE, BUFFERS, TIMING OFF"}
