@@ -79,7 +79,10 @@ class NotebookLaunch:
     @property
     def instructions(self) -> str:
         pip = f"{shlex.quote(sys.executable)} -m pip install jupyterlab"
-        return f"Jupyter is not installed. Install it with:\n  {pip}\nthen run:\n  {self.command_line}"
+        return (
+            "JupyterLab is not installed (the notebooks also run headless without it, see the README)."
+            f" Install it with:\n  {pip}\nthen run:\n  {self.command_line}"
+        )
 
 
 def notebooks_dir() -> Path:
