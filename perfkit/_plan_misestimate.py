@@ -53,6 +53,15 @@ def _magnitude(ratio: float) -> float:
     return max(ratio, 1.0 / ratio)
 
 
+def _nothing_came_in(node: PlanNode) -> bool:
+    """A node that returned no rows because an input it needs returned none: its overestimate is that input's (the
+    planner never estimates fewer than 1 row), not its own."""
+    if node.rows_total or node.estimate_direction != "over":
+        return False
+    inputs = [c for c in node.children if c.parent_relationship not in _NOT_INPUTS and not c.never_executed]
+    return any(c.rows_total == 0 for c in inputs)
+
+
 def worst_misestimate(root: PlanNode, locate: Locator) -> Misestimate | None:
     """The misestimate to report (see the module's rules); None when every estimate held or nothing ran."""
     nodes = list(root.walk())
@@ -63,6 +72,7 @@ def worst_misestimate(root: PlanNode, locate: Locator) -> Misestimate | None:
         and n.misestimate is not None
         and n.misestimate > 1.0
         and not (n.cut_short and n.estimate_direction == "over")
+        and not _nothing_came_in(n)
     }
     ctes = {n.subplan_name[4:]: n for n in nodes if n.subplan_name and n.subplan_name.startswith("CTE ")}
     parent: dict[int, PlanNode] = {}

@@ -75,6 +75,7 @@ class SeqScan:
     rows_read: int
     rows_removed: int
     exclusive_ms: float
+    label: str = ""  # as the tree names it: "Parallel Seq Scan on comments"
 
 
 @dataclass(frozen=True, slots=True)
@@ -185,7 +186,7 @@ def _findings(
         out.append(_hottest(hottest, hottest_triggers, runner_up, plan.total_ms))
     for scan in large:
         out.append(
-            f"Seq Scan on {scan.relation} read {scan.rows_read:,} rows"
+            f"{scan.label or 'Seq Scan on ' + scan.relation} read {scan.rows_read:,} rows"
             + (f", {scan.rows_removed:,} removed by filter" if scan.rows_removed else "")
         )
     for found in spills:
@@ -219,7 +220,7 @@ def summarize(plan: Plan, *, large_table_rows: int = LARGE_TABLE_ROWS) -> PlanSu
     )
     relation_scans = [n for n in nodes if n.node_type in _SCANS]
     large = tuple(
-        SeqScan(n.relation or "?", n.rows_total + n.rows_removed_total, n.rows_removed_total, n.exclusive_ms)
+        SeqScan(n.relation or "?", n.rows_total + n.rows_removed_total, n.rows_removed_total, n.exclusive_ms, n.label)
         for n in executed
         if n.node_type == "Seq Scan" and n.rows_total + n.rows_removed_total > large_table_rows
     )

@@ -98,7 +98,7 @@ def _plan_dict(plan: Plan, summary: PlanSummary, settings: Mapping[str, str] | N
         },
         "warnings": list(plan.warnings),
         "findings": list(summary.findings),
-        "summary": summary.to_dict(),
+        "summary": summary.to_dict() | ({} if plan.has_timing else {"tree_ms": None, "total_ms": None}),
         "nodes": [node_to_dict(n, timed=plan.has_timing) for n in plan.nodes()],
     }
 

@@ -155,6 +155,8 @@ def test_parallel_gather_divides_by_processes() -> None:
     assert summary.hottest_node is not None and summary.hottest_node.node_type == "Gather Merge"
     assert summary.seq_scans == ("items",)
     assert summary.large_seq_scans[0].rows_read == 100_002  # 99000 + 1002 (per-loop figures are rounded)
+    # the finding names the scan as the tree does (it said "Seq Scan on items" for the parallel one)
+    assert "Parallel Seq Scan on items read 100,002 rows, 1,002 removed by filter" in summary.findings
 
 
 def test_cte_materialized_charged_to_the_scan_that_ran_it() -> None:
@@ -904,6 +906,7 @@ def test_timing_off_has_no_node_times() -> None:
         assert (node["inclusive_ms"], node["exclusive_ms"], node["exclusive_ms_error"]) == (None, None, None)
     assert data["nodes"][1]["rows_total"] == 1000 and data["total_ms"] is None
     assert data["summary"]["hottest_node"] is None
+    assert (data["summary"]["tree_ms"], data["summary"]["total_ms"]) == (None, None)  # were 0.0
     text = _render_text(plan)
     assert "timing off (EXPLAIN ANALYZE with TIMING OFF: rows and loops, no node times)" in text
     assert " ms " not in text.split("\n", 1)[1].split("!", 1)[0]  # no node line shows a time
@@ -947,3 +950,15 @@ def test_a_limit_does_not_cut_short_what_a_sort_read_whole() -> None:
     assert (limit.cut_short, sort.cut_short, scan.cut_short) == (False, False, False)
     worst = summarize(plan).worst_misestimate
     assert worst is not None and (worst.label, worst.direction, worst.plan_rows) == ("Seq Scan on corr", "over", 11)
+
+
+def test_a_node_that_got_no_input_rows_has_no_misestimate_of_its_own() -> None:
+    # 35: Hash Join (est 20, actual 0) over an empty Hash: the Seq Scan on parents found no 'nobody' (est 1, the
+    # planner's least; actual 0, 1 as a factor), so the join's 20x "overestimate" is only what came in (nothing). It
+    # used to be the plan's worst misestimate ("Hash Join: planner overestimated rows 20x").
+    plan = load("35-join-over-empty-input.json")
+    join, children, hash_, parents = plan.nodes()
+    assert (join.rows_total, join.plan_rows, hash_.rows_total, parents.plan_rows) == (0, 20, 0, 1)
+    assert children.cut_short  # the empty Hash stopped the join after one outer row
+    summary = summarize(plan)
+    assert summary.worst_misestimate is None and not any("estimated" in f for f in summary.findings)
