@@ -64,13 +64,18 @@ def summarize(samples_ms: Sequence[float], *, seed: int = 0) -> Stats:
         q1 = q3 = stdev = lo = hi = None
     return Stats(
         n=int(a.size),
-        median_ms=med,
-        q1_ms=q1,
-        q3_ms=q3,
-        mean_ms=float(a.mean()),
-        stdev_ms=stdev,
-        min_ms=float(a.min()),
-        max_ms=float(a.max()),
-        ci_low_ms=lo,
-        ci_high_ms=hi,
+        median_ms=round(med, 6),
+        q1_ms=_ns(q1),
+        q3_ms=_ns(q3),
+        mean_ms=round(float(a.mean()), 6),
+        stdev_ms=_ns(stdev),
+        min_ms=round(float(a.min()), 6),
+        max_ms=round(float(a.max()), 6),
+        ci_low_ms=_ns(lo),
+        ci_high_ms=_ns(hi),
     )
+
+
+def _ns(ms: float | None) -> float | None:
+    """Milliseconds to the nanosecond: the clock's resolution (interpolated quartiles carry float noise below it)."""
+    return None if ms is None else round(ms, 6)

@@ -130,3 +130,15 @@ def test_time_query_prepare_true_uses_a_prepared_statement(conn: psycopg.Connect
 def test_time_query_default_never_prepares(conn: psycopg.Connection[Any]) -> None:
     time_query(conn, "SELECT 1 WHERE %s::int > 0", (1,), warmup=5, min_runs=5, max_runs=5)
     assert conn.execute("SELECT count(*) FROM pg_prepared_statements").fetchone() == (0,)
+
+
+def test_statistics_are_kept_to_the_nanosecond() -> None:
+    """Interpolated quartiles carried float noise below the clock's resolution into results.json
+    ("q1_ms": 0.18793674999999999): every statistic is rounded to 1 ns (6 decimals of a millisecond)."""
+    from perfkit.stats import summarize
+
+    samples = [0.187912, 0.187943, 0.187937, 0.188001, 0.187899, 0.187954, 0.1879]
+    stats = summarize(samples)
+    for value in (stats.q1_ms, stats.q3_ms, stats.median_ms, stats.mean_ms, stats.stdev_ms, stats.ci_low_ms):
+        assert value is not None and value == round(value, 6) and len(repr(value)) <= 10, value
+    assert stats.min_ms == 0.187899 and stats.max_ms == 0.188001
