@@ -160,7 +160,7 @@ def _build(node: object, depth: int, section: int, path: str, analyzed: bool) ->
         elif node_type in _GATHERS:
             workers = data.get("Workers Launched", data.get("Workers Planned", 0))
             child_processes = max(1, _int(workers) + 1)
-        work.children.append(_build(child, depth + 1, child_processes, f"{path}.{i}", analyzed))
+        work.children.append(_build(child, depth + 1, child_processes, f"{path} > Plans[{i}]", analyzed))
     return work
 
 

@@ -156,7 +156,8 @@ def check_node(node: object, path: str) -> dict[str, Any]:
         check_figure(key, value, where)
         if key == "Plan Rows" and value < 0:
             raise PlanError(f"{where}: 'Plan Rows' is {value:g}, not a row estimate")
-        for entry in value if isinstance(value, list) else []:  # per-worker figures
+        for entry in value if isinstance(value, list) and key != "Plans" else []:  # per-worker figures (children
+            # are checked on their own, under their own path)
             for sub, figure in entry.items() if isinstance(entry, Mapping) else ():
                 check_figure(sub, figure, f"{where}, {key}")
     plans = node.get("Plans", [])

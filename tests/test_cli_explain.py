@@ -359,3 +359,14 @@ def test_sql_that_starts_with_a_comment_is_the_statement(capsys: pytest.CaptureF
     assert_usage_error((code, out, err), "unexpected extra argument")  # after --, --json is not an option
     code, out, _ = run_main(capsys, "explain", "--help")
     assert code == 0 and 'perfkit explain --json -- "SQL"' in " ".join(out.split())  # as wrapped for the terminal
+
+
+def test_a_bad_figure_is_located_at_its_own_node(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    """A child's negative buffer count was blamed on its parent ('plan node at Plan (Hash Join), Plans: ...')."""
+    doc = json.loads((PLANS / "30-hash-join-empty-hash.json").read_text())
+    doc[0]["Plan"]["Plans"][0]["Shared Hit Blocks"] = -5
+    bad = tmp_path / "bad.json"
+    bad.write_text(json.dumps(doc))
+    code, out, err = run_main(capsys, "explain", "--plan", str(bad))
+    assert (code, out) == (1, "")
+    assert err.startswith("error: plan node at Plan > Plans[0] (Seq Scan): 'Shared Hit Blocks' is -5"), err
