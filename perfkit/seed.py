@@ -261,11 +261,15 @@ def seed_changes(conn: psycopg.Connection[Any]) -> list[str]:
     return changes(before, read_marks(conn, schema.TABLES), schema.TABLES) + schema_changes(conn)
 
 
+#: What schema_changes says of a seed recorded before perfkit kept the seeded tables' shape.
+NO_SHAPE = "the seed has no record of its schema (made by an older perfkit), so it cannot be checked"
+
+
 def schema_changes(conn: psycopg.Connection[Any]) -> list[str]:
     """Columns, constraints, indexes and triggers of the seeded tables added, dropped or changed since the seed."""
     row = conn.execute("SELECT shape FROM perfkit_seed").fetchone()
     if row is None or row[0] is None:
-        return ["the seed has no record of its schema (made by an older perfkit), so it cannot be checked"]
+        return [NO_SHAPE]
     return shape_changes(dict(row[0]), read_shape(conn, schema.TABLES))
 
 
@@ -300,6 +304,8 @@ def reuse_check(target: Target, scale: float, seed: int, prof: Profile) -> tuple
         if status.missing_indexes:
             return None, f"index(es) missing since the seed ({', '.join(status.missing_indexes)})"
         reshaped = schema_changes(conn)
+        if reshaped == [NO_SHAPE]:
+            return None, NO_SHAPE
         if reshaped:
             return None, f"the schema changed since the seed ({'; '.join(reshaped)})"
         changed = seed_changes(conn)

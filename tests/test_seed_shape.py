@@ -10,7 +10,7 @@ from perfkit._seed_marks import Mark, changes
 from perfkit.cli import cli
 from perfkit.db import Target, connect
 from perfkit.schema import TABLES
-from perfkit.seed import ensure_seeded, reuse_check, schema_changes, seed
+from perfkit.seed import NO_SHAPE, ensure_seeded, reuse_check, schema_changes, seed
 from tests.fix_seed import SMALL_SCALE
 
 CHANGES = [
@@ -61,3 +61,12 @@ def test_a_statistics_reset_is_one_phrase() -> None:
     assert changes(before, after, TABLES)[-1].endswith(
         f"writes to {', '.join(t for t in TABLES if t != 'tags')} cannot be checked"
     )
+
+
+def test_a_seed_without_a_recorded_shape_says_so_plainly(empty_db: Target) -> None:
+    """A seed made before the shape was recorded is reseeded with that reason, not 'the schema changed (...)'."""
+    seed(empty_db, scale=SMALL_SCALE, seed=42)
+    with connect(empty_db) as conn:
+        conn.execute("UPDATE perfkit_seed SET shape = NULL")
+    info, why = reuse_check(empty_db, SMALL_SCALE, 42, load_profile("default"))
+    assert info is None and why == NO_SHAPE
