@@ -262,19 +262,14 @@ class Plan:
     settings: Mapping[str, str]
     warnings: tuple[str, ...]
     block_size: int = 8192
+    #: The plan tree's time: the sum of every node's exclusive time (each millisecond counted once). That is the
+    #: root's inclusive time, or more where children exceed their parent (clamped exclusive times) or a CTE runs
+    #: after the tree (a data-modifying CTE that no scan reads). Computed once by parse_plan.
+    tree_ms: float = 0.0
 
     def nodes(self) -> Iterator[PlanNode]:
         """Every node, depth first (pre-order, children in PostgreSQL's order)."""
         return self.root.walk()
-
-    @property
-    def tree_ms(self) -> float:
-        """The plan tree's time: the sum of every node's exclusive time (each millisecond counted once).
-
-        That is the root's inclusive time, or more where children exceed their parent (clamped exclusive times) or a
-        CTE runs after the tree (a data-modifying CTE that no scan reads).
-        """
-        return round(max(self.root.inclusive_ms, sum(n.exclusive_ms for n in self.nodes())), 6)
 
     @property
     def triggers_outside_ms(self) -> float:

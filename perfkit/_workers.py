@@ -89,13 +89,16 @@ def load_tables(
     pool = ProcessPoolExecutor(min(jobs, len(tables)), ctx, _init, (target, world, ticks))
     try:
         futures = [pool.submit(_task, table) for table in tables]
-        while not all(f.done() for f in futures) and not any(f.done() and f.exception() for f in futures):
+        while not all(f.done() for f in futures):
+            failed = next((f for f in futures if f.done() and f.exception() is not None), None)
+            if failed is not None:
+                failed.result()  # raise the first worker's error now: the other loads are stopped, not awaited
             try:
                 table, done = ticks.get(timeout=0.1)
             except queue.Empty:
                 continue
             report(table, done, max(done, world.n[table]))
-        results = [f.result() for f in futures]  # a worker's error is raised here
+        results = [f.result() for f in futures]
     except BrokenProcessPool:
         raise SeedError(
             "a seed worker process died (killed, perhaps by the out-of-memory killer); the seed is left incomplete"

@@ -108,7 +108,7 @@ def parse_plan(doc: object, *, block_size: int = DEFAULT_BLOCK_SIZE, allow_estim
             warnings.append("no buffer counters (EXPLAIN without BUFFERS): buffers are 0")
     warnings.extend(f"{n.label}: {w}" for n in nodes for w in n.warnings)
     execution_ms = number(top.get("Execution Time"))
-    tree_ms = max(root.inclusive_ms, sum(n.exclusive_ms for n in nodes))
+    tree_ms = round(max(root.inclusive_ms, sum(n.exclusive_ms for n in nodes)), 6)
     triggers = read_triggers(
         top.get("Triggers"),
         after_tree_ms=max(0.0, (execution_ms or 0.0) - tree_ms),
@@ -133,6 +133,7 @@ def parse_plan(doc: object, *, block_size: int = DEFAULT_BLOCK_SIZE, allow_estim
         else MappingProxyType({}),
         warnings=tuple(warnings),
         block_size=block_size,
+        tree_ms=tree_ms,
     )
     rounding = rounding_warning(nodes, plan.total_ms, timed=has_timing) if analyzed else None
     return replace(plan, warnings=(*plan.warnings, rounding)) if rounding else plan

@@ -249,27 +249,27 @@ def _lock(conn: psycopg.Connection[Any]) -> None:
 
 
 def seed_changes(conn: psycopg.Connection[Any]) -> list[str]:
-    """What changed in the seeded tables since the seed completed: writes (one phrase per table), then columns,
-    constraints, indexes and triggers added, dropped or changed ([] when untouched).
+    """What wrote to the seeded tables since the seed completed, one phrase per table ([] when untouched).
 
-    A seed recorded without write marks or shape (by an older perfkit) cannot be checked and is reported as such.
+    A seed recorded without write marks (by an older perfkit) cannot be checked and is reported as such.
     """
     row = conn.execute("SELECT marks FROM perfkit_seed").fetchone()
     before = marks_from_json(row[0]) if row else None
     if before is None:
         return ["the seed has no write marks (made by an older perfkit), so it cannot be checked"]
-    return changes(before, read_marks(conn, schema.TABLES), schema.TABLES) + schema_changes(conn)
+    return changes(before, read_marks(conn, schema.TABLES), schema.TABLES)
 
 
-#: What schema_changes says of a seed recorded before perfkit kept the seeded tables' shape.
+#: Why a seed recorded before perfkit kept the seeded tables' shape cannot be reused.
 NO_SHAPE = "the seed has no record of its schema (made by an older perfkit), so it cannot be checked"
 
 
-def schema_changes(conn: psycopg.Connection[Any]) -> list[str]:
-    """Columns, constraints, indexes and triggers of the seeded tables added, dropped or changed since the seed."""
+def schema_changes(conn: psycopg.Connection[Any]) -> list[str] | None:
+    """Columns, constraints, indexes and triggers of the seeded tables added, dropped or changed since the seed
+    ([] when none); None when the seed kept no record of them (made by an older perfkit)."""
     row = conn.execute("SELECT shape FROM perfkit_seed").fetchone()
     if row is None or row[0] is None:
-        return [NO_SHAPE]
+        return None
     return shape_changes(dict(row[0]), read_shape(conn, schema.TABLES))
 
 
@@ -304,7 +304,7 @@ def reuse_check(target: Target, scale: float, seed: int, prof: Profile) -> tuple
         if status.missing_indexes:
             return None, f"index(es) missing since the seed ({', '.join(status.missing_indexes)})"
         reshaped = schema_changes(conn)
-        if reshaped == [NO_SHAPE]:
+        if reshaped is None:
             return None, NO_SHAPE
         if reshaped:
             return None, f"the schema changed since the seed ({'; '.join(reshaped)})"
@@ -340,12 +340,14 @@ def ensure_seeded(
 
 __all__ = [
     "MIN_SCALE",
+    "NO_SHAPE",
     "SeedInfo",
     "check_args",
     "check_counts",
     "current_seed",
     "ensure_seeded",
     "reuse_check",
+    "schema_changes",
     "seed",
     "seed_changes",
     "seed_state",

@@ -18,6 +18,7 @@ from perfkit.cli.explain import explain
 from perfkit.cli.report import notebook, report
 from perfkit.cli.run import run_cmd
 from perfkit.cli.server import server
+from perfkit.db import redact
 
 
 @click.group(cls=PerfkitGroup, context_settings={"help_option_names": ["-h", "--help"]})
@@ -39,24 +40,26 @@ cli.add_command(notebook)
 cli.add_command(advise_cmd)
 
 
-def _passwords(args: list[str]) -> set[str]:
-    """Passwords in the command line's arguments and PERFKIT_DSN: a usage error may quote any argument."""
-    found = set()
-    for text in [*args, os.environ.get("PERFKIT_DSN", "")]:
+def _secret_dsns(args: list[str]) -> dict[str, str]:
+    """Each argument (or `--dsn=` value) and PERFKIT_DSN that is a conninfo with a password -> its redacted form."""
+    found: dict[str, str] = {}
+    for arg in [*args, os.environ.get("PERFKIT_DSN", "")]:
+        text = arg.split("=", 1)[1] if arg.startswith("--") and "=" in arg else arg
         if "password" not in text and "@" not in text:
             continue
         try:
-            password = pg_conninfo.conninfo_to_dict(text).get("password")
+            has_password = bool(pg_conninfo.conninfo_to_dict(text).get("password"))
         except psycopg.Error:
             continue
-        if password:
-            found.add(str(password))
+        if has_password:
+            found[text] = redact(text)
     return found
 
 
 def _safe(message: str, args: list[str]) -> str:
-    for password in _passwords(args):
-        message = message.replace(password, "***")
+    """The message with every DSN argument that holds a password shown redacted (click quotes arguments whole)."""
+    for text, redacted in _secret_dsns(args).items():
+        message = message.replace(text, redacted)
     return message
 
 

@@ -57,13 +57,14 @@ def db_reset(dsn: str | None, data_dir: Path | None, force: bool) -> None:
 @data_dir_option
 def db_status(dsn: str | None, data_dir: Path | None) -> None:
     """Show applied and pending migrations and the seed state."""
-    from perfkit.seed import current_seed, seed_changes, seed_state
+    from perfkit.seed import NO_SHAPE, current_seed, schema_changes, seed_changes, seed_state
 
     with connect(resolve_target(dsn, data_dir)) as conn:
         st = schema.status(conn)
         state = seed_state(conn) if st.initialised else None
         info = current_seed(conn) if state == "complete" else None
         changed = seed_changes(conn) if info is not None and not st.pending else []
+        reshaped = schema_changes(conn) if info is not None and not st.pending else []
     console.print(f"initialised: {'yes' if st.initialised else 'no'}")
     console.print(f"applied: {', '.join(st.applied) or '-'}")
     console.print(f"pending: {', '.join(st.pending) or '-'}")
@@ -87,6 +88,9 @@ def db_status(dsn: str | None, data_dir: Path | None) -> None:
                 f"written to since the seed (the next run or seed --reuse seeds again): {'; '.join(changed)}",
                 soft_wrap=True,
             )
+        if reshaped is None or reshaped:
+            what = NO_SHAPE if reshaped is None else "; ".join(reshaped)
+            console.print(f"schema changed since the seed (the next run or seed --reuse seeds again): {what}")
     elif state == "loading":
         console.print("seed: incomplete (interrupted or in progress); the next seed redoes it")
     else:
