@@ -155,7 +155,7 @@ def make_world(scale: float, seed: int, profile: Profile) -> World:
         ),
         "message": _json_pool([{"message": s} for s in pools.sentences.text.tolist()]),
     }
-    if n["comments"] and not _any_shown(world):
+    if n["comments"] and n["posts"] and not _any_shown(world):
         raise ConfigError(
             f"all {n['posts']:,} posts of profile {profile.name} at this scale are drafts, and readers cannot comment"
             " on drafts: give posts.status_mix a larger share of published or archived posts, or raise the scale"
@@ -166,6 +166,6 @@ def make_world(scale: float, seed: int, profile: Profile) -> World:
 def _any_shown(world: World) -> bool:
     """Whether any post is not a draft (looked for in chunks: the first one nearly always has one)."""
     for lo in range(0, world.n["posts"], 100_000):
-        if world.post_shown(np.arange(lo, min(lo + 100_000, world.n["posts"])))[1].any():
+        if world.post_visible(np.arange(lo, min(lo + 100_000, world.n["posts"]))).any():
             return True
     return False

@@ -265,7 +265,7 @@ def reset(conn: psycopg.Connection[Any], *, force: bool = False) -> list[str]:
             " let them finish or end them (SELECT pg_terminate_backend(pid)), then try again"
         )
     with conn.transaction():
-        conn.execute(f"SET LOCAL lock_timeout = '{RESET_LOCK_TIMEOUT}'")
+        conn.execute("SELECT set_config('lock_timeout', %s, true)", (RESET_LOCK_TIMEOUT,))
         downgrade(conn, force=force)
         return migrate(conn, force=force)
 
