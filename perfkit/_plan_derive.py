@@ -46,11 +46,11 @@ from typing import Any
 
 from perfkit._plan_load import check_node, number
 from perfkit._plan_records import BUFFER_KEYS, Buffers, PlanNode
+from perfkit._plan_rounding import ROUNDING_MS
 
 PARALLEL_BUFFERS_WARNING = "buffer counters not cumulative here (parallel plan)"
 SERIAL_BUFFERS_WARNING = "buffer counters lower than its children's: own share clamped to 0"
 _GATHERS = ("Gather", "Gather Merge")
-_ROUNDING_MS = 0.0005  # PostgreSQL prints times with three decimals
 _ROUNDING_ROWS = 0.5  # and rows per loop as whole numbers (PostgreSQL 18: two decimals)
 _ROUNDING_ROWS_DECIMALS = 0.005
 
@@ -144,7 +144,7 @@ def _build(node: object, depth: int, section: int, path: str, analyzed: bool) ->
     time = number(data.get("Actual Total Time")) or 0.0
     work.inclusive_ms = time * work.loops / processes if analyzed else 0.0
     if analyzed and loops > 1 and "Actual Total Time" in data:
-        work.inclusive_ms_error = _ROUNDING_MS * loops / processes
+        work.inclusive_ms_error = ROUNDING_MS * loops / processes
     rows = data.get("Actual Rows")
     work.rows_per_loop = number(rows) or 0.0
     work.rows_total = work.rows_per_loop * loops
@@ -389,7 +389,7 @@ def _freeze_node(work: _Work, ledger: _Ledger, analyzed: bool) -> PlanNode:
     raw = work.raw
     children = tuple(_freeze_node(child, ledger, analyzed) for child in work.children)
     charged_ms = ledger.charged_ms(work)
-    tolerance = _ROUNDING_MS * (work.loops + sum(s.loops for s in work.sources) + 1) + 1e-9
+    tolerance = ROUNDING_MS * (work.loops + sum(s.loops for s in work.sources) + 1) + 1e-9
     if charged_ms - work.inclusive_ms > tolerance:
         work.warnings.append(
             f"time of the nodes inside exceeds this node's ({charged_ms:.3f} > {work.inclusive_ms:.3f} ms):"

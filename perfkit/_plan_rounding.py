@@ -14,6 +14,8 @@ from perfkit._plan_records import PlanNode
 
 MATERIAL = 0.10
 MATERIAL_OF_PLAN = 0.01
+#: Half the last digit PostgreSQL prints of a time (three decimals of a millisecond).
+ROUNDING_MS = 0.0005
 
 
 def material_rows(node: PlanNode) -> bool:
@@ -23,8 +25,12 @@ def material_rows(node: PlanNode) -> bool:
 
 def material_time(node: PlanNode, total_ms: float) -> bool:
     """The exclusive time's rounding error is more than 10% of it and at least 1% of the plan's time."""
-    error = node.exclusive_ms_error
-    return error > MATERIAL * node.exclusive_ms and error >= MATERIAL_OF_PLAN * total_ms and error > 0
+    return material_error(node.exclusive_ms, node.exclusive_ms_error, total_ms)
+
+
+def material_error(ms: float, error: float, total_ms: float) -> bool:
+    """A time's rounding error is more than 10% of it and at least 1% of the plan's time."""
+    return error > MATERIAL * ms and error >= MATERIAL_OF_PLAN * total_ms and error > 0
 
 
 def approx_ms(value: float, error: float, *, material: bool) -> str:

@@ -9,7 +9,7 @@ from perfkit._plan_json import rounded
 from perfkit._plan_locate import Locator, Where
 from perfkit._plan_misestimate import MISESTIMATE_FINDING, Misestimate, worst_misestimate
 from perfkit._plan_records import Plan, PlanNode, Trigger
-from perfkit._plan_rounding import MATERIAL, approx_ms
+from perfkit._plan_rounding import approx_ms, material_error
 from perfkit._plan_spill import Spill, spill
 
 LARGE_TABLE_ROWS = 10_000
@@ -119,7 +119,7 @@ def _unique(items: list[str]) -> tuple[str, ...]:
 
 def _hottest(h: NodeRef, before: list[Trigger], runner_up: PlanNode | None, total_ms: float) -> str:
     where = h.where.describe()
-    material = h.exclusive_ms_error > MATERIAL * h.exclusive_ms
+    material = material_error(h.exclusive_ms, h.exclusive_ms_error, total_ms)  # as the tree decides its ±
     text = f"hottest node: {h.label}" + (f" ({where})" if where else "")
     text += f", {approx_ms(h.exclusive_ms, h.exclusive_ms_error, material=material)} exclusive"
     text += f" ({h.percent or 0.0:.1f}% of the plan)"

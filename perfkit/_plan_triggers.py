@@ -18,9 +18,8 @@ from dataclasses import dataclass
 
 from perfkit._plan_load import number
 from perfkit._plan_records import Trigger
+from perfkit._plan_rounding import ROUNDING_MS
 from perfkit.errors import PlanError
-
-_ROUNDING_MS = 0.0005  # each printed time is rounded to three decimals
 
 
 @dataclass(frozen=True, slots=True)
@@ -58,7 +57,7 @@ def read_triggers(value: object, *, after_tree_ms: float, modify_table_ms: float
     after_tree_ms: Execution Time minus the tree's time; modify_table_ms: the exclusive time of the ModifyTable nodes.
     """
     entries = _entries(value)
-    tolerance = _ROUNDING_MS * (len(entries) + 2)
+    tolerance = ROUNDING_MS * (len(entries) + 2)
     after: dict[int, bool] = {}
     outside_left = after_tree_ms - sum(e.time_ms for e in entries if e.constraint is not None)
     inside_left = modify_table_ms

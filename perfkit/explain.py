@@ -10,6 +10,7 @@ import psycopg
 from psycopg import errors as pg_errors
 from psycopg import sql
 
+from perfkit._pgerror import one_line, with_hint
 from perfkit._sql_scan import check_explainable, check_read_only
 from perfkit.errors import PlanError, SettingError
 from perfkit.plan import DEFAULT_BLOCK_SIZE, Plan, parse_plan
@@ -21,18 +22,6 @@ MAX_STATEMENT_TIMEOUT_MS = 2_147_483_647
 
 _ANALYZE = sql.SQL("EXPLAIN (ANALYZE, BUFFERS, FORMAT JSON) ")
 _ESTIMATE = sql.SQL("EXPLAIN (FORMAT JSON) ")
-
-
-def _one_line(exc: psycopg.Error, prefix_len: int = 0) -> str:
-    """The server's primary message; the error position counted in the user's SQL (without the EXPLAIN prefix)."""
-    diag = exc.diag
-    text = str(exc).strip()
-    message = diag.message_primary or (text.splitlines()[0] if text else type(exc).__name__)
-    position = ""
-    if diag.statement_position and diag.statement_position.isdigit():
-        at = int(diag.statement_position) - prefix_len
-        position = f" (at character {at})" if at > 0 else ""
-    return f"{message}{position}"
 
 
 # A setting's name as PostgreSQL spells one: a word, or dotted words for an extension's (pg_stat_statements.track).
@@ -68,19 +57,13 @@ def parse_settings(items: Iterable[str]) -> dict[str, str]:
     return out
 
 
-def _message(exc: psycopg.Error) -> str:
-    """The server's primary message and its hint, on one line."""
-    hint = exc.diag.message_hint
-    return _one_line(exc) + (f" ({hint})" if hint else "")
-
-
 def _apply_settings(cur: psycopg.Cursor[Any], settings: Mapping[str, str]) -> None:
     """SET LOCAL each setting (set_config(name, value, true)): it lasts until the rollback, for this statement only."""
     for key, value in settings.items():
         try:
             cur.execute("SELECT set_config(%s, %s, true)", (key, value))
         except psycopg.Error as exc:
-            raise SettingError(f"cannot set {key}={value}: {_message(exc)}") from None
+            raise SettingError(f"cannot set {key}={value}: {with_hint(exc)}") from None
 
 
 def _block_size(cur: psycopg.Cursor[Any]) -> int:
@@ -94,13 +77,13 @@ def _cancelled(exc: psycopg.Error, statement_timeout_ms: int | None) -> str:
     message = exc.diag.message_primary or ""
     if "statement timeout" in message:
         limit = f"{statement_timeout_ms} ms" if statement_timeout_ms is not None else "the statement_timeout"
-        return f"the statement ran longer than {limit} and was cancelled ({_one_line(exc)})"
+        return f"the statement ran longer than {limit} and was cancelled ({one_line(exc)})"
     if "user request" in message:
         return (
-            f"the statement was cancelled by a cancel request ({_one_line(exc)}): pg_cancel_backend() or a "
+            f"the statement was cancelled by a cancel request ({one_line(exc)}): pg_cancel_backend() or a "
             "client's cancel, from this session or another; not the statement timeout"
         )
-    return f"the statement was cancelled ({_one_line(exc)})"  # a server whose messages are in another language
+    return f"the statement was cancelled ({one_line(exc)})"  # a server whose messages are in another language
 
 
 _READ_ONLY_REFUSAL = (
@@ -138,9 +121,9 @@ def _run(
     except pg_errors.QueryCanceled as exc:
         raise PlanError(_cancelled(exc, statement_timeout_ms)) from None
     except pg_errors.ReadOnlySqlTransaction as exc:
-        raise PlanError(_READ_ONLY_REFUSAL.format(message=_one_line(exc))) from None
+        raise PlanError(_READ_ONLY_REFUSAL.format(message=one_line(exc))) from None
     except psycopg.Error as exc:
-        raise PlanError(f"SQL error: {_one_line(exc, len(prefix.as_string()))}") from None
+        raise PlanError(f"SQL error: {one_line(exc, len(prefix.as_string()))}") from None
     if row is None:  # pragma: no cover - EXPLAIN always returns a row
         raise PlanError("EXPLAIN returned no rows")
     return parse_plan(row[0], block_size=block_size, allow_estimates=allow_estimates)

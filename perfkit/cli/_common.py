@@ -12,6 +12,7 @@ import psycopg
 from rich.console import Console
 from rich.markup import escape
 
+from perfkit._pgerror import with_hint
 from perfkit.errors import PerfkitError
 from perfkit.seed import MAX_SEED, MIN_SCALE
 
@@ -27,14 +28,6 @@ def fail(message: str, code: int = 1) -> NoReturn:
     sys.exit(code)
 
 
-def server_message(exc: psycopg.Error) -> str:
-    """PostgreSQL's message (and hint) of an error, on one line, naming its kind."""
-    diag = getattr(exc, "diag", None)
-    primary = getattr(diag, "message_primary", None) or (str(exc).strip().splitlines() or [type(exc).__name__])[0]
-    hint = getattr(diag, "message_hint", None)
-    return f"{primary} ({type(exc).__name__})" + (f"; hint: {hint}" if hint else "")
-
-
 class PerfkitGroup(click.Group):
     """A click group that turns PerfkitError and Ctrl-C into one-line messages."""
 
@@ -44,7 +37,7 @@ class PerfkitGroup(click.Group):
         except PerfkitError as exc:
             fail(str(exc))
         except psycopg.Error as exc:  # the server failed under us (disk full, crash, shutdown): one line, no traceback
-            fail(f"the database server reported an error: {server_message(exc)}")
+            fail(f"the database server reported an error: {with_hint(exc)} ({type(exc).__name__})")
         except KeyboardInterrupt:
             err_console.print("interrupted")
             sys.exit(130)
