@@ -226,20 +226,27 @@ def user_settings(w: World, b: int) -> Batch:
 _REDRAWS = 8
 
 
-def _shown_posts(w: World, draw: Callable[[int], np.ndarray[Any, Any]], size: int) -> np.ndarray[Any, Any]:
-    """`size` posts from `draw`, none of them a draft: draws on drafts are drawn again (which keeps the skew among
-    the posts readers see); the few still on drafts after that move to the next post that is not one."""
+def _shown_posts(
+    w: World, draw: Callable[[int], np.ndarray[Any, Any]], size: int
+) -> tuple[np.ndarray[Any, Any], np.ndarray[Any, Any]]:
+    """`size` posts from `draw`, none of them a draft, and their statuses: draws on drafts are drawn again (which
+    keeps the skew among the posts readers see); the few still on drafts after that move to the next post that is
+    not one."""
     post = draw(size)
-    bad = ~w.post_visible(post)
+    status = w.post_status(post)
+    draft = list(w.profile.status_mix).index("draft")
+    bad = status == draft
     for _ in range(_REDRAWS):
         if not bad.any():
-            return post
+            return post, status
         post[bad] = draw(int(bad.sum()))
-        bad[bad] = ~w.post_visible(post[bad])
+        status[bad] = w.post_status(post[bad])
+        bad = status == draft
     while bad.any():  # ends: make_world refused a world whose posts are all drafts
         post[bad] = (post[bad] + 1) % w.n["posts"]
-        bad[bad] = ~w.post_visible(post[bad])
-    return post
+        status[bad] = w.post_status(post[bad])
+        bad = status == draft
+    return post, status
 
 
 def comments(w: World, b: int) -> Batch:
@@ -247,7 +254,9 @@ def comments(w: World, b: int) -> Batch:
     size, r, p, t, s = hi - lo, w.streams.rng, w.pools, "comments", w.profile.skew
     # Readers comment on posts they can see: a draw that lands on a draft is drawn again (see _shown_posts).
     rp = r(t, "post_id", b)
-    post = _shown_posts(w, lambda k: skewed(rp, w.n["posts"], k, s["comments_per_post"], w.perms["hot_posts"]), size)
+    post, status = _shown_posts(
+        w, lambda k: skewed(rp, w.n["posts"], k, s["comments_per_post"], w.perms["hot_posts"]), size
+    )
     author = skewed(r(t, "author_id", b), w.n["users"], size, s["comments_per_author"], w.perms["commenters"])
     rb = r(t, "body", b)
     first = rb.integers(0, len(p.sentences), size)
@@ -260,7 +269,7 @@ def comments(w: World, b: int) -> Batch:
     sep[longer] = b" "
     # A comment follows its post's publication and its author's sign-up, after a delay (not a sort key, so not
     # forced distinct).
-    base = np.maximum(w.post_shown(post)[0], w.created("users", author))
+    base = np.maximum(w.post_shown(post, status)[0], w.created("users", author))
     created = _after(r(t, "created_at", b), base, 2 * DAY_US, w.end_us)
     ru = r(t, "updated_at", b)
     edited = ru.random(size) < 0.1

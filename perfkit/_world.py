@@ -95,10 +95,13 @@ class World:
     def _draft(self) -> int:
         return list(self.profile.status_mix).index("draft")
 
-    def post_shown(self, index: np.ndarray[Any, Any]) -> tuple[np.ndarray[Any, Any], np.ndarray[Any, Any]]:
+    def post_shown(
+        self, index: np.ndarray[Any, Any], status: np.ndarray[Any, Any] | None = None
+    ) -> tuple[np.ndarray[Any, Any], np.ndarray[Any, Any]]:
         """Since when readers could see posts `index`, and whether they can: published posts since published_at,
-        archived ones (published once; the schema keeps no date) since created_at, drafts never."""
-        status = self.post_status(index)
+        archived ones (published once; the schema keeps no date) since created_at, drafts never. `status`: the
+        posts' post_status, when the caller has it."""
+        status = self.post_status(index) if status is None else status
         labels = list(self.profile.status_mix)
         created = self.created("posts", index)
         since = np.where(status == labels.index("published"), self.post_published(index, created), created)
