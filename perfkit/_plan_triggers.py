@@ -14,7 +14,7 @@ EXPLAIN ANALYZE lists each trigger's total time and calls ("Triggers", inside Ex
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import replace
 
 from perfkit._plan_load import number
 from perfkit._plan_records import Trigger
@@ -22,16 +22,8 @@ from perfkit._plan_rounding import ROUNDING_MS
 from perfkit.errors import PlanError
 
 
-@dataclass(frozen=True, slots=True)
-class _Entry:
-    name: str
-    relation: str | None
-    time_ms: float
-    calls: int
-    constraint: str | None
-
-
-def _entries(value: object) -> list[_Entry]:
+def _entries(value: object) -> list[Trigger]:
+    """The listed triggers, placed after the tree until read_triggers decides."""
     if not isinstance(value, list):
         return []
     out = []
@@ -40,12 +32,13 @@ def _entries(value: object) -> list[_Entry]:
             raise PlanError("a 'Triggers' entry is not a JSON object")
         relation, constraint = item.get("Relation"), item.get("Constraint Name")
         out.append(
-            _Entry(
+            Trigger(
                 name=str(item.get("Trigger Name", "?")),
                 relation=relation if isinstance(relation, str) else None,
                 time_ms=number(item.get("Time")) or 0.0,
                 calls=round(number(item.get("Calls")) or 0),
                 constraint=constraint if isinstance(constraint, str) else None,
+                after_tree=True,
             )
         )
     return out
@@ -76,7 +69,4 @@ def read_triggers(value: object, *, after_tree_ms: float, modify_table_ms: float
                 outside_left -= entry.time_ms
             else:
                 inside_left -= entry.time_ms
-    return tuple(
-        Trigger(e.name, e.relation, e.time_ms, e.calls, e.constraint, after_tree=after[i])
-        for i, e in enumerate(entries)
-    )
+    return tuple(replace(e, after_tree=after[i]) for i, e in enumerate(entries))
