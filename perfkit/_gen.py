@@ -17,6 +17,8 @@ from perfkit._binary import Pool
 from perfkit._profile import Profile
 from perfkit.errors import ConfigError
 
+HOUR_US = 3_600_000_000
+DAY_US = 24 * HOUR_US
 #: Rows per generated batch. Part of the data's identity: changing it changes every value (bump GENERATOR_VERSION).
 BATCH = 50_000
 #: Version of the generators' output: a stored seed with another version is not reused.
@@ -332,11 +334,14 @@ def null_mask(rng: np.random.Generator, size: int, rate: float) -> np.ndarray[An
 
 def choose(rng: np.random.Generator, labels: dict[str, float], size: int) -> np.ndarray[Any, np.dtype[np.int64]]:
     """Indices into `labels` drawn with the given shares."""
+    return pick(labels, rng.random(size))
+
+
+def pick(labels: dict[str, float], u: np.ndarray[Any, Any]) -> np.ndarray[Any, np.dtype[np.int64]]:
+    """Indices into `labels` with the given shares, one per uniform draw in `u`."""
     cdf = np.cumsum(list(labels.values()))
     cdf[-1] = 1.0
-    picked: np.ndarray[Any, np.dtype[np.int64]] = np.searchsorted(cdf, rng.random(size), side="right").clip(
-        0, len(labels) - 1
-    )
+    picked: np.ndarray[Any, np.dtype[np.int64]] = np.searchsorted(cdf, u, side="right").clip(0, len(labels) - 1)
     return picked
 
 

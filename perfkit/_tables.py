@@ -10,11 +10,19 @@ from typing import Any
 import numpy as np
 
 from perfkit._binary import Batch, Piece, Rows, objects, rows_of, uuid_text
-from perfkit._gen import BATCH, Pools, batch_range, choose, distinct_picks, null_mask, pick_before, skewed
+from perfkit._gen import (
+    BATCH,
+    DAY_US,
+    HOUR_US,
+    Pools,
+    batch_range,
+    choose,
+    distinct_picks,
+    null_mask,
+    pick_before,
+    skewed,
+)
 from perfkit._world import ADDRESS_OIDS, DIGESTS, FONTS, LANGS, PER_PAGE, World, make_world
-
-HOUR_US = 3_600_000_000
-DAY_US = 24 * HOUR_US
 
 
 def _after(rng: np.random.Generator, base: np.ndarray[Any, Any], mean_us: float, end_us: int) -> np.ndarray[Any, Any]:

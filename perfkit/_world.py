@@ -9,7 +9,18 @@ from typing import Any
 import numpy as np
 
 from perfkit._binary import Pool
-from perfkit._gen import Pools, Streams, build_pools, counts, epoch_us, hashed_unit, skew_weights, slot_times
+from perfkit._gen import (
+    HOUR_US,
+    Pools,
+    Streams,
+    build_pools,
+    counts,
+    epoch_us,
+    hashed_unit,
+    pick,
+    skew_weights,
+    slot_times,
+)
 from perfkit._profile import Profile
 from perfkit.errors import ConfigError
 
@@ -20,7 +31,7 @@ PER_PAGE = (10, 20, 50, 100)
 FONTS = (12, 14, 16, 18)
 DIGESTS = ("daily", "weekly", "never")
 #: Mean delay between a post's creation and its publication.
-PUBLISH_DELAY_US = 12 * 3_600_000_000
+PUBLISH_DELAY_US = 12 * HOUR_US
 
 
 def _json_pool(docs: list[dict[str, Any]]) -> Pool:
@@ -63,11 +74,7 @@ class World:
     def post_status(self, index: np.ndarray[Any, Any]) -> np.ndarray[Any, np.dtype[np.int64]]:
         """Status of posts `index` (indices into the profile's status_mix), from each post's own hashed draw: the
         comments and notifications that refer to a post know its status without generating its batch."""
-        cdf = np.cumsum(list(self.profile.status_mix.values()))
-        cdf[-1] = 1.0
-        u = hashed_unit(self.seed, "posts", "status", index)
-        status: np.ndarray[Any, np.dtype[np.int64]] = np.searchsorted(cdf, u, side="right").clip(0, len(cdf) - 1)
-        return status
+        return pick(self.profile.status_mix, hashed_unit(self.seed, "posts", "status", index))
 
     def post_published(
         self, index: np.ndarray[Any, Any], created: np.ndarray[Any, Any] | None = None
