@@ -217,6 +217,8 @@ def _seed(
         loaded = load_tables(target, main, world, _LOAD_ORDER, jobs, progress)
         rows = {t: loaded[t].rows for t in schema.TABLES}
         phases["load"] = time.perf_counter() - mark
+        for conn in conns:  # the load's row counts reach the statistics before ANALYZE resets them, not after
+            flush_stats(conn)
         mark = time.perf_counter()
         rebuild(conns, plan)
         phases["indexes"] = time.perf_counter() - mark
@@ -226,8 +228,6 @@ def _seed(
         mark = time.perf_counter()
         check_json(conns)
         fp = combine(loaded)
-        for conn in conns:
-            flush_stats(conn)
         marks = marks_to_json(read_marks(main, schema.TABLES))
         shape = read_shape(main, schema.TABLES)
         phases["verify"] = time.perf_counter() - mark
