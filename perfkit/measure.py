@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import math
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import AbstractContextManager, contextmanager, nullcontext
 from dataclasses import dataclass
 from typing import Any
 
@@ -13,7 +15,20 @@ from psycopg.abc import Params, QueryNoTemplate
 from perfkit.errors import ConfigError
 from perfkit.stats import Stats, summarize
 
-__all__ = ["CACHE_UNWARMED", "CACHE_WARM", "Measurement", "measure", "time_query"]
+__all__ = [
+    "CACHE_UNWARMED",
+    "CACHE_WARM",
+    "ROUNDS",
+    "Measurement",
+    "measure",
+    "measure_many",
+    "query_calls",
+    "time_query",
+    "unprepared",
+]
+
+ROUNDS = 5
+"""Rounds over which `measure_many` spreads each callable's timed calls."""
 
 CACHE_WARM = "warm"
 """At least one warm-up run preceded the samples: the data the callable touches is in shared buffers or the OS cache
@@ -59,29 +74,77 @@ def measure(
     Each sample is the wall time of one call (`time.perf_counter_ns`), in milliseconds. Exceptions from `fn`
     propagate: a failing callable has no timing.
     """
+    return measure_many([fn], warmup=warmup, min_runs=min_runs, max_runs=max_runs, budget_s=budget_s, rounds=1)[0]
+
+
+def measure_many(
+    fns: Sequence[Callable[[], object]],
+    *,
+    warmup: int = 2,
+    min_runs: int = 5,
+    max_runs: int = 50,
+    budget_s: float = 2.0,
+    rounds: int = ROUNDS,
+    stretch: Callable[[int], AbstractContextManager[object]] | None = None,
+) -> list[Measurement]:
+    """`measure` for each callable, with their timed calls spread over `rounds` rounds that take turns.
+
+    Every callable gets its warm-up calls first. Then each round times each callable in turn, up to its share of
+    the runs and budget so far (round r of R: r/R of `max_runs`, `min_runs` and `budget_s`), so every callable's
+    samples are spread over the whole measurement. A slow spell of a shared machine then falls on a few samples of
+    every callable, which the median absorbs, instead of on all the samples of the one callable that ran during it.
+    A callable that has had `min_runs` calls and its whole budget sits out the remaining rounds, so spreading costs
+    no more calls than `measure`.
+
+    `stretch(i)`, when given, is entered around every unbroken stretch of calls to `fns[i]` (warm-up included), e.g.
+    to read server counters before and after; it is not timed.
+    """
     _check(warmup, min_runs, max_runs, budget_s)
-    for _ in range(warmup):
-        fn()
+    if rounds < 1:
+        raise ConfigError(f"rounds must be >= 1, got {rounds}")
     clock = time.perf_counter_ns
-    budget_ns = int(budget_s * 1e9)
-    samples: list[float] = []
-    started = clock()
-    while len(samples) < max_runs:
-        t0 = clock()
-        fn()
-        t1 = clock()
-        samples.append((t1 - t0) / 1e6)
-        if len(samples) >= min_runs and t1 - started >= budget_ns:
-            break
-    elapsed_s = (clock() - started) / 1e9
-    return Measurement(
-        samples_ms=tuple(samples),
-        stats=summarize(samples),
-        cache=CACHE_WARM if warmup else CACHE_UNWARMED,
-        warmup=warmup,
-        runs=len(samples),
-        elapsed_s=elapsed_s,
-    )
+    around = stretch or (lambda _i: nullcontext())
+    for i, fn in enumerate(fns):
+        with around(i):
+            for _ in range(warmup):
+                fn()
+    samples: list[list[float]] = [[] for _ in fns]
+    timed_ns = [0] * len(fns)
+    elapsed_ns = [0] * len(fns)
+
+    def done(i: int) -> bool:  # the whole protocol met already (a slow callable), so no more rounds than needed
+        return len(samples[i]) >= min_runs and timed_ns[i] >= budget_s * 1e9
+
+    for r in range(1, rounds + 1):
+        most = math.ceil(max_runs * r / rounds)
+        least = math.ceil(min_runs * r / rounds)
+        budget_ns = budget_s * 1e9 * r / rounds
+        for i, fn in enumerate(fns):
+            mine = samples[i]
+            if len(mine) >= most or (len(mine) >= least and timed_ns[i] >= budget_ns) or done(i):
+                continue
+            with around(i):
+                started = clock()
+                while len(mine) < most:
+                    t0 = clock()
+                    fn()
+                    t1 = clock()
+                    mine.append((t1 - t0) / 1e6)
+                    timed_ns[i] += t1 - t0
+                    if (len(mine) >= least and timed_ns[i] >= budget_ns) or done(i):
+                        break
+                elapsed_ns[i] += clock() - started
+    return [
+        Measurement(
+            samples_ms=tuple(mine),
+            stats=summarize(mine),
+            cache=CACHE_WARM if warmup else CACHE_UNWARMED,
+            warmup=warmup,
+            runs=len(mine),
+            elapsed_s=elapsed_ns[i] / 1e9,
+        )
+        for i, mine in enumerate(samples)
+    ]
 
 
 def time_query(
@@ -107,14 +170,51 @@ def time_query(
 
     Other keyword arguments (`warmup`, `min_runs`, `max_runs`, `budget_s`) go to `measure`.
     """
-    cur = conn.cursor()
+    with query_calls(conn, [(query, params)], prepare=prepare) as (run,):
+        return measure(run, **kw)
 
-    def run() -> None:
-        cur.execute(query, params, prepare=prepare)
-        if cur.pgresult is not None and cur.description is not None:
-            cur.fetchall()
+
+@contextmanager
+def query_calls(
+    conn: psycopg.Connection[Any],
+    queries: Sequence[tuple[QueryNoTemplate, Params | None]],
+    *,
+    prepare: bool | None = False,
+) -> Iterator[list[Callable[[], None]]]:
+    """One callable per (query, params), each a plain execution on a cursor of its own that fetches all the rows, as
+    `time_query` times them (for `measure_many`); the cursors are closed on leaving."""
+    cursors: list[psycopg.Cursor[Any]] = []
+
+    def runner(cur: psycopg.Cursor[Any], query: QueryNoTemplate, params: Params | None) -> Callable[[], None]:
+        def run() -> None:
+            cur.execute(query, params, prepare=prepare)
+            if cur.pgresult is not None and cur.description is not None:
+                cur.fetchall()
+
+        return run
 
     try:
-        return measure(run, **kw)
+        calls = []
+        for query, params in queries:
+            cursors.append(conn.cursor())
+            calls.append(runner(cursors[-1], query, params))
+        yield calls
     finally:
-        cur.close()
+        for cur in cursors:
+            cur.close()
+
+
+@contextmanager
+def unprepared(conn: psycopg.Connection[Any]) -> Iterator[None]:
+    """No automatic server-side preparation on `conn` inside the block, for code that calls `conn.execute` itself.
+
+    psycopg prepares a statement once it has run `prepare_threshold` times (5 by default), so without this the first
+    samples of a measurement would be parsed and planned and the later ones not (nor planned the same way: a
+    prepared statement can switch to a generic plan). Every execution is then an ad-hoc query, as with `time_query`.
+    """
+    saved = conn.prepare_threshold
+    conn.prepare_threshold = None
+    try:
+        yield
+    finally:
+        conn.prepare_threshold = saved

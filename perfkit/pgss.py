@@ -28,6 +28,14 @@ class ServerStats:
     shared_hit_blocks: int
     shared_read_blocks: int
 
+    def __add__(self, other: ServerStats) -> ServerStats:
+        return ServerStats(
+            self.calls + other.calls,
+            self.exec_ms + other.exec_ms,
+            self.shared_hit_blocks + other.shared_hit_blocks,
+            self.shared_read_blocks + other.shared_read_blocks,
+        )
+
     def __sub__(self, other: ServerStats) -> ServerStats:
         return ServerStats(
             self.calls - other.calls,

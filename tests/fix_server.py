@@ -82,3 +82,16 @@ def conn(empty_db: Target) -> Iterator[psycopg.Connection[Any]]:
 
 
 __all__ = ["admin_conninfo", "conn", "empty_db", "pg_server", "redact", "resolve_target"]
+
+
+def server_prepares(conn: psycopg.Connection[Any], work: Any, trace: Path) -> int:
+    """Run `work()` with libpq tracing `conn` into `trace`; how many server-side statements it prepared (psycopg
+    names them _pg3_N; they are gone from pg_prepared_statements once a transaction rolls back, so count the Parse
+    messages on the wire)."""
+    with trace.open("w") as f:
+        conn.pgconn.trace(f.fileno())
+        try:
+            work()
+        finally:
+            conn.pgconn.untrace()
+    return sum(1 for line in trace.read_text().splitlines() if "\tParse\t" in line and '"_pg3_' in line)

@@ -3,6 +3,7 @@ indexes, INVALID index cleanup, statistics hygiene, and the catalogue run leavin
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import psycopg
@@ -18,6 +19,7 @@ from perfkit.plan import Plan
 from perfkit.runner import RunOutcome
 from perfkit.scenarios import indexes
 from perfkit.scenarios.indexes import IndexConfig
+from tests.fix_server import server_prepares
 
 PATH_OPS = IndexDef("sb_path", "settings_big", (col("prefs", opclass="jsonb_path_ops"),), method="gin")
 JSONB_OPS = IndexDef("sb_ops", "settings_big", (col("prefs"),), method="gin")
@@ -187,6 +189,16 @@ def test_full_catalogue_leaves_schema_unchanged(small_run: RunOutcome, run_db: T
     overhead = {r["index_set"]: r for r in out.tables["index_write_overhead"]}
     assert overhead["none"]["overhead_pct"] == 0.0 and "(author_id, status)" in overhead
     assert any(r["check"] == "statistics" for r in out.tables["index_hygiene"])
+
+
+def test_index_queries_are_timed_as_plain_queries(small_run: RunOutcome, run_db: Target, tmp_path: Path) -> None:
+    # psycopg prepares a statement after 5 executions: timed that way, the first samples were planned and the rest
+    # not (and a prepared statement may switch to a generic plan, not the one EXPLAIN showed)
+    cfg = IndexConfig(queries=["published_feed"], warmup=1, min_runs=8, max_runs=8, budget_s=0.0, write_rows=0)
+    with connect(run_db) as conn:
+        runs: list[indexes.IndexRun] = []
+        assert server_prepares(conn, lambda: runs.append(indexes.run(conn, cfg)), tmp_path / "trace") == 0
+    assert {b.stats.n for b in runs[0].benchmarks} == {8}
 
 
 def test_run_report_frames_per_query(small_run: RunOutcome) -> None:

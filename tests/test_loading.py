@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+from pathlib import Path
 from typing import Any
 
 import psycopg
@@ -11,8 +12,10 @@ import pytest
 from perfkit import pgss
 from perfkit.counter import StatementCounter
 from perfkit.errors import ConfigError
+from perfkit.results import Benchmark
 from perfkit.scenarios import loading
 from perfkit.scenarios._loading_model import Conn, Loaded, Strategy
+from tests.fix_server import server_prepares
 
 USERS, POSTS, COMMENTS = "users_latest_posts", "posts_author_tags", "posts_comments_authors"
 
@@ -151,6 +154,17 @@ def test_run_records_counters_and_server_stats(seeded_conn: Conn) -> None:
     else:
         assert "server_ms" not in n1.counters
         assert n1.notes == (missing,)
+
+
+def test_strategies_are_timed_as_plain_queries(seeded_conn: Conn, tmp_path: Path) -> None:
+    # N+1 runs its child query 10 times per load: psycopg would prepare it from the 5th execution on, so the first
+    # samples would be planned and later ones not. The connection's own setting is left as it was.
+    threshold = seeded_conn.prepare_threshold
+    cfg = loading.LoadingConfig(sizes=(10,), workloads=(USERS,), warmup=1, min_runs=6, max_runs=6, budget_s=0)
+    benches: list[Benchmark] = []
+    assert server_prepares(seeded_conn, lambda: benches.extend(loading.run(seeded_conn, cfg)), tmp_path / "t") == 0
+    assert {b.stats.n for b in benches} == {6}
+    assert seeded_conn.prepare_threshold == threshold
 
 
 def test_pg_stat_statements_deltas(seeded_conn: Conn) -> None:

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 import psycopg
@@ -10,7 +12,7 @@ import pytest
 
 from perfkit.counter import StatementCounter
 from perfkit.errors import ConfigError
-from perfkit.measure import CACHE_UNWARMED, CACHE_WARM, measure, time_query
+from perfkit.measure import CACHE_UNWARMED, CACHE_WARM, measure, measure_many, query_calls, time_query, unprepared
 
 
 class Calls:
@@ -142,3 +144,80 @@ def test_statistics_are_kept_to_the_nanosecond() -> None:
     for value in (stats.q1_ms, stats.q3_ms, stats.median_ms, stats.mean_ms, stats.stdev_ms, stats.ci_low_ms):
         assert value is not None and value == round(value, 6) and len(repr(value)) <= 10, value
     assert stats.min_ms == 0.187899 and stats.max_ms == 0.188001
+
+
+# -- several callables, their repetitions in rounds ------------------------------------------------------------------
+
+
+def test_rounds_take_turns_and_stretches_wrap_each_run_of_calls() -> None:
+    events: list[str] = []
+
+    @contextmanager
+    def stretch(i: int) -> Iterator[None]:
+        events.append("[")
+        yield
+        events.append("]")
+
+    fns = [lambda: events.append("a"), lambda: events.append("b")]
+    a, b = measure_many(fns, warmup=1, min_runs=4, max_runs=4, budget_s=0, rounds=2, stretch=stretch)
+    assert (a.runs, b.runs, a.warmup, b.warmup) == (4, 4, 1, 1)
+    assert "".join(events) == "[a][b]" + "[aa][bb]" * 2  # warm-ups first, then two rounds of two calls each
+
+
+def test_one_round_is_measure() -> None:
+    fn, again = Calls(), Calls()
+    m = measure(fn, warmup=2, min_runs=3, max_runs=7, budget_s=10.0)
+    (many,) = measure_many([again], warmup=2, min_runs=3, max_runs=7, budget_s=10.0, rounds=1)
+    assert (fn.n, m.runs) == (again.n, many.runs) == (9, 7)
+
+
+def test_a_slow_callable_gets_no_more_calls_than_measure_gives_it() -> None:
+    slow = Calls(sleep_s=0.03)
+    (m,) = measure_many([slow], warmup=0, min_runs=2, max_runs=100, budget_s=0.05, rounds=5)
+    # 2 calls of 30 ms meet both min_runs and the budget: the three remaining rounds are sat out
+    assert m.runs == slow.n == 2
+
+
+def test_a_slow_spell_is_shared_instead_of_falling_on_one_callable(monkeypatch: pytest.MonkeyPatch) -> None:
+    # A fake clock: every call lasts 1 ms, except calls 10-16 of the whole measurement, which last 3 ms (the machine
+    # is busy for a while). Two identical callables, 10 samples each.
+    now, calls = [0], [0]
+
+    def work() -> None:
+        now[0] += (3 if 10 <= calls[0] <= 16 else 1) * 1_000_000
+        calls[0] += 1
+
+    monkeypatch.setattr(time, "perf_counter_ns", lambda: now[0])
+    kw: dict[str, Any] = {"warmup": 0, "min_runs": 10, "max_runs": 10, "budget_s": 0}
+    back_to_back = [measure(work, **kw), measure(work, **kw)]
+    assert [m.stats.median_ms for m in back_to_back] == [1.0, 3.0]  # the second one looks three times slower
+    now[0] = calls[0] = 0
+    interleaved = measure_many([work, work], **kw, rounds=5)
+    assert [m.stats.median_ms for m in interleaved] == [1.0, 1.0]
+
+
+def test_bad_rounds_are_rejected() -> None:
+    with pytest.raises(ConfigError, match="rounds must be >= 1"):
+        measure_many([Calls()], rounds=0)
+
+
+def test_query_calls_each_run_their_query_and_fetch_all_rows(conn: psycopg.Connection[Any]) -> None:
+    queries = [("SELECT g FROM generate_series(1, %s) g", (3,)), ("SELECT 'x' FROM generate_series(1, 5)", None)]
+    with StatementCounter(conn) as counter, query_calls(conn, queries) as (first, second):
+        first()
+        second()
+        second()
+    assert counter.rows == 3 + 5 + 5
+    assert conn.execute("SELECT count(*) FROM pg_prepared_statements").fetchone() == (0,)
+
+
+def test_unprepared_keeps_repeated_executions_plain(conn: psycopg.Connection[Any]) -> None:
+    threshold = conn.prepare_threshold
+    with unprepared(conn):
+        for _ in range(2 * (threshold or 5)):
+            conn.execute("SELECT 1 WHERE %s::int > 0", (1,)).fetchall()
+        assert conn.execute("SELECT count(*) FROM pg_prepared_statements").fetchone() == (0,)
+    assert conn.prepare_threshold == threshold
+    for _ in range(2 * (threshold or 5)):  # psycopg's automatic preparation is back after the block
+        conn.execute("SELECT 2 WHERE %s::int > 0", (1,)).fetchall()
+    assert conn.execute("SELECT count(*) FROM pg_prepared_statements").fetchone() == (1,)

@@ -15,7 +15,7 @@ from perfkit._seed_marks import own_writes
 from perfkit.errors import ConfigError, SchemaError
 from perfkit.explain import explain_analyze
 from perfkit.jsonb_rules import diagnose
-from perfkit.measure import measure
+from perfkit.measure import measure_many, query_calls
 from perfkit.plan import Plan, summarize
 from perfkit.results import Benchmark, Scalar, benchmark_version
 from perfkit.scenarios._index_catalog import BY_NAME, CATALOGUE, CatalogQuery, IndexSet, selection
@@ -148,18 +148,14 @@ def _measure_set(
     conn: Conn, q: CatalogQuery, iset: IndexSet, cases: list[Any], cfg: IndexConfig
 ) -> tuple[list[Benchmark], list[dict[str, Scalar]]]:
     """Inside `index_set`'s rolled-back transaction: explain and time each case."""
-    benches: list[Benchmark] = []
     with index_set(conn, q, iset, cfg) as sizes:
-        for case in cases:
-            counters, plan = index_counters(conn, q, case.params)
-            notes = _notes(conn, plan, iset)
-            m = measure(
-                lambda p=case.params: conn.execute(q.sql, p).fetchall(),  # type: ignore[misc]
-                warmup=cfg.warmup,
-                min_runs=cfg.min_runs,
-                max_runs=cfg.max_runs,
-                budget_s=cfg.budget_s,
+        explained = [(case, *index_counters(conn, q, case.params)) for case in cases]
+        with query_calls(conn, [(q.sql, case.params) for case in cases]) as calls:  # ad hoc, as EXPLAIN planned them
+            measured = measure_many(  # the cases take turns, so that a slow spell does not fall on one of them
+                calls, warmup=cfg.warmup, min_runs=cfg.min_runs, max_runs=cfg.max_runs, budget_s=cfg.budget_s
             )
+        benches: list[Benchmark] = []
+        for (case, counters, plan), m in zip(explained, measured, strict=True):
             plan_dict = summarize(plan).to_dict()
             plan_dict["index_set_definition"] = iset.label
             benches.append(
@@ -172,7 +168,7 @@ def _measure_set(
                     stats=m.stats,
                     counters={**counters, **m.protocol()},
                     plan=plan_dict,
-                    notes=notes,
+                    notes=_notes(conn, plan, iset),
                     version=benchmark_version(q.sql, dict(case.label), [ix.text for ix in iset.indexes]),
                 )
             )

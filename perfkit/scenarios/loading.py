@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
@@ -11,7 +12,7 @@ import psycopg
 from perfkit import pgss
 from perfkit.counter import StatementCounter
 from perfkit.errors import ConfigError, PerfkitError
-from perfkit.measure import measure
+from perfkit.measure import Measurement, measure_many, unprepared
 from perfkit.results import Benchmark, Scalar, benchmark_version
 from perfkit.scenarios import _loading_comments, _loading_posts, _loading_users
 from perfkit.scenarios._loading_latency import LatencyCheck, latency_check
@@ -106,58 +107,103 @@ def count(conn: psycopg.Connection[Any], workload: Workload, name: str, n: int) 
     return _counters(counter, workload.shape(loaded), workload, name), loaded
 
 
-def _bench(
-    conn: psycopg.Connection[Any], workload: Workload, name: str, n: int, cfg: LoadingConfig, server: bool, note: str
-) -> tuple[Benchmark, Loaded]:
-    strategy = workload.strategies[name]
-    counters, loaded = count(conn, workload, name, n)
-    before = pgss.snapshot(conn) if server else None
-    m = measure(
-        lambda: strategy.load(conn, n),
-        warmup=cfg.warmup,
-        min_runs=cfg.min_runs,
-        max_runs=cfg.max_runs,
-        budget_s=cfg.budget_s,
-    )
-    notes: tuple[str, ...] = (note,) if note else ()
-    if before is not None:
-        delta = pgss.snapshot(conn) - before
-        if delta.consistent:
-            counters.update(delta.per(m.warmup + m.runs))
-        else:
-            notes = ("pg_stat_statements went backwards during the measurement (reset or evicted): no server time",)
-    bench = Benchmark(
-        scenario=SCENARIO,
-        name=workload.name,
-        variant=name,
-        params={"n": n},
-        samples_ms=m.samples_ms,
-        stats=m.stats,
-        counters={**counters, **m.protocol()},
-        notes=notes,
-        version=benchmark_version(strategy.statements, n),
-    )
-    return bench, loaded
+@dataclass(frozen=True, slots=True)
+class _Case:
+    """One benchmark to measure: a strategy at a page size, with its counters from a counted load."""
+
+    workload: Workload
+    strategy: str
+    n: int
+    counters: dict[str, float]
+
+    def call(self, conn: psycopg.Connection[Any]) -> Any:
+        strategy, n = self.workload.strategies[self.strategy], self.n
+        return lambda: strategy.load(conn, n)
 
 
-def run(conn: psycopg.Connection[Any], config: LoadingConfig | None = None) -> list[Benchmark]:
-    """Measure every strategy of every workload at every page size; strategies must return the same data."""
-    cfg = config or LoadingConfig()
-    _validate(cfg)
-    missing = pgss.enable(conn)
-    benches: list[Benchmark] = []
+def _cases(conn: psycopg.Connection[Any], cfg: LoadingConfig) -> list[_Case]:
+    """Every strategy of every workload at every page size, counted once; strategies must return the same data."""
+    cases: list[_Case] = []
     for wname in cfg.workloads:
         workload = WORKLOADS[wname]
         for n in cfg.sizes:
             reference: Loaded | None = None
             for name in workload.strategies:
-                bench, loaded = _bench(conn, workload, name, n, cfg, missing is None, missing or "")
+                counters, loaded = count(conn, workload, name, n)
                 if reference is None:
                     reference = loaded
                 elif loaded != reference:
                     raise StrategyMismatch(f"loading strategy {name!r} of {wname} returned different data at n={n}")
-                benches.append(bench)
-    return benches
+                cases.append(_Case(workload, name, n, counters))
+    return cases
+
+
+def run(conn: psycopg.Connection[Any], config: LoadingConfig | None = None) -> list[Benchmark]:
+    """Measure every strategy of every workload at every page size; strategies must return the same data.
+
+    All of them are timed together (`measure_many`), their repetitions in rounds, so that a slow spell of the
+    machine does not shift one strategy's timing against another's. Every statement is an ad-hoc query (`unprepared`).
+    Server time and buffers per execution come from pg_stat_statements, read around each strategy's stretch of calls
+    and summed.
+    """
+    cfg = config or LoadingConfig()
+    _validate(cfg)
+    with unprepared(conn):
+        return _run(conn, cfg)
+
+
+def _run(conn: psycopg.Connection[Any], cfg: LoadingConfig) -> list[Benchmark]:
+    missing = pgss.enable(conn)
+    cases = _cases(conn, cfg)
+    server: list[pgss.ServerStats | None] = [None] * len(cases)  # summed over each case's stretches of calls
+    backwards: set[int] = set()
+
+    @contextmanager
+    def stretch(i: int) -> Iterator[None]:
+        if missing is not None:
+            yield
+            return
+        before = pgss.snapshot(conn)
+        yield
+        delta = pgss.snapshot(conn) - before
+        total = server[i]
+        server[i] = delta if total is None else total + delta
+        if not delta.consistent:
+            backwards.add(i)
+
+    measured = measure_many(
+        [case.call(conn) for case in cases],
+        warmup=cfg.warmup,
+        min_runs=cfg.min_runs,
+        max_runs=cfg.max_runs,
+        budget_s=cfg.budget_s,
+        stretch=stretch,
+    )
+    notes = [(missing,) if missing else () for _ in cases]
+    for i in backwards:
+        notes[i] = ("pg_stat_statements went backwards during the measurement (reset or evicted): no server time",)
+    return [
+        _benchmark(case, m, None if i in backwards else server[i], notes[i])
+        for i, (case, m) in enumerate(zip(cases, measured, strict=True))
+    ]
+
+
+def _benchmark(case: _Case, m: Measurement, server: pgss.ServerStats | None, notes: tuple[str, ...]) -> Benchmark:
+    counters = dict(case.counters)
+    if server is not None:
+        counters.update(server.per(m.warmup + m.runs))
+    strategy = case.workload.strategies[case.strategy]
+    return Benchmark(
+        scenario=SCENARIO,
+        name=case.workload.name,
+        variant=case.strategy,
+        params={"n": case.n},
+        samples_ms=m.samples_ms,
+        stats=m.stats,
+        counters={**counters, **m.protocol()},
+        notes=notes,
+        version=benchmark_version(strategy.statements, case.n),
+    )
 
 
 @dataclass(frozen=True, slots=True)

@@ -12,7 +12,7 @@ from perfkit.errors import ConfigError
 from perfkit.explain import explain_analyze
 from perfkit.growth import slope_rows
 from perfkit.keyset import check_seek
-from perfkit.measure import time_query
+from perfkit.measure import measure_many, query_calls
 from perfkit.plan import Plan, PlanNode, summarize
 from perfkit.results import Benchmark, Scalar, benchmark_version
 from perfkit.scenarios._pagination_batches import batch_benchmarks
@@ -112,34 +112,54 @@ def page_counters(conn: psycopg.Connection[Any], query: str, params: list[Any]) 
     return _counters(plan, int(plan.root.rows_total)), plan
 
 
-def _bench(
+@dataclass(frozen=True, slots=True)
+class _Page:
+    """One benchmark to time: a page query (or the COUNT) with its exact counters and plan from EXPLAIN ANALYZE."""
+
+    name: str
+    variant: str
+    query: str
+    params: list[Any]
+    bench_params: dict[str, Scalar]
+    counters: dict[str, float]
+    plan: Plan
+    notes: tuple[str, ...] = ()
+
+
+def _page(
     conn: psycopg.Connection[Any],
-    cfg: PaginationConfig,
     name: str,
     variant: str,
     query: str,
     params: list[Any],
     bench_params: dict[str, Scalar],
     extra: dict[str, float] | None = None,
-    notes: tuple[str, ...] = (),
-) -> tuple[Benchmark, Plan]:
+) -> _Page:
     counters, plan = page_counters(conn, query, params)
-    m = time_query(
-        conn, query, params, warmup=cfg.warmup, min_runs=cfg.min_runs, max_runs=cfg.max_runs, budget_s=cfg.budget_s
-    )
-    bench = Benchmark(
-        scenario=SCENARIO,
-        name=name,
-        variant=variant,
-        params=bench_params,
-        samples_ms=m.samples_ms,
-        stats=m.stats,
-        counters={**counters, **(extra or {}), **m.protocol()},
-        plan=summarize(plan).to_dict(),
-        notes=notes,
-        version=benchmark_version(query, bench_params),
-    )
-    return bench, plan
+    return _Page(name, variant, query, params, bench_params, {**counters, **(extra or {})}, plan)
+
+
+def _timed(conn: psycopg.Connection[Any], cfg: PaginationConfig, pages: Sequence[_Page]) -> list[Benchmark]:
+    """Time the pages together, their repetitions in rounds (`measure_many`), as `time_query` times one."""
+    with query_calls(conn, [(p.query, p.params) for p in pages]) as calls:
+        measured = measure_many(
+            calls, warmup=cfg.warmup, min_runs=cfg.min_runs, max_runs=cfg.max_runs, budget_s=cfg.budget_s
+        )
+    return [
+        Benchmark(
+            scenario=SCENARIO,
+            name=p.name,
+            variant=p.variant,
+            params=p.bench_params,
+            samples_ms=m.samples_ms,
+            stats=m.stats,
+            counters={**p.counters, **m.protocol()},
+            plan=summarize(p.plan).to_dict(),
+            notes=p.notes,
+            version=benchmark_version(p.query, p.bench_params),
+        )
+        for p, m in zip(pages, measured, strict=True)
+    ]
 
 
 def _node_json(node: PlanNode) -> dict[str, Any]:
@@ -166,10 +186,18 @@ def sweep(
 ) -> tuple[list[Benchmark], dict[str, Scalar] | None]:
     """OFFSET and keyset pages of `q` at each depth (both must return the same rows), its COUNT(*) total, and the
     seek check of the deepest keyset page that has a cursor."""
+    pages, seek = _sweep_pages(conn, q, cfg)
+    return _timed(conn, cfg, pages), seek
+
+
+def _sweep_pages(
+    conn: psycopg.Connection[Any], q: PageQuery, cfg: PaginationConfig
+) -> tuple[list[_Page], dict[str, Scalar] | None]:
+    """`sweep`'s pages, checked and counted but not yet timed."""
     ps = cfg.page_size
     total = q.total(conn)
     depths = [d for d in (cfg.depths if cfg.depths is not None else log_depths(total, ps)) if d < max(total, 1)]
-    benches: list[Benchmark] = []
+    pages: list[_Page] = []
     seek: dict[str, Scalar] | None = None
     for depth in depths:
         offset_sql, offset_params = page(conn, q, "offset", depth, ps)
@@ -179,19 +207,16 @@ def sweep(
         if offset_ids != keyset_ids:
             raise AssertionError(f"{q.name}: OFFSET and keyset pages differ at depth {depth}")
         params: dict[str, Scalar] = {"depth": depth, "page_size": ps}
-        offset_bench, _ = _bench(conn, cfg, q.name, "offset", offset_sql, offset_params, params)
-        keyset_bench, plan = _bench(conn, cfg, q.name, "keyset", keyset_sql, keyset_params, params)
+        offset_page = _page(conn, q.name, "offset", offset_sql, offset_params, params)
+        keyset_page = _page(conn, q.name, "keyset", keyset_sql, keyset_params, params)
         if depth > 0:
-            seek = _seek_row(q, depth, plan, conn)
+            seek = _seek_row(q, depth, keyset_page.plan, conn)
             if not seek["seek"]:
-                keyset_bench = replace(
-                    keyset_bench, notes=(*keyset_bench.notes, f"cursor predicate not seekable: {seek['reason']}")
-                )
-        benches += [offset_bench, keyset_bench]
+                keyset_page = replace(keyset_page, notes=(f"cursor predicate not seekable: {seek['reason']}",))
+        pages += [offset_page, keyset_page]
     count_sql, count_params = q.count(conn)
-    count_bench, _ = _bench(conn, cfg, q.name, "count", count_sql, count_params, {}, {"total": total})
-    benches.append(count_bench)
-    return benches, seek
+    pages.append(_page(conn, q.name, "count", count_sql, count_params, {}, {"total": total}))
+    return pages, seek
 
 
 def run(
@@ -201,13 +226,14 @@ def run(
     open a second connection, the drift walks under concurrent writes."""
     cfg = config or PaginationConfig()
     queries = [q for q in guide_queries(conn, cfg.admin_filters) if cfg.queries is None or q.name in cfg.queries]
-    benches: list[Benchmark] = []
+    pages: list[_Page] = []
     seeks: list[dict[str, Scalar]] = []
     for q in queries:
-        qb, seek = sweep(conn, q, cfg)
-        benches += qb
+        qp, seek = _sweep_pages(conn, q, cfg)
+        pages += qp
         if seek is not None:
             seeks.append(seek)
+    benches = _timed(conn, cfg, pages)  # every query's pages together, so that they share the machine's slow spells
     tables: dict[str, Table] = {"pagination_slopes": slope_rows(benches), "pagination_seek": tuple(seeks)}
     if cfg.batches:
         bb, rows = batch_benchmarks(conn, cfg.batch_size, runs=cfg.batch_runs, memory_batches=cfg.batch_memory_batches)
