@@ -120,7 +120,7 @@ class BenchmarkComparison:
 
 @dataclass(frozen=True, slots=True)
 class StaleBenchmark:
-    """Same key, different benchmark version: its SQL or parameters changed since the baseline.
+    """Same key, different benchmark version: its SQL, parameters or timing protocol changed since the baseline.
 
     It is still compared, by key: the key names what is measured (a page of N, depth D of the feed), the SQL is how,
     and a pull request that rewrites the how (batched -> N+1, keyset -> OFFSET) is exactly what the gates must judge.
@@ -227,8 +227,8 @@ def compare(
             warnings.append(f"check {check.spec} matched no recorded metric in any benchmark (misspelt?)")
     if stale:
         warnings.append(
-            f"{len(stale)} benchmark(s) changed their SQL or parameters since the baseline; compared by name "
-            "(save a new baseline once the change is intended)"
+            f"{len(stale)} benchmark(s) changed their SQL, parameters or timing protocol since the baseline; compared "
+            "by name (save a new baseline once the change is intended)"
         )
     return Comparison(
         checks=tuple(c.spec for c in applied),

@@ -18,6 +18,7 @@ from perfkit.stats import Stats, summarize
 __all__ = [
     "CACHE_UNWARMED",
     "CACHE_WARM",
+    "PROTOCOL",
     "ROUNDS",
     "Measurement",
     "measure",
@@ -29,6 +30,11 @@ __all__ = [
 
 ROUNDS = 5
 """Rounds over which `measure_many` spreads each callable's timed calls."""
+
+PROTOCOL = "2 (rounds; plain queries)"
+"""How perfkit's scenarios take their samples, part of every benchmark's version: timings taken another way (before
+2: back to back, with psycopg's automatic preparation in the loading and index scenarios) are not compared as
+like for like."""
 
 CACHE_WARM = "warm"
 """At least one warm-up run preceded the samples: the data the callable touches is in shared buffers or the OS cache

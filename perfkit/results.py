@@ -35,6 +35,7 @@ from perfkit._results_upgrade import NO_SPREAD
 from perfkit._results_upgrade import SCHEMA_VERSION as SCHEMA_VERSION
 from perfkit._results_upgrade import upgrade as upgrade
 from perfkit.errors import ResultsError
+from perfkit.measure import PROTOCOL
 from perfkit.stats import Stats
 
 FORMAT_NAME = "perfkit-results"
@@ -98,8 +99,9 @@ class Benchmark:
 
 
 def benchmark_version(*parts: object) -> str:
-    """A short hash of what defines a benchmark (its SQL and parameters), to recognise stale baselines."""
-    h = hashlib.sha256()
+    """A short hash of what defines a benchmark (its SQL and parameters, and the timing protocol), to recognise stale
+    baselines."""
+    h = hashlib.sha256(PROTOCOL.encode() + b"\0")
     for p in parts:
         h.update(json.dumps(p, sort_keys=True, default=str).encode())
         h.update(b"\0")

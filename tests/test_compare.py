@@ -13,7 +13,7 @@ from perfkit._plan_records import json_node_type, plain_join_name
 from perfkit._significance import mann_whitney_p
 from perfkit.compare import Comparison, PlanShape, compare, parse_checks
 from perfkit.errors import CompareError, EnvironmentMismatch
-from perfkit.results import load, to_dict
+from perfkit.results import benchmark_version, load, to_dict
 from tests._runs import bench, env, plan, run, samples
 
 MEDIAN20 = parse_checks(["time:median:+20%"])
@@ -323,3 +323,14 @@ def test_a_check_that_matches_nothing_is_flagged() -> None:
     cmp = compare(base, base, parse_checks(["counter:rows_raed:+0"]))
     assert not cmp.failed
     assert any("counter:rows_raed:+0 matched no recorded metric" in w for w in cmp.warnings)
+
+
+def test_a_new_timing_protocol_makes_every_benchmark_stale(monkeypatch: pytest.MonkeyPatch) -> None:
+    # Timings taken another way (back to back, auto-prepared) are not like for like: the protocol is in the version,
+    # so an upgrade of perfkit that changes it is reported as such instead of as timing regressions.
+    import perfkit.results
+
+    before = benchmark_version("SELECT 1", {"n": 1})
+    assert benchmark_version("SELECT 1", {"n": 1}) == before
+    monkeypatch.setattr(perfkit.results, "PROTOCOL", "1")
+    assert benchmark_version("SELECT 1", {"n": 1}) != before
