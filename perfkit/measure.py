@@ -21,6 +21,7 @@ __all__ = [
     "PROTOCOL",
     "ROUNDS",
     "Measurement",
+    "Rounds",
     "measure",
     "measure_many",
     "query_calls",
@@ -105,52 +106,88 @@ def measure_many(
     `stretch(i)`, when given, is entered around every unbroken stretch of calls to `fns[i]` (warm-up included), e.g.
     to read server counters before and after; it is not timed.
     """
-    _check(warmup, min_runs, max_runs, budget_s)
-    if rounds < 1:
-        raise ConfigError(f"rounds must be >= 1, got {rounds}")
-    clock = time.perf_counter_ns
+    sampler = Rounds(len(fns), warmup=warmup, min_runs=min_runs, max_runs=max_runs, budget_s=budget_s, rounds=rounds)
     around = stretch or (lambda _i: nullcontext())
     for i, fn in enumerate(fns):
         with around(i):
-            for _ in range(warmup):
-                fn()
-    samples: list[list[float]] = [[] for _ in fns]
-    timed_ns = [0] * len(fns)
-    elapsed_ns = [0] * len(fns)
-
-    def done(i: int) -> bool:  # the whole protocol met already (a slow callable), so no more rounds than needed
-        return len(samples[i]) >= min_runs and timed_ns[i] >= budget_s * 1e9
-
+            sampler.warm(fn)
     for r in range(1, rounds + 1):
-        most = math.ceil(max_runs * r / rounds)
-        least = math.ceil(min_runs * r / rounds)
-        budget_ns = budget_s * 1e9 * r / rounds
         for i, fn in enumerate(fns):
-            mine = samples[i]
-            if len(mine) >= most or (len(mine) >= least and timed_ns[i] >= budget_ns) or done(i):
-                continue
-            with around(i):
-                started = clock()
-                while len(mine) < most:
-                    t0 = clock()
-                    fn()
-                    t1 = clock()
-                    mine.append((t1 - t0) / 1e6)
-                    timed_ns[i] += t1 - t0
-                    if (len(mine) >= least and timed_ns[i] >= budget_ns) or done(i):
-                        break
-                elapsed_ns[i] += clock() - started
-    return [
-        Measurement(
-            samples_ms=tuple(mine),
-            stats=summarize(mine),
-            cache=CACHE_WARM if warmup else CACHE_UNWARMED,
-            warmup=warmup,
-            runs=len(mine),
-            elapsed_s=elapsed_ns[i] / 1e9,
-        )
-        for i, mine in enumerate(samples)
-    ]
+            if sampler.wants(i, r):
+                with around(i):
+                    sampler.take(i, fn, r)
+    return sampler.results()
+
+
+class Rounds:
+    """The state of `measure_many`'s protocol for `n` callables, for callers that must drive the rounds themselves
+    (the index scenario rebuilds each index set for every round): `warm`, then `take(i, fn, r)` for r = 1..rounds,
+    then `results`."""
+
+    def __init__(
+        self,
+        n: int,
+        *,
+        warmup: int = 2,
+        min_runs: int = 5,
+        max_runs: int = 50,
+        budget_s: float = 2.0,
+        rounds: int = ROUNDS,
+    ) -> None:
+        _check(warmup, min_runs, max_runs, budget_s)
+        if rounds < 1:
+            raise ConfigError(f"rounds must be >= 1, got {rounds}")
+        self.warmup = warmup
+        self.min_runs = min_runs
+        self.max_runs = max_runs
+        self.budget_ns = budget_s * 1e9
+        self.rounds = rounds
+        self._samples: list[list[float]] = [[] for _ in range(n)]
+        self._timed_ns = [0] * n
+        self._elapsed_ns = [0] * n
+
+    def warm(self, fn: Callable[[], object]) -> None:
+        """The untimed warm-up calls."""
+        for _ in range(self.warmup):
+            fn()
+
+    def _met(self, i: int, r: int) -> bool:
+        """Has callable i had its share of rounds 1..r? (The whole protocol met counts for every round: a slow
+        callable sits out the rest.)"""
+        n, timed = len(self._samples[i]), self._timed_ns[i]
+        if n >= math.ceil(self.max_runs * r / self.rounds) or (n >= self.min_runs and timed >= self.budget_ns):
+            return True
+        return n >= math.ceil(self.min_runs * r / self.rounds) and timed >= self.budget_ns * r / self.rounds
+
+    def wants(self, i: int, r: int) -> bool:
+        """Does callable i take samples in round r?"""
+        return not self._met(i, r)
+
+    def take(self, i: int, fn: Callable[[], object], r: int) -> None:
+        """Time calls to `fn` (callable i) until its share of rounds 1..r is met."""
+        clock = time.perf_counter_ns
+        mine = self._samples[i]
+        started = clock()
+        while not self._met(i, r):
+            t0 = clock()
+            fn()
+            t1 = clock()
+            mine.append((t1 - t0) / 1e6)
+            self._timed_ns[i] += t1 - t0
+        self._elapsed_ns[i] += clock() - started
+
+    def results(self) -> list[Measurement]:
+        return [
+            Measurement(
+                samples_ms=tuple(mine),
+                stats=summarize(mine),
+                cache=CACHE_WARM if self.warmup else CACHE_UNWARMED,
+                warmup=self.warmup,
+                runs=len(mine),
+                elapsed_s=self._elapsed_ns[i] / 1e9,
+            )
+            for i, mine in enumerate(self._samples)
+        ]
 
 
 def time_query(

@@ -201,6 +201,28 @@ def test_index_queries_are_timed_as_plain_queries(small_run: RunOutcome, run_db:
     assert {b.stats.n for b in runs[0].benchmarks} == {8}
 
 
+def test_index_sets_take_turns_in_rounds(
+    small_run: RunOutcome, run_db: Target, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The sets of a query are timed side by side: every round builds each set again and takes its share of samples.
+    built: list[str] = []
+    real = indexes.index_set
+
+    def recording(conn: Any, q: Any, iset: Any, cfg: Any = None) -> Any:
+        built.append(iset.name)
+        return real(conn, q, iset, cfg)
+
+    monkeypatch.setattr(indexes, "index_set", recording)
+    cfg = IndexConfig(queries=["published_feed"], warmup=1, min_runs=6, max_runs=6, budget_s=0.0, write_rows=0)
+    with connect(run_db) as conn:
+        out = indexes.run(conn, cfg)
+    names = [s.name for s in indexes.BY_NAME["published_feed"].index_sets]
+    assert built == names * indexes.SET_ROUNDS
+    assert {b.stats.n for b in out.benchmarks} == {6} and len(out.benchmarks) == len(names)
+    sizes = out.tables["index_sizes"]  # measured in the first round only
+    assert len(sizes) == sum(len(s.indexes) for s in indexes.BY_NAME["published_feed"].index_sets)
+
+
 def test_run_report_frames_per_query(small_run: RunOutcome) -> None:
     from perfkit import report
 

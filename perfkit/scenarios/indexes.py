@@ -15,7 +15,7 @@ from perfkit._seed_marks import own_writes
 from perfkit.errors import ConfigError, SchemaError
 from perfkit.explain import explain_analyze
 from perfkit.jsonb_rules import diagnose
-from perfkit.measure import measure_many, query_calls
+from perfkit.measure import Rounds, query_calls
 from perfkit.plan import Plan, summarize
 from perfkit.results import Benchmark, Scalar, benchmark_version
 from perfkit.scenarios._index_catalog import BY_NAME, CATALOGUE, CatalogQuery, IndexSet, selection
@@ -144,18 +144,57 @@ def index_set(
         yield sizes
 
 
-def _measure_set(
-    conn: Conn, q: CatalogQuery, iset: IndexSet, cases: list[Any], cfg: IndexConfig
+#: Rounds over the index sets. Each round builds every set again (index sets of one table cannot coexist), so a round
+#: costs the scenario's index builds once more: 3 rounds share a slow spell among the sets at twice the build time.
+SET_ROUNDS = 3
+
+Cell = tuple[CatalogQuery, IndexSet, list[Any]]
+
+
+def _measure_sets(
+    conn: Conn, cells: Sequence[Cell], cfg: IndexConfig
 ) -> tuple[list[Benchmark], list[dict[str, Scalar]]]:
-    """Inside `index_set`'s rolled-back transaction: explain and time each case."""
-    with index_set(conn, q, iset, cfg) as sizes:
-        explained = [(case, *index_counters(conn, q, case.params)) for case in cases]
-        with query_calls(conn, [(q.sql, case.params) for case in cases]) as calls:  # ad hoc, as EXPLAIN planned them
-            measured = measure_many(  # the cases take turns, so that a slow spell does not fall on one of them
-                calls, warmup=cfg.warmup, min_runs=cfg.min_runs, max_runs=cfg.max_runs, budget_s=cfg.budget_s
-            )
-        benches: list[Benchmark] = []
-        for (case, counters, plan), m in zip(explained, measured, strict=True):
+    """Explain and time every case of every (query, index set, cases) cell, in SET_ROUNDS rounds over all the cells.
+
+    Each round builds each set in `index_set`'s rolled-back transaction, warms its queries up (a new index) and takes
+    that round's share of the samples (`Rounds`), so the sets of a query are timed side by side through the whole
+    scenario instead of one after the other. Plans, notes, index sizes and build times come from the first round.
+    """
+    slots: list[range] = []  # the sampler's numbers for each cell's cases
+    for _q, _s, cases in cells:
+        start = slots[-1].stop if slots else 0
+        slots.append(range(start, start + len(cases)))
+    sampler = Rounds(
+        slots[-1].stop if slots else 0,
+        warmup=cfg.warmup,
+        min_runs=cfg.min_runs,
+        max_runs=cfg.max_runs,
+        budget_s=cfg.budget_s,
+        rounds=SET_ROUNDS,
+    )
+    explained: dict[int, tuple[dict[str, float], Plan, tuple[str, ...]]] = {}
+    sizes: list[dict[str, Scalar]] = []
+    for r in range(1, SET_ROUNDS + 1):
+        for (q, iset, cases), ids in zip(cells, slots, strict=True):
+            if not any(sampler.wants(i, r) for i in ids):
+                continue
+            with index_set(conn, q, iset, cfg) as built:
+                if r == 1:
+                    sizes += built
+                    for case, i in zip(cases, ids, strict=True):
+                        counters, plan = index_counters(conn, q, case.params)
+                        explained[i] = (counters, plan, _notes(conn, plan, iset))
+                with query_calls(conn, [(q.sql, case.params) for case in cases]) as calls:  # ad hoc, as EXPLAIN ran
+                    for i, call in zip(ids, calls, strict=True):
+                        if sampler.wants(i, r):
+                            sampler.warm(call)
+                            sampler.take(i, call, r)
+    measured = sampler.results()
+    benches: list[Benchmark] = []
+    for (q, iset, cases), ids in zip(cells, slots, strict=True):
+        for case, i in zip(cases, ids, strict=True):
+            counters, plan, notes = explained[i]
+            m = measured[i]
             plan_dict = summarize(plan).to_dict()
             plan_dict["index_set_definition"] = iset.label
             benches.append(
@@ -168,7 +207,7 @@ def _measure_set(
                     stats=m.stats,
                     counters={**counters, **m.protocol()},
                     plan=plan_dict,
-                    notes=_notes(conn, plan, iset),
+                    notes=notes,
                     version=benchmark_version(q.sql, dict(case.label), [ix.text for ix in iset.indexes]),
                 )
             )
@@ -189,7 +228,7 @@ def run(conn: Conn, config: IndexConfig | None = None) -> IndexRun:
 
     Before measuring: perfkit's leftover indexes are dropped, stale statistics are refreshed (ANALYZE) and tables
     whose visibility map is not current are VACUUMed (outside any transaction), so index-only scans are real.
-    Each index set then lives in a transaction that is rolled back (see _measure_set). CONCURRENTLY builds and the
+    Each index set then lives in a transaction that is rolled back (see _measure_sets). CONCURRENTLY builds and the
     write-overhead batch follow. `conn` must be an autocommit connection.
     """
     cfg = config or IndexConfig()
@@ -211,14 +250,11 @@ def run(conn: Conn, config: IndexConfig | None = None) -> IndexRun:
         hygiene.append(
             {"table": v.table, "check": "visibility map", "state": state, "action": "VACUUM" if v.vacuumed else "none"}
         )
-    benches: list[Benchmark] = []
-    sizes: list[dict[str, Scalar]] = []
+    cells: list[Cell] = []
     for q, sets, ncases in chosen:
         cases = q.cases(conn)[:ncases]
-        for iset in sets:
-            b, s = _measure_set(conn, q, iset, cases, cfg)
-            benches += b
-            sizes += s
+        cells += [(q, iset, cases) for iset in sets]
+    benches, sizes = _measure_sets(conn, cells, cfg)
     if cfg.concurrently:
         wanted = [(ix, iset.extensions) for q, sets, _ in chosen for iset in sets for ix in iset.indexes]
         builds = concurrent_builds(conn, wanted)
