@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
@@ -116,7 +116,8 @@ class _Case:
     n: int
     counters: dict[str, float]
 
-    def call(self, conn: psycopg.Connection[Any]) -> Any:
+    def call(self, conn: psycopg.Connection[Any]) -> Callable[[], Loaded]:
+        """One load of the page by the strategy, as timed."""
         strategy, n = self.workload.strategies[self.strategy], self.n
         return lambda: strategy.load(conn, n)
 
