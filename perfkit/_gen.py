@@ -347,3 +347,21 @@ def pick(labels: dict[str, float], u: np.ndarray[Any, Any]) -> np.ndarray[Any, n
 
 def epoch_us(when: dt.datetime) -> int:
     return (when - _EPOCH) // dt.timedelta(microseconds=1)
+
+
+def before_end(
+    base: np.ndarray[Any, Any],
+    later: np.ndarray[Any, Any],
+    late_units: Callable[[np.ndarray[Any, Any]], np.ndarray[Any, Any]],
+    end_us: int,
+) -> np.ndarray[Any, np.dtype[np.int64]]:
+    """`later` (times after `base`) kept before `end_us` and never before `base`: where it reaches `end_us` it is drawn
+    again, uniformly between `base` and `end_us`, from `late_units(mask)` (one uniform per row of the mask), since
+    clamping would pile such rows up on the range's last microsecond."""
+    over = later >= end_us
+    if over.any():
+        room = np.maximum(end_us - base[over], 1)
+        later = later.copy()
+        later[over] = base[over] + (late_units(over) * room).astype(np.int64)
+    result: np.ndarray[Any, np.dtype[np.int64]] = np.maximum(base, np.minimum(later, end_us - 1))
+    return result

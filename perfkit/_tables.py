@@ -16,6 +16,7 @@ from perfkit._gen import (
     HOUR_US,
     Pools,
     batch_range,
+    before_end,
     choose,
     distinct_picks,
     null_mask,
@@ -26,18 +27,9 @@ from perfkit._world import ADDRESS_OIDS, DIGESTS, FONTS, LANGS, PER_PAGE, World,
 
 
 def _after(rng: np.random.Generator, base: np.ndarray[Any, Any], mean_us: float, end_us: int) -> np.ndarray[Any, Any]:
-    """`base` plus an exponential delay, before `end_us` and never before `base`.
-
-    A delay that would reach `end_us` is drawn again, uniformly between `base` and `end_us`: clamping it would pile
-    such rows up on the range's last microsecond.
-    """
-    later: np.ndarray[Any, Any] = base + rng.exponential(mean_us, len(base)).astype(np.int64)
-    over = later >= end_us
-    if over.any():
-        room = np.maximum(end_us - base[over], 1)
-        later[over] = base[over] + (rng.random(int(over.sum())) * room).astype(np.int64)
-    result: np.ndarray[Any, Any] = np.maximum(base, np.minimum(later, end_us - 1))
-    return result
+    """`base` plus an exponential delay, before `end_us` (`before_end`)."""
+    later = base + rng.exponential(mean_us, len(base)).astype(np.int64)
+    return before_end(base, later, lambda over: rng.random(int(over.sum())), end_us)
 
 
 def _digits(values: np.ndarray[Any, Any]) -> tuple[np.ndarray[Any, np.dtype[np.object_]], np.ndarray[Any, Any]]:

@@ -13,6 +13,7 @@ from perfkit._gen import (
     HOUR_US,
     Pools,
     Streams,
+    before_end,
     build_pools,
     counts,
     epoch_us,
@@ -80,18 +81,11 @@ class World:
         self, index: np.ndarray[Any, Any], created: np.ndarray[Any, Any] | None = None
     ) -> np.ndarray[Any, np.dtype[np.int64]]:
         """When posts `index` were (or would have been) published: an exponential delay after created_at (computed
-        unless given), before the range's end; a delay that would reach the end is drawn again uniformly (clamping
-        would pile rows up)."""
+        unless given), before the range's end (`before_end`), from each post's own hashed draws."""
         base = self.created("posts", index) if created is None else created
         delay = -PUBLISH_DELAY_US * np.log1p(-hashed_unit(self.seed, "posts", "published_at", index))
-        later = base + delay.astype(np.int64)
-        over = later >= self.end_us
-        room = np.maximum(self.end_us - base, 1)
-        redrawn = base + (hashed_unit(self.seed, "posts", "published_at_late", index) * room).astype(np.int64)
-        result: np.ndarray[Any, np.dtype[np.int64]] = np.maximum(
-            base, np.minimum(np.where(over, redrawn, later), self.end_us - 1)
-        )
-        return result
+        late = hashed_unit(self.seed, "posts", "published_at_late", index)
+        return before_end(base, base + delay.astype(np.int64), lambda over: late[over], self.end_us)
 
     def post_visible(self, index: np.ndarray[Any, Any]) -> np.ndarray[Any, np.dtype[np.bool_]]:
         """Whether readers can see posts `index` (any status but draft): one hashed draw per post."""
