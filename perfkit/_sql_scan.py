@@ -83,13 +83,7 @@ SQL_COMMANDS = frozenset(
 
 def check_single_statement(sql: str) -> None:
     """Raise PlanError unless `sql` is exactly one statement (a `; COMMIT` would escape perfkit's rollback)."""
-    words = tokens(sql)
-    while words and words[-1] == ";":
-        words.pop()
-    if not words:
-        raise PlanError("the SQL is empty")
-    if ";" in words:
-        raise PlanError("give one statement, not several")
+    _statement_words(sql)
 
 
 # What PostgreSQL's EXPLAIN takes (its grammar's ExplainableStmt), by first word; CREATE only as CREATE TABLE AS /
@@ -106,10 +100,13 @@ _COMMAND_WORDS = frozenset(
 
 def _statement_words(sql: str) -> list[str]:
     """The statement's words without trailing semicolons, after checking it is exactly one statement."""
-    check_single_statement(sql)
     words = tokens(sql)
     while words and words[-1] == ";":
         words.pop()
+    if not words:
+        raise PlanError("the SQL is empty")
+    if ";" in words:
+        raise PlanError("give one statement, not several")
     return words
 
 
@@ -149,7 +146,10 @@ def check_explainable(sql: str) -> None:
     Others (TRUNCATE, CREATE TABLE without AS, DROP, VACUUM, ALTER, COPY, GRANT...) are refused here, with or without
     writes allowed: the server would answer only with a syntax error at their first word.
     """
-    words = _statement_words(sql)
+    _explainable(_statement_words(sql))
+
+
+def _explainable(words: list[str]) -> None:
     start = next((k for k, w in enumerate(words) if w != "("), len(words))
     first = words[start] if start < len(words) else ""
     if first == "EXPLAIN":
@@ -169,8 +169,8 @@ def check_read_only(sql: str) -> None:
     Only SELECT INTO is looked for inside the statement, because a read-only transaction lets EXPLAIN ANALYZE of it
     create its table (rolled back). Words such as COPY or UPDATE are names here, as PostgreSQL allows.
     """
-    check_explainable(sql)
     words = _statement_words(sql)
+    _explainable(words)
     first = next((w for w in words if w != "("), "")
     if first not in SQL_COMMANDS:
         raise PlanError(f'syntax error at or near "{first}": not an SQL statement')

@@ -150,9 +150,9 @@ def explain_analyze(
     Works on autocommit and non-autocommit connections; inside an open transaction it uses a savepoint.
     SQL errors and statement timeouts raise PlanError with the server's message on one line.
     """
-    check_explainable(query)  # always: one statement (a trailing `; COMMIT` would make the writes stick) EXPLAIN takes
-    if not allow_writes:
-        check_read_only(query)  # a friendly early message; the READ ONLY transaction is the guard
+    # Always one statement (a trailing `; COMMIT` would make the writes stick) that EXPLAIN takes; without writes
+    # allowed, one that reads (a friendly early message: the READ ONLY transaction is the guard).
+    (check_explainable if allow_writes else check_read_only)(query)
     return _run(
         conn,
         _ANALYZE,
