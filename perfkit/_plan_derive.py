@@ -25,12 +25,7 @@ Rules (after pev2's plan-service, with the differences noted):
   they are sound: a plain Aggregate (no GROUP BY, no HAVING) returns exactly 1 row per loop; an inner Nested Loop
   without a Join Filter or Filter returns one row per row of its inner side, so an inner side whose parent's total
   is exact gets that total (when it lies within the side's own range).
-- cut_short: the parent may stop the node before it has returned all its rows, so fewer rows than estimated say
-  nothing about the estimate: below a Limit; the inner side of a Nested Loop or Merge Join that stops at the first
-  match (Semi, Anti, Inner Unique); a Merge Join's side that it stops reading when the other side ends (both sides of
-  an Inner or Semi join, the inner side of a Left or Anti join, the outer side of a Right one); the outer side of a
-  Hash Join whose Hash is empty (PostgreSQL stops after the first outer row unless the join keeps outer rows).
-  It holds for the node's ordinary descendants too, not for its InitPlans and SubPlans.
+- cut_short: nodes a parent may stop before they returned all their rows (see _plan_cut).
 - Buffers follow the same attribution. Where a node's counters are lower than the sum charged to it (parallel plans:
   worker counters reach the leader after the parent stopped counting), its subtree total becomes that sum, its own
   share 0, with the warning "buffer counters not cumulative here (parallel plan)".
@@ -40,58 +35,20 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator, Mapping
-from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import Any
 
+from perfkit._plan_cut import mark_cut_short, pin_rows
 from perfkit._plan_load import check_node, number
 from perfkit._plan_records import BUFFER_KEYS, Buffers, PlanNode
 from perfkit._plan_rounding import ROUNDING_MS
+from perfkit._plan_work import Work
 
 PARALLEL_BUFFERS_WARNING = "buffer counters not cumulative here (parallel plan)"
 SERIAL_BUFFERS_WARNING = "buffer counters lower than its children's: own share clamped to 0"
 _GATHERS = ("Gather", "Gather Merge")
 _ROUNDING_ROWS = 0.5  # and rows per loop as whole numbers (PostgreSQL 18: two decimals)
 _ROUNDING_ROWS_DECIMALS = 0.005
-
-
-@dataclass(eq=False, slots=True)
-class _Work:
-    raw: dict[str, Any]
-    depth: int
-    processes: int
-    path: str
-    children: list[_Work] = field(default_factory=list)
-    sources: list[_Work] = field(default_factory=list)  # nodes whose figures run inside this one
-    ctes: list[_Work] = field(default_factory=list)  # CTEs this CTE Scan pulls from
-    loops: int = 0
-    inclusive_ms: float = 0.0
-    inclusive_ms_error: float = 0.0
-    rows_per_loop: float = 0.0
-    rows_total: float = 0.0
-    rows_error: float = 0.0
-    cut_short: bool = False
-    raw_buffers: tuple[int, ...] = ()
-    warnings: list[str] = field(default_factory=list)
-
-    @property
-    def relationship(self) -> str | None:
-        value = self.raw.get("Parent Relationship")
-        return value if isinstance(value, str) else None
-
-    @property
-    def subplan_name(self) -> str:
-        value = self.raw.get("Subplan Name")
-        return value if isinstance(value, str) else ""
-
-    @property
-    def is_cte(self) -> bool:
-        return self.relationship == "InitPlan" and self.subplan_name.startswith("CTE ")
-
-    def walk(self) -> Iterator[_Work]:
-        yield self
-        for child in self.children:
-            yield from child.walk()
 
 
 def freeze(value: Any) -> Any:
@@ -134,12 +91,12 @@ def _one_row_per_loop(data: Mapping[str, Any]) -> bool:
     )
 
 
-def _build(node: object, depth: int, section: int, path: str, analyzed: bool) -> _Work:
+def _build(node: object, depth: int, section: int, path: str, analyzed: bool) -> Work:
     data = check_node(node, path)
     plans = data.pop("Plans", [])
     loops = _int(data.get("Actual Loops"))
     processes = _processes(data, loops, section)
-    work = _Work(raw=data, depth=depth, processes=processes, path=path)
+    work = Work(raw=data, depth=depth, processes=processes, path=path)
     work.loops = loops
     time = number(data.get("Actual Total Time")) or 0.0
     work.inclusive_ms = time * work.loops / processes if analyzed else 0.0
@@ -182,7 +139,7 @@ def _strings(value: Any) -> Iterator[str]:
             yield from _strings(item)
 
 
-def _mentions(node: _Work, patterns: list[re.Pattern[str]]) -> bool:
+def _mentions(node: Work, patterns: list[re.Pattern[str]]) -> bool:
     for key, value in node.raw.items():
         if key == "Subplan Name":
             continue
@@ -192,11 +149,11 @@ def _mentions(node: _Work, patterns: list[re.Pattern[str]]) -> bool:
     return False
 
 
-def _initplan_user(owner: _Work, initplan: _Work) -> _Work:
+def _initplan_user(owner: Work, initplan: Work) -> Work:
     patterns = _param_patterns(initplan.subplan_name)
-    best: _Work | None = None
+    best: Work | None = None
     if patterns:
-        stack: list[_Work] = [owner]
+        stack: list[Work] = [owner]
         while stack:
             node = stack.pop()
             if node is initplan:
@@ -207,90 +164,7 @@ def _initplan_user(owner: _Work, initplan: _Work) -> _Work:
     return best or owner
 
 
-def _one_row_per_inner_row(node: _Work) -> bool:
-    """An inner Nested Loop that filters nothing: it returns one row for each row its inner side returns."""
-    raw = node.raw
-    return (
-        raw.get("Node Type") == "Nested Loop"
-        and raw.get("Join Type") == "Inner"
-        and "Join Filter" not in raw
-        and "Filter" not in raw
-    )
-
-
-def _pin_rows(root: _Work) -> None:
-    """Give the inner side of a Nested Loop that returns one row per inner row the loop's exact total (top down)."""
-    stack = [root]
-    while stack:
-        node = stack.pop()
-        if _one_row_per_inner_row(node) and node.rows_error == 0:
-            for child in node.children:
-                low, high = max(0.0, child.rows_total - child.rows_error), child.rows_total + child.rows_error
-                if child.relationship == "Inner" and child.rows_error and low <= node.rows_total <= high:
-                    child.rows_total, child.rows_error = node.rows_total, 0.0
-                    child.rows_per_loop = node.rows_total / child.loops
-        stack.extend(node.children)
-
-
-_STOPS_OUTER = {"Inner", "Semi", "Right", "Right Anti"}  # join types that stop reading the outer side early
-_STOPS_INNER = {"Inner", "Semi", "Left", "Anti"}
-
-
-def _cut_children(node: _Work) -> list[_Work]:
-    """The children this node may stop before they have returned all their rows (see the module's rules)."""
-    raw = node.raw
-    node_type, join = raw.get("Node Type"), raw.get("Join Type")
-    single_match = join in ("Semi", "Anti") or raw.get("Inner Unique") is True
-    ordinary = [c for c in node.children if c.relationship not in ("InitPlan", "SubPlan")]
-    if node_type == "Limit":  # a child that returned fewer rows than the Limit could pass ran out: not cut
-        limit = raw.get("Plan Rows")
-        return [c for c in ordinary if not isinstance(limit, int | float) or c.rows_per_loop >= limit]
-    cut: list[_Work] = []
-    for child in ordinary:
-        side = child.relationship
-        if node_type in ("Nested Loop", "Merge Join") and side == "Inner" and single_match:
-            cut.append(child)
-        elif node_type == "Merge Join" and (
-            (side == "Outer" and join in _STOPS_OUTER) or (side == "Inner" and join in _STOPS_INNER)
-        ):
-            cut.append(child)
-        elif node_type == "Hash Join" and side == "Outer" and join in _STOPS_OUTER:
-            hashes = [c for c in ordinary if c.relationship == "Inner" and c.raw.get("Node Type") == "Hash"]
-            if any(h.loops > 0 and h.rows_total == 0 and h.rows_error == 0 for h in hashes):
-                cut.append(child)
-    return cut
-
-
-_READ_ALL_AGGREGATES = ("Plain", "Hashed", "Mixed")
-
-
-def _reads_all_input(node: _Work) -> bool:
-    """Whether the node reads all its input before returning a row (Sort, Hash, a hashed or plain Aggregate, a
-    hashed SetOp): stopping it early does not stop what is below it."""
-    node_type, strategy = node.raw.get("Node Type"), node.raw.get("Strategy")
-    return (
-        node_type in ("Sort", "Hash")
-        or (node_type == "Aggregate" and strategy in _READ_ALL_AGGREGATES)
-        or (node_type == "SetOp" and strategy == "Hashed")
-    )
-
-
-def _mark_cut_short(root: _Work) -> None:
-    """Set cut_short on the nodes a parent may stop early, and on their ordinary descendants down to a node that
-    reads all its input (top down)."""
-    stack = [root]
-    while stack:
-        node = stack.pop()
-        for child in _cut_children(node):
-            child.cut_short = True
-        passes_on = node.cut_short and not _reads_all_input(node)
-        for child in node.children:
-            if passes_on and child.relationship not in ("InitPlan", "SubPlan"):
-                child.cut_short = True
-            stack.append(child)
-
-
-def _attribute(root: _Work) -> None:
+def _attribute(root: Work) -> None:
     everything = list(root.walk())
     for node in everything:
         for child in node.children:
@@ -308,9 +182,9 @@ def _attribute(root: _Work) -> None:
 class _Ledger:
     """Per-node totals computed on demand (sources before targets), with the greedy CTE shares."""
 
-    def __init__(self, root: _Work, parallel: bool) -> None:
+    def __init__(self, root: Work, parallel: bool) -> None:
         self.parallel = parallel
-        self.scans: dict[int, list[_Work]] = {}
+        self.scans: dict[int, list[Work]] = {}
         for node in root.walk():
             for cte in node.ctes:
                 self.scans.setdefault(id(cte), []).append(node)
@@ -319,14 +193,14 @@ class _Ledger:
         self.time_shares: dict[tuple[int, int], float] = {}
         self.buffer_shares: dict[tuple[int, int], tuple[int, ...]] = {}
 
-    def _share_time(self, cte: _Work) -> None:
+    def _share_time(self, cte: Work) -> None:
         remaining = cte.inclusive_ms
         for scan in sorted(self.scans.get(id(cte), []), key=lambda s: -s.inclusive_ms):
             take = min(remaining, scan.inclusive_ms)
             self.time_shares[(id(cte), id(scan))] = take
             remaining -= take
 
-    def charged_ms(self, node: _Work) -> float:
+    def charged_ms(self, node: Work) -> float:
         total = sum(src.inclusive_ms for src in node.sources)
         for cte in node.ctes:
             if (id(cte), id(node)) not in self.time_shares:
@@ -334,12 +208,12 @@ class _Ledger:
             total += self.time_shares[(id(cte), id(node))]
         return total
 
-    def charged_error(self, node: _Work) -> float:
+    def charged_error(self, node: Work) -> float:
         """The rounding error of the time charged to the node (its sources', the CTEs' it took a share of)."""
         total = sum(src.inclusive_ms_error for src in node.sources)
         return total + sum(cte.inclusive_ms_error for cte in node.ctes if self.time_shares.get((id(cte), id(node))))
 
-    def _share_buffers(self, cte: _Work) -> None:
+    def _share_buffers(self, cte: Work) -> None:
         totals = self.buffers(cte)
         scans = self.scans.get(id(cte), [])
         shares: dict[int, list[int]] = {id(s): [0] * len(totals) for s in scans}
@@ -352,7 +226,7 @@ class _Ledger:
         for scan in scans:
             self.buffer_shares[(id(cte), id(scan))] = tuple(shares[id(scan)])
 
-    def charged(self, node: _Work) -> tuple[int, ...]:
+    def charged(self, node: Work) -> tuple[int, ...]:
         key = id(node)
         if key not in self.charged_buffers:
             sums = [0] * len(node.raw_buffers)
@@ -367,7 +241,7 @@ class _Ledger:
             self.charged_buffers[key] = tuple(sums)
         return self.charged_buffers[key]
 
-    def buffers(self, node: _Work) -> tuple[int, ...]:
+    def buffers(self, node: Work) -> tuple[int, ...]:
         key = id(node)
         if key not in self.buffer_totals:
             charged = self.charged(node)
@@ -385,7 +259,7 @@ def _estimate(rows_per_loop: float, plan_rows: int | None, executed: bool) -> tu
     return factor, direction
 
 
-def _freeze_node(work: _Work, ledger: _Ledger, analyzed: bool) -> PlanNode:
+def _freeze_node(work: Work, ledger: _Ledger, analyzed: bool) -> PlanNode:
     raw = work.raw
     children = tuple(_freeze_node(child, ledger, analyzed) for child in work.children)
     charged_ms = ledger.charged_ms(work)
@@ -448,6 +322,6 @@ def build_tree(plan: object, *, analyzed: bool) -> PlanNode:
     root = _build(plan, 0, 1, "Plan", analyzed)
     parallel = any(n.raw.get("Node Type") in _GATHERS for n in root.walk())
     _attribute(root)
-    _pin_rows(root)
-    _mark_cut_short(root)
+    pin_rows(root)
+    mark_cut_short(root)
     return _freeze_node(root, _Ledger(root, parallel), analyzed)
