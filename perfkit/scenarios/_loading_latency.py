@@ -8,9 +8,8 @@ claim that added latency costs round trips × RTT on top of what was measured on
 from __future__ import annotations
 
 import os
-import statistics
-import time
 from collections.abc import Sequence
+from contextlib import ExitStack
 from dataclasses import dataclass
 
 from psycopg.conninfo import conninfo_to_dict
@@ -18,6 +17,7 @@ from psycopg.conninfo import conninfo_to_dict
 from perfkit.counter import StatementCounter
 from perfkit.db import connect_raw
 from perfkit.errors import ConfigError, PerfkitError
+from perfkit.measure import measure_many, unprepared
 from perfkit.proxy import DelayProxy
 from perfkit.results import Scalar
 from perfkit.scenarios._loading_model import Conn, Load, Workload
@@ -89,18 +89,20 @@ def upstream_of(conninfo: str) -> tuple[str, int]:
 
 
 def _interleaved(conns: Sequence[Conn], load: Load, n: int, warmup: int, runs: int) -> list[float]:
-    """Medians (ms) of `load` on each connection, alternating so that all see the same machine load."""
-    for _ in range(warmup):
+    """Medians (ms) of `load` on each connection, taking turns one load at a time so that all see the same machine
+    load; every statement a plain query, as the loading benchmarks run them."""
+    with ExitStack() as stack:
         for conn in conns:
-            load(conn, n)
-    samples: list[list[float]] = [[] for _ in conns]
-    clock = time.perf_counter_ns
-    for _ in range(runs):
-        for conn, out in zip(conns, samples, strict=True):
-            t0 = clock()
-            load(conn, n)
-            out.append((clock() - t0) / 1e6)
-    return [statistics.median(x) for x in samples]
+            stack.enter_context(unprepared(conn))
+        measured = measure_many(
+            [lambda c=conn: load(c, n) for conn in conns],  # type: ignore[misc]
+            warmup=warmup,
+            min_runs=runs,
+            max_runs=runs,
+            budget_s=0.0,
+            rounds=runs,
+        )
+    return [m.stats.median_ms for m in measured]
 
 
 def latency_check(
