@@ -49,7 +49,7 @@ __all__ = [
     "resolve_checks",
 ]
 
-Verdict = Literal["ok", "regression", "improvement", "not significant", "changed", "missing"]
+Verdict = Literal["ok", "regression", "improvement", "not significant", "not comparable", "changed", "missing"]
 FAILING: frozenset[str] = frozenset({"regression", "changed"})
 
 
@@ -120,7 +120,7 @@ class BenchmarkComparison:
 
 @dataclass(frozen=True, slots=True)
 class StaleBenchmark:
-    """Same key, different benchmark version: its SQL, parameters or timing protocol changed since the baseline.
+    """Same key, different benchmark version: its SQL or parameters changed since the baseline.
 
     It is still compared, by key: the key names what is measured (a page of N, depth D of the feed), the SQL is how,
     and a pull request that rewrites the how (batched -> N+1, keyset -> OFFSET) is exactly what the gates must judge.
@@ -178,9 +178,10 @@ def compare(
 ) -> Comparison:
     """Match benchmarks by key and apply checks (default DEFAULT_SPECS); refuse other environments unless allowed.
 
-    Shared machines speed up and slow down as a whole between runs. With `correct_drift`, timings are judged
-    relative to the run-wide drift: the median, over at least MIN_DRIFT_BENCHMARKS common benchmarks, of
-    current/baseline medians. A regression is then a benchmark that got slower than the rest of the run.
+    Shared machines speed up and slow down between runs. With `correct_drift`, timings are judged relative to the
+    drift of their scenario (`scenario_drifts`): the median, over its common benchmarks (at least
+    MIN_DRIFT_BENCHMARKS, else over the whole run), of current/baseline medians. A regression is then a benchmark
+    that got slower than the rest of its scenario.
     """
     applied = parse_checks(DEFAULT_SPECS) if checks is None else tuple(checks)
     diffs = environment_differences(baseline.environment, current.environment)
@@ -200,13 +201,23 @@ def compare(
     if not common:
         raise CompareError("the two results have no benchmark in common (different scenarios or parameters?)")
 
-    drift = run_drift(baseline, current, common) if correct_drift else 1.0
-    if abs(drift - 1.0) > 0.05:
-        word = "slower" if drift > 1 else "faster"
+    timed_alike = baseline.environment.timing_protocol == current.environment.timing_protocol
+    if not timed_alike:
         warnings.append(
-            f"the whole run is {abs(drift - 1):.0%} {word} than the baseline (machine drift, median over "
-            f"{len(common)} benchmarks); timings are judged relative to it"
+            f"the baseline was timed with protocol {baseline.environment.timing_protocol} and this run with "
+            f"{current.environment.timing_protocol}: timings are not like for like, so the timing checks are "
+            "shown as not comparable and do not fail; the exact counters and plans are checked as usual "
+            "(save a new baseline to gate time again)"
         )
+    drifts = scenario_drifts(baseline, current, common) if correct_drift else {}
+    for scenario, (drift, over) in drifts.items():
+        if abs(drift - 1.0) > 0.05:
+            word = "slower" if drift > 1 else "faster"
+            whole = "the whole run is" if scenario is None else f"the {scenario} benchmarks are"
+            warnings.append(
+                f"{whole} {abs(drift - 1):.0%} {word} than the baseline (machine drift, median over "
+                f"{over} benchmarks); timings are judged relative to it"
+            )
     compared: list[BenchmarkComparison] = []
     stale: list[StaleBenchmark] = []
     for key in common:
@@ -214,7 +225,8 @@ def compare(
         changed = bool(b.version and c.version and b.version != c.version)
         if changed:
             stale.append(StaleBenchmark(key=key, baseline_version=b.version, current_version=c.version))
-        results = tuple(r for check in applied if (r := _apply(check, b, c, drift)) is not None)
+        drift = drifts.get(c.scenario, drifts.get(None, (1.0, 0)))[0]
+        results = tuple(r for check in applied if (r := _apply(check, b, c, drift, timed_alike)) is not None)
         compared.append(
             BenchmarkComparison(
                 key=key, scenario=c.scenario, name=c.name, variant=c.variant, results=results, version_changed=changed
@@ -227,8 +239,8 @@ def compare(
             warnings.append(f"check {check.spec} matched no recorded metric in any benchmark (misspelt?)")
     if stale:
         warnings.append(
-            f"{len(stale)} benchmark(s) changed their SQL, parameters or timing protocol since the baseline; compared "
-            "by name (save a new baseline once the change is intended)"
+            f"{len(stale)} benchmark(s) changed their SQL or parameters since the baseline; compared by name "
+            "(save a new baseline once the change is intended)"
         )
     return Comparison(
         checks=tuple(c.spec for c in applied),
@@ -244,11 +256,45 @@ def compare(
 MIN_DRIFT_BENCHMARKS = 5
 
 
+def scenario_drifts(
+    baseline: RunResults, current: RunResults, keys: Sequence[str]
+) -> dict[str | None, tuple[float, int]]:
+    """The drift (see `run_drift`) of each scenario with at least MIN_DRIFT_BENCHMARKS timed benchmarks in common,
+    and of the whole run (key None) for the others, with how many benchmarks each median is over.
+
+    A scenario's benchmarks are timed together, within a few seconds of each other; a slow spell of a shared machine
+    that lasts as long (pagination's timed calls add up to a fraction of a second) shifts them all, and the run-wide
+    median, dominated by the other scenarios, does not absorb it.
+    """
+    cur = {b.key: b for b in current.benchmarks}
+    by_scenario: dict[str, list[str]] = {}
+    for key in keys:
+        by_scenario.setdefault(cur[key].scenario, []).append(key)
+    out: dict[str | None, tuple[float, int]] = {}
+    rest: list[str] = []
+    for scenario, its in by_scenario.items():
+        ratios = _ratios(baseline, current, its)
+        if len(ratios) >= MIN_DRIFT_BENCHMARKS:
+            out[scenario] = (float(statistics.median(ratios)), len(ratios))
+        else:
+            rest += its
+    if rest:
+        out[None] = (run_drift(baseline, current, keys), len(_ratios(baseline, current, keys)))
+    return out
+
+
 def run_drift(baseline: RunResults, current: RunResults, keys: Sequence[str]) -> float:
     """Median of current/baseline median times over the common timed benchmarks (1.0 with too few of them)."""
+    ratios = _ratios(baseline, current, keys)
+    if len(ratios) < MIN_DRIFT_BENCHMARKS:
+        return 1.0
+    return float(statistics.median(ratios))
+
+
+def _ratios(baseline: RunResults, current: RunResults, keys: Sequence[str]) -> list[float]:
     base = {b.key: b for b in baseline.benchmarks}
     cur = {b.key: b for b in current.benchmarks}
-    ratios = [
+    return [
         cur[k].stats.median_ms / base[k].stats.median_ms  # type: ignore[union-attr]
         for k in keys
         if base[k].stats is not None
@@ -257,24 +303,25 @@ def run_drift(baseline: RunResults, current: RunResults, keys: Sequence[str]) ->
         and len(base[k].samples_ms) > 1
         and len(cur[k].samples_ms) > 1
     ]
-    if len(ratios) < MIN_DRIFT_BENCHMARKS:
-        return 1.0
-    return float(statistics.median(ratios))
 
 
-def _apply(check: Check, b: Benchmark, c: Benchmark, drift: float = 1.0) -> CheckResult | None:
+def _apply(
+    check: Check, b: Benchmark, c: Benchmark, drift: float = 1.0, timed_alike: bool = True
+) -> CheckResult | None:
     if isinstance(check, TimeCheck):
-        return _time(check, b, c, drift)
+        return _time(check, b, c, drift, timed_alike)
     if isinstance(check, CounterCheck):
         return _counter(check, b, c)
     return _plan(check, b, c)
 
 
-def _time(check: TimeCheck, b: Benchmark, c: Benchmark, drift: float = 1.0) -> CheckResult | None:
+def _time(
+    check: TimeCheck, b: Benchmark, c: Benchmark, drift: float = 1.0, timed_alike: bool = True
+) -> CheckResult | None:
     if not b.samples_ms or not c.samples_ms:
         return None
     bs = stats_of(b.samples_ms, b.stats)
-    # the current samples as they would be without the run-wide drift
+    # the current samples as they would be without the machine drift of their scenario
     c_samples = tuple(x / drift for x in c.samples_ms) if drift != 1.0 else c.samples_ms
     cs = stats_of(c_samples, None if drift != 1.0 else c.stats)
     attr = "median_ms" if check.stat == "median" else "mean_ms"
@@ -283,7 +330,7 @@ def _time(check: TimeCheck, b: Benchmark, c: Benchmark, drift: float = 1.0) -> C
     change = (cur_v - base_v) / base_v if base_v else 0.0
     detail = f"p={sig.p_value:.3g}, median CI {_ci(bs.ci_low_ms, bs.ci_high_ms)} vs {_ci(cs.ci_low_ms, cs.ci_high_ms)}"
     if drift != 1.0:
-        detail += f"; current corrected for run-wide drift x{drift:.2f}"
+        detail += f"; current corrected for machine drift x{drift:.2f}"
     verdict: Verdict
     if check.limit.exceeded(base_v, cur_v):
         verdict = "regression" if sig.significant and sig.direction > 0 else "not significant"
@@ -291,6 +338,9 @@ def _time(check: TimeCheck, b: Benchmark, c: Benchmark, drift: float = 1.0) -> C
         verdict = "improvement"
     else:
         verdict = "ok"
+    if not timed_alike:  # another timing protocol: shown, never gated
+        verdict = "not comparable"
+        detail += "; timed with another protocol than the baseline"
     return CheckResult(
         spec=check.spec,
         metric=check.metric,

@@ -18,6 +18,7 @@ _STYLE = {
     "improvement": "green",
     "ok": "dim",
     "not significant": "yellow",
+    "not comparable": "yellow",
     "missing": "yellow",
 }
 _VERDICT_TEXT = {"changed": "plan changed"}
@@ -67,7 +68,8 @@ def summary_line(cmp: Comparison) -> str:
 def _side_notes(cmp: Comparison) -> list[str]:
     notes: list[str] = []
     notes += [
-        f"SQL changed since the baseline: {s.key} ({s.baseline_version} -> {s.current_version})" for s in cmp.stale
+        f"SQL or parameters changed since the baseline: {s.key} ({s.baseline_version} -> {s.current_version})"
+        for s in cmp.stale
     ]
     notes += [f"only in the baseline: {k}" for k in cmp.only_baseline]
     notes += [f"only in the current run: {k}" for k in cmp.only_current]

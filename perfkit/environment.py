@@ -83,6 +83,7 @@ def capture(
 ) -> Environment:
     """Record everything a later comparison needs to know about this run."""
     from perfkit import __version__
+    from perfkit.measure import PROTOCOL
 
     row = conn.execute("SHOW server_version").fetchone()
     return Environment(
@@ -99,4 +100,5 @@ def capture(
         embedded=embedded,
         started_at=datetime.now(UTC).isoformat(timespec="seconds"),
         realism=realism,
+        timing_protocol=PROTOCOL,
     )

@@ -19,6 +19,7 @@ __all__ = [
     "CACHE_UNWARMED",
     "CACHE_WARM",
     "PROTOCOL",
+    "PROTOCOL_BEFORE_2",
     "ROUNDS",
     "Measurement",
     "Rounds",
@@ -33,9 +34,10 @@ ROUNDS = 5
 """Rounds over which `measure_many` spreads each callable's timed calls."""
 
 PROTOCOL = "2 (rounds; plain queries)"
-"""How perfkit's scenarios take their samples, part of every benchmark's version: timings taken another way (before
-2: back to back, with psycopg's automatic preparation in the loading and index scenarios) are not compared as
-like for like."""
+"""How perfkit's scenarios take their samples, recorded in each run's environment (`timing_protocol`): timings taken
+with another protocol are not like for like, and `perfkit compare` does not gate on them."""
+PROTOCOL_BEFORE_2 = "1 (back to back; loading and index queries auto-prepared)"
+"""The protocol of results files that do not record one (perfkit before protocol 2)."""
 
 CACHE_WARM = "warm"
 """At least one warm-up run preceded the samples: the data the callable touches is in shared buffers or the OS cache
@@ -110,7 +112,7 @@ def measure_many(
     around = stretch or (lambda _i: nullcontext())
     for i, fn in enumerate(fns):
         with around(i):
-            sampler.warm(fn)
+            sampler.warm(i, fn)
     for r in range(1, rounds + 1):
         for i, fn in enumerate(fns):
             if sampler.wants(i, r):
@@ -145,11 +147,13 @@ class Rounds:
         self._samples: list[list[float]] = [[] for _ in range(n)]
         self._timed_ns = [0] * n
         self._elapsed_ns = [0] * n
+        self._warmed = [0] * n
 
-    def warm(self, fn: Callable[[], object]) -> None:
-        """The untimed warm-up calls."""
+    def warm(self, i: int, fn: Callable[[], object]) -> None:
+        """The untimed warm-up calls of callable i (`fn`), counted in its Measurement's `warmup`."""
         for _ in range(self.warmup):
             fn()
+            self._warmed[i] += 1
 
     def _met(self, i: int, r: int) -> bool:
         """Has callable i had its share of rounds 1..r? (The whole protocol met counts for every round: a slow
@@ -165,6 +169,8 @@ class Rounds:
 
     def take(self, i: int, fn: Callable[[], object], r: int) -> None:
         """Time calls to `fn` (callable i) until its share of rounds 1..r is met."""
+        if not 1 <= r <= self.rounds:
+            raise ValueError(f"round {r} is not one of 1..{self.rounds}")
         clock = time.perf_counter_ns
         mine = self._samples[i]
         started = clock()
@@ -177,12 +183,16 @@ class Rounds:
         self._elapsed_ns[i] += clock() - started
 
     def results(self) -> list[Measurement]:
+        """A Measurement per callable; every one must have taken samples."""
+        unsampled = [i for i, mine in enumerate(self._samples) if not mine]
+        if unsampled:
+            raise ValueError(f"callable {unsampled[0]} has no samples: take() it in round 1 at least")
         return [
             Measurement(
                 samples_ms=tuple(mine),
                 stats=summarize(mine),
-                cache=CACHE_WARM if self.warmup else CACHE_UNWARMED,
-                warmup=self.warmup,
+                cache=CACHE_WARM if self._warmed[i] else CACHE_UNWARMED,
+                warmup=self._warmed[i],
                 runs=len(mine),
                 elapsed_s=self._elapsed_ns[i] / 1e9,
             )

@@ -35,7 +35,7 @@ from perfkit._results_upgrade import NO_SPREAD
 from perfkit._results_upgrade import SCHEMA_VERSION as SCHEMA_VERSION
 from perfkit._results_upgrade import upgrade as upgrade
 from perfkit.errors import ResultsError
-from perfkit.measure import PROTOCOL
+from perfkit.measure import PROTOCOL_BEFORE_2
 from perfkit.stats import Stats
 
 FORMAT_NAME = "perfkit-results"
@@ -63,6 +63,8 @@ class Environment:
     started_at: str
     realism: Mapping[str, Any] | None = None
     """The seed's realism report (`perfkit.realism.RealismReport.to_dict`): what the data looks like."""
+    timing_protocol: str = PROTOCOL_BEFORE_2
+    """How the samples were taken (`perfkit.measure.PROTOCOL`); files written before it was recorded say protocol 1."""
 
     def comparable_key(self) -> dict[str, Any]:
         """The fields that must match for two runs to be compared without a warning."""
@@ -99,9 +101,8 @@ class Benchmark:
 
 
 def benchmark_version(*parts: object) -> str:
-    """A short hash of what defines a benchmark (its SQL and parameters, and the timing protocol), to recognise stale
-    baselines."""
-    h = hashlib.sha256(PROTOCOL.encode() + b"\0")
+    """A short hash of what defines a benchmark (its SQL and parameters), to recognise stale baselines."""
+    h = hashlib.sha256()
     for p in parts:
         h.update(json.dumps(p, sort_keys=True, default=str).encode())
         h.update(b"\0")
@@ -222,7 +223,9 @@ def _check_format(doc: Mapping[str, Any]) -> None:
 
 
 def _environment(doc: Mapping[str, Any]) -> Environment:
-    env = check_fields(doc["environment"], "environment", _ENVIRONMENT, {"realism": nullable(OBJECT)})
+    env = check_fields(
+        doc["environment"], "environment", _ENVIRONMENT, {"realism": nullable(OBJECT), "timing_protocol": STRING}
+    )
     check_items(env["server_settings"], "environment.server_settings", STRING)
     check_items(env["machine"], "environment.machine", _MACHINE_VALUE)
     for key in MACHINE_NUMBERS:
@@ -231,6 +234,7 @@ def _environment(doc: Mapping[str, Any]) -> Environment:
     return Environment(
         **{name: env[name] for name in _ENVIRONMENT},
         realism=env.get("realism"),
+        timing_protocol=env.get("timing_protocol", PROTOCOL_BEFORE_2),
     )
 
 

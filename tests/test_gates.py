@@ -217,4 +217,4 @@ def test_cli_planted_regression_exits_1_with_a_markdown_table(
     regressions = {(r[0], r[1]): (r[2], r[3]) for r in rows[2:] if r[-1] == "**regression**"}
     assert regressions[("`loading/users_latest_posts/batched[n=20]`", "statements")] == ("3", "41")
     assert {k for k, _ in regressions} == {"`loading/users_latest_posts/batched[n=20]`"}
-    assert "SQL changed since the baseline: loading/users_latest_posts/batched[n=20]" in bad.stdout
+    assert "SQL or parameters changed since the baseline: loading/users_latest_posts/batched[n=20]" in bad.stdout

@@ -12,7 +12,16 @@ import pytest
 
 from perfkit.counter import StatementCounter
 from perfkit.errors import ConfigError
-from perfkit.measure import CACHE_UNWARMED, CACHE_WARM, measure, measure_many, query_calls, time_query, unprepared
+from perfkit.measure import (
+    CACHE_UNWARMED,
+    CACHE_WARM,
+    Rounds,
+    measure,
+    measure_many,
+    query_calls,
+    time_query,
+    unprepared,
+)
 
 
 class Calls:
@@ -221,3 +230,17 @@ def test_unprepared_keeps_repeated_executions_plain(conn: psycopg.Connection[Any
     for _ in range(2 * (threshold or 5)):  # psycopg's automatic preparation is back after the block
         conn.execute("SELECT 2 WHERE %s::int > 0", (1,)).fetchall()
     assert conn.execute("SELECT count(*) FROM pg_prepared_statements").fetchone() == (1,)
+
+
+def test_rounds_refuses_a_round_outside_its_range_and_unsampled_results() -> None:
+    sampler = Rounds(2, warmup=1, min_runs=2, max_runs=4, budget_s=0, rounds=2)
+    with pytest.raises(ValueError, match=r"round 3 is not one of 1\.\.2"):
+        sampler.take(0, Calls(), 3)
+    sampler.warm(0, Calls())
+    sampler.take(0, Calls(), 1)
+    with pytest.raises(ValueError, match="callable 1 has no samples"):
+        sampler.results()
+    sampler.take(1, Calls(), 2)
+    first, second = sampler.results()
+    assert (first.runs, first.warmup, first.cache) == (1, 1, CACHE_WARM)
+    assert (second.runs, second.warmup, second.cache) == (2, 0, CACHE_UNWARMED)  # rounds 1-2: min_runs 2 (budget 0)

@@ -20,11 +20,13 @@ from perfkit.errors import ConfigError
 from perfkit.growth import FLAT, LINEAR, fit, slope_rows, verdict
 from perfkit.keyset import KeysetSpec
 from perfkit.results import Benchmark, RunResults
+from perfkit.scenarios._pagination_batches import batch_benchmarks
 from perfkit.scenarios._pagination_drift import SCRATCH, drift_rows, drift_table
 from perfkit.scenarios._pagination_queries import AdminFilter, admin_users, author_posts, posts_feed
 from perfkit.scenarios.pagination import PaginationConfig, log_depths, sweep
 from perfkit.seed import SeedInfo
 from tests.fix_results import bench, current_results
+from tests.fix_server import server_prepares
 
 Conn = psycopg.Connection[Any]
 QUICK = PaginationConfig(page_size=10, warmup=0, min_runs=1, max_runs=1, budget_s=0.0)
@@ -203,6 +205,17 @@ def test_batch_strategies_visit_every_row_once(conn: Conn, items: KeysetSpec, st
     traced = process(conn, items, 100, strategy, trace_memory=True, max_batches=2)
     assert traced.batches == 2 and traced.rows == 200 and (traced.peak_bytes or 0) > 100 * 200
     assert conn.info.transaction_status == psycopg.pq.TransactionStatus.IDLE  # a cursor's transaction ended
+
+
+def test_timed_batch_passes_are_plain_queries(conn: Conn, items: KeysetSpec, tmp_path: Path) -> None:
+    # 11 batches per pass: psycopg would prepare each strategy's batch query from its 5th execution on, so the
+    # timed pass would mix planned and prepared batches
+    out: list[Any] = []
+    work = lambda: out.append(batch_benchmarks(conn, 100, runs=2, memory_batches=1, table="items"))  # noqa: E731
+    assert server_prepares(conn, work, tmp_path / "trace") == 0
+    benches, rows = out[0]
+    assert [b.variant for b in benches] == list(STRATEGIES) and {b.stats.n for b in benches} == {2}
+    assert {r["rows"] for r in rows} == {1003}
 
 
 def test_batch_arguments(conn: Conn, items: KeysetSpec) -> None:

@@ -187,7 +187,7 @@ def _measure_sets(
                 with query_calls(conn, [(q.sql, case.params) for case in cases]) as calls:  # ad hoc, as EXPLAIN ran
                     for i, call in zip(ids, calls, strict=True):
                         if sampler.wants(i, r):
-                            sampler.warm(call)
+                            sampler.warm(i, call)
                             sampler.take(i, call, r)
     measured = sampler.results()
     benches: list[Benchmark] = []
