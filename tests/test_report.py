@@ -131,6 +131,8 @@ def test_comparison_frame_verdicts_and_counters() -> None:
     assert report.comparable(baseline_results(), current_results()) == []
     other = RunResults(environment(scale=1.0), ())
     assert report.comparable(other, current_results()) == ["scale"]
+    older = RunResults(environment(timing_protocol="1 (back to back)"), ())  # timings not like for like either
+    assert report.comparable(older, current_results()) == ["timing protocol"]
 
 
 def test_summary_sentences() -> None:

@@ -241,6 +241,7 @@ def environment_items(env: Environment) -> list[tuple[str, str]]:
         ("machine", machine),
         ("Python", env.python_version),
         ("perfkit", env.perfkit_version + (f" (git {env.git_commit[:10]})" if env.git_commit else "")),
+        ("timing protocol", env.timing_protocol),
         ("started", env.started_at),
     ]
 

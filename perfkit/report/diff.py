@@ -110,4 +110,7 @@ def environment_diff(baseline: RunResults, current: RunResults) -> pd.DataFrame:
 def comparable(baseline: RunResults, current: RunResults) -> list[str]:
     """The environment fields that differ and make a comparison questionable (empty when comparable)."""
     kb, kc = baseline.environment.comparable_key(), current.environment.comparable_key()
-    return [k for k in kb if kb[k] != kc.get(k)]
+    differ = [k for k in kb if kb[k] != kc.get(k)]
+    if baseline.environment.timing_protocol != current.environment.timing_protocol:  # timings not like for like
+        differ.append("timing protocol")
+    return differ
