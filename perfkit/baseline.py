@@ -101,6 +101,8 @@ def resolve_baseline(ref: str, root: Path = DEFAULT_ROOT) -> Path:
     named = Path(root) / machine_name() / f"{ref}.json"
     if not _SAFE.search(ref) and named.exists():
         return named
+    if Path(ref).is_absolute() or _SAFE.search(ref):
+        raise ResultsError(f"no such results file: {ref}")
     raise ResultsError(f"baseline not found: {ref} (neither a file nor a baseline saved under {named.parent})")
 
 

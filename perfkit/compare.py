@@ -142,6 +142,7 @@ class Comparison:
     only_current: tuple[str, ...]
     environment_differences: tuple[str, ...]
     warnings: tuple[str, ...]
+    timing_comparable: bool = True  # False: the runs were timed with different protocols, timings never gate
 
     @property
     def failures(self) -> tuple[tuple[str, CheckResult], ...]:
@@ -209,15 +210,8 @@ def compare(
             "shown as not comparable and do not fail; the exact counters and plans are checked as usual "
             "(save a new baseline to gate time again)"
         )
-    drifts = scenario_drifts(baseline, current, common) if correct_drift else {}
-    for scenario, (drift, over) in drifts.items():
-        if abs(drift - 1.0) > 0.05:
-            word = "slower" if drift > 1 else "faster"
-            whole = "the whole run is" if scenario is None else f"the {scenario} benchmarks are"
-            warnings.append(
-                f"{whole} {abs(drift - 1):.0%} {word} than the baseline (machine drift, median over "
-                f"{over} benchmarks); timings are judged relative to it"
-            )
+    drifts = scenario_drifts(baseline, current, common) if correct_drift and timed_alike else {}
+    warnings += drift_warnings(drifts)
     compared: list[BenchmarkComparison] = []
     stale: list[StaleBenchmark] = []
     for key in common:
@@ -225,7 +219,7 @@ def compare(
         changed = bool(b.version and c.version and b.version != c.version)
         if changed:
             stale.append(StaleBenchmark(key=key, baseline_version=b.version, current_version=c.version))
-        drift = drifts.get(c.scenario, drifts.get(None, (1.0, 0)))[0]
+        drift = drift_for(drifts, c.scenario)
         results = tuple(r for check in applied if (r := _apply(check, b, c, drift, timed_alike)) is not None)
         compared.append(
             BenchmarkComparison(
@@ -250,17 +244,22 @@ def compare(
         only_current=tuple(k for k in cur_by_key if k not in base_by_key),
         environment_differences=diffs,
         warnings=tuple(warnings),
+        timing_comparable=timed_alike,
     )
 
 
 MIN_DRIFT_BENCHMARKS = 5
 
+TIMING_COUNTERS = frozenset({"server_ms"})
+"""Counters that are timings (pg_stat_statements' server time per call): judged by statistics, never exactly."""
+
 
 def scenario_drifts(
     baseline: RunResults, current: RunResults, keys: Sequence[str]
-) -> dict[str | None, tuple[float, int]]:
+) -> dict[str | None, tuple[float, int, tuple[str, ...]]]:
     """The drift (see `run_drift`) of each scenario with at least MIN_DRIFT_BENCHMARKS timed benchmarks in common,
-    and of the whole run (key None) for the others, with how many benchmarks each median is over.
+    and of the whole run (key None) for the others: (drift, how many benchmarks its median is over, the scenarios
+    judged by it).
 
     A scenario's benchmarks are timed together, within a few seconds of each other; a slow spell of a shared machine
     that lasts as long (pagination's timed calls add up to a fraction of a second) shifts them all, and the run-wide
@@ -270,16 +269,41 @@ def scenario_drifts(
     by_scenario: dict[str, list[str]] = {}
     for key in keys:
         by_scenario.setdefault(cur[key].scenario, []).append(key)
-    out: dict[str | None, tuple[float, int]] = {}
+    out: dict[str | None, tuple[float, int, tuple[str, ...]]] = {}
     rest: list[str] = []
     for scenario, its in by_scenario.items():
         ratios = _ratios(baseline, current, its)
         if len(ratios) >= MIN_DRIFT_BENCHMARKS:
-            out[scenario] = (float(statistics.median(ratios)), len(ratios))
+            out[scenario] = (float(statistics.median(ratios)), len(ratios), (scenario,))
         else:
-            rest += its
+            rest.append(scenario)
     if rest:
-        out[None] = (run_drift(baseline, current, keys), len(_ratios(baseline, current, keys)))
+        out[None] = (run_drift(baseline, current, keys), len(_ratios(baseline, current, keys)), tuple(rest))
+    return out
+
+
+def drift_for(drifts: Mapping[str | None, tuple[float, int, tuple[str, ...]]], scenario: str) -> float:
+    """The drift a benchmark of `scenario` is judged against (1.0 when there is none)."""
+    own = drifts.get(scenario) or drifts.get(None)
+    return own[0] if own else 1.0
+
+
+def drift_warnings(drifts: Mapping[str | None, tuple[float, int, tuple[str, ...]]]) -> list[str]:
+    """One warning per drift beyond 5% (see `scenario_drifts`): timings are judged relative to it."""
+    out: list[str] = []
+    for scenario, (drift, over, scenarios) in drifts.items():
+        if abs(drift - 1.0) <= 0.05:
+            continue
+        word = "slower" if drift > 1 else "faster"
+        if scenario is None:
+            few = ", ".join(scenarios)
+            head = f"the {few} benchmarks (too few for a drift of their own) are judged against the whole run, which is"
+        else:
+            head = f"the {scenario} benchmarks are"
+        out.append(
+            f"{head} {abs(drift - 1):.0%} {word} than the baseline (machine drift, median over {over} benchmarks); "
+            "timings are judged relative to it"
+        )
     return out
 
 

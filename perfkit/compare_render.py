@@ -59,10 +59,12 @@ def _cells(r: CheckResult, *, compact: bool = False) -> tuple[str, str, str]:
 def summary_line(cmp: Comparison) -> str:
     n = len(cmp.benchmarks)
     fails = cmp.failures
+    checks = ", ".join(cmp.checks)
+    untimed = "" if cmp.timing_comparable else "; timings not comparable (another timing protocol), not gated"
     if not fails:
-        return f"no regression in {n} benchmark(s) compared ({', '.join(cmp.checks)})"
+        return f"no regression in {n} benchmark(s) compared ({checks}{untimed})"
     keys = len({k for k, _ in fails})
-    return f"{len(fails)} regression(s) in {keys} of {n} benchmark(s) compared ({', '.join(cmp.checks)})"
+    return f"{len(fails)} regression(s) in {keys} of {n} benchmark(s) compared ({checks}{untimed})"
 
 
 def _side_notes(cmp: Comparison) -> list[str]:
@@ -132,9 +134,8 @@ def to_markdown(cmp: Comparison) -> str:
     """A GitHub-flavoured Markdown summary (for $GITHUB_STEP_SUMMARY or a PR comment)."""
     icon = ":x:" if cmp.failed else ":white_check_mark:"
     lines = ["## perfkit compare", ""]
-    lines += [f"> **Warning:** {_md(w)}" for w in cmp.warnings]
-    if cmp.warnings:
-        lines.append("")
+    for w in cmp.warnings:  # a blank line between them: consecutive quote lines would merge into one paragraph
+        lines += [f"> **Warning:** {_md(w)}", ""]
     lines += [f"{icon} {_md(summary_line(cmp))}", ""]
     lines.append("| benchmark | metric | baseline | current | change | verdict |")
     lines.append("|:---|:---|---:|---:|---:|:---|")

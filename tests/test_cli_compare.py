@@ -112,7 +112,9 @@ def test_pyproject_thresholds(base: Path, project: Path) -> None:
 
 
 def test_missing_baseline(project: Path, base: Path) -> None:
-    assert_usage_error(invoke("compare", str(project / "nope.json"), str(base)), "baseline not found")
+    # a path is a file that is not there; a bare name is a saved baseline that is not there either
+    assert_usage_error(invoke("compare", str(project / "nope.json"), str(base)), f"no such results file: {project}")
+    assert_usage_error(invoke("compare", "nope", str(base)), "baseline not found: nope (neither a file nor a baseline")
 
 
 def test_missing_current(base: Path, project: Path) -> None:

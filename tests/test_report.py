@@ -9,6 +9,7 @@ import stat
 import sys
 from html.parser import HTMLParser
 from pathlib import Path
+from typing import Any
 
 import pandas as pd
 import pytest
@@ -465,3 +466,42 @@ def test_pivot_tables_wrap_instead_of_scrolling() -> None:
     wide = pd.DataFrame({f"set{i}": ["Bitmap Heap Scan, Bitmap Index Scan using pk_ix_long_name"] for i in range(9)})
     assert 'class="wide grid"' in h.pivot_table(wide.set_axis(["q"]), "query")
     assert "overflow-wrap:anywhere" in h.CSS
+
+
+def test_differences_judge_each_scenario_against_its_drift_and_other_protocols_not_at_all() -> None:
+    from tests import _runs
+
+    specs = [("loading", f"l{i}", 5.0 + i) for i in range(6)] + [("pagination", f"p{i}", 1.0 + i) for i in range(6)]
+    factor = {"l5": 1.5} | {f"p{i}": 1.4 for i in range(6)}  # l5 really slower; all of pagination hit a busy spell
+
+    def runs(env: Any = None) -> tuple[RunResults, RunResults]:
+        def one(k0: int, f: dict[str, float]) -> RunResults:
+            benches = (
+                _runs.bench(
+                    scenario=sc,
+                    name=n,
+                    times=_runs.samples(m * f.get(n, 1.0), n=30, noise=0.05, seed=k0 + k),
+                    counters={"statements": 3, "server_ms": m * f.get(n, 1.0) / 2},
+                )
+                for k, (sc, n, m) in enumerate(specs)
+            )
+            return _runs.run(*benches, environment=env)
+
+        return one(0, {}), one(100, factor)
+
+    base, cur = runs()
+    df = report.comparison_frame(base, cur).set_index("name")
+    assert set(df.index[df["verdict"] == "slower"]) == {"l5"}
+    assert df.loc["p0", "change_pct"] == pytest.approx(40, abs=8)  # the raw change is still shown
+    assert (df["counters_changed"] == "").all()  # server_ms is a timing: never "changed"
+    assert any("pagination benchmarks are 4" in n for n in report.diff.drift_notes(base, cur))
+    old = dataclasses.replace(base, environment=_runs.env(timing_protocol="1 (back to back)"))
+    assert set(report.comparison_frame(old, cur)["verdict"]) == {"not comparable"}
+    assert report.diff.drift_notes(old, cur) == []
+
+
+def test_the_status_mix_reads_the_same_whatever_order_it_was_stored_in() -> None:
+    a = {"rows": {}, "status_mix": {"published": 0.7, "draft": 0.2, "archived": 0.1}}
+    b = {"rows": {}, "status_mix": {"draft": 0.2, "archived": 0.1, "published": 0.7}}  # as JSONB gives it back
+    assert fmt.realism_line(a) == fmt.realism_line(b)
+    assert "status published 70%, draft 20%, archived 10%" in fmt.realism_line(a)

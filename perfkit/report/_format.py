@@ -216,7 +216,8 @@ def realism_line(realism: Mapping[str, Any] | None) -> str:
         parts.append(f"top 1% of authors write {ppa['top1_share']:.0%} of posts")
     mix = realism.get("status_mix") or {}
     if mix:
-        parts.append("status " + ", ".join(f"{k} {v:.0%}" for k, v in mix.items()))
+        shares = sorted(mix.items(), key=lambda kv: (-kv[1], kv[0]))  # one order, however the report was stored
+        parts.append("status " + ", ".join(f"{k} {v:.0%}" for k, v in shares))
     order = realism.get("time_order")
     if order is not None:
         wrong = sum(order.values())

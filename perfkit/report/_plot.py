@@ -35,7 +35,7 @@ _FIXED = {
 _assigned: dict[str, tuple[str, str]] = {}
 _cycle = itertools.cycle(zip(OKABE_ITO, MARKERS, strict=True))
 HEATMAP_CMAP = "RdBu"  # diverging, colour-blind safe (ColorBrewer); blue = faster than no index
-VERDICT_COLOURS = {"slower": "#D55E00", "faster": "#0072B2", "not significant": "#BBBBBB"}
+VERDICT_COLOURS = {"slower": "#D55E00", "faster": "#0072B2", "not significant": "#BBBBBB", "not comparable": "#BBBBBB"}
 FOOTER_IN = 0.28
 
 

@@ -7,6 +7,7 @@ import math
 import pandas as pd
 
 from perfkit._significance import significance, stats_of
+from perfkit.compare import TIMING_COUNTERS, drift_for, drift_warnings, scenario_drifts
 from perfkit.report._common import params_label, timing
 from perfkit.report._format import environment_items
 from perfkit.results import Benchmark, RunResults
@@ -28,13 +29,21 @@ COMPARISON_COLUMNS = [
 ONE_SAMPLE = "n/a (1 sample)"
 
 
-def timing_verdict(base: Benchmark, cur: Benchmark) -> str:
+NOT_COMPARABLE = "not comparable"
+
+
+def timing_verdict(base: Benchmark, cur: Benchmark, drift: float = 1.0) -> str:
     """'slower', 'faster' or 'not significant' by the same test as `perfkit compare` (Mann-Whitney p < 0.05 and
-    disjoint 95% CIs of the medians); 'n/a (1 sample)' when either run has fewer than two samples."""
+    disjoint 95% CIs of the medians), with the current samples divided by the machine `drift` of their scenario;
+    'n/a (1 sample)' when either run has fewer than two samples."""
     if len(base.samples_ms) < 2 or len(cur.samples_ms) < 2:
         return ONE_SAMPLE
+    current = tuple(x / drift for x in cur.samples_ms) if drift != 1.0 else cur.samples_ms
     sig = significance(
-        base.samples_ms, stats_of(base.samples_ms, base.stats), cur.samples_ms, stats_of(cur.samples_ms, cur.stats)
+        base.samples_ms,
+        stats_of(base.samples_ms, base.stats),
+        current,
+        stats_of(current, None if drift != 1.0 else cur.stats),
     )
     if not sig.significant:
         return "not significant"
@@ -46,9 +55,10 @@ def _num(v: float) -> str:
 
 
 def counters_changed(base: Benchmark, cur: Benchmark) -> str:
-    """Counters whose value differs between two runs, as 'statements 11 → 101; rows 5 → 6'."""
+    """Counters whose value differs between two runs, as 'statements 11 → 101; rows 5 → 6' (not the timings among
+    them, such as server_ms: those are never equal twice)."""
     changes = []
-    for name in sorted(set(base.counters) | set(cur.counters)):
+    for name in sorted((set(base.counters) | set(cur.counters)) - TIMING_COUNTERS):
         b, c = base.counters.get(name), cur.counters.get(name)
         if b is None or c is None:
             changes.append(f"{name} {'–' if b is None else _num(b)} → {'–' if c is None else _num(c)}")
@@ -61,11 +71,16 @@ def comparison_frame(baseline: RunResults, current: RunResults) -> pd.DataFrame:
     """One row per benchmark key in either run: medians, change %, verdict and changed counters.
 
     The verdict is the one `perfkit compare` gives wall time ('slower' or 'faster' only when the Mann-Whitney test
-    and the medians' 95% CIs agree, 'not significant' otherwise, 'n/a (1 sample)' when there is nothing to test);
-    'new' and 'removed' mark benchmarks present in one run only.
+    and the medians' 95% CIs agree, relative to the machine drift of the benchmark's scenario; 'not significant'
+    otherwise, 'n/a (1 sample)' when there is nothing to test, 'not comparable' when the runs were timed with
+    different protocols); 'new' and 'removed' mark benchmarks present in one run only. change_pct is the raw change
+    of the medians.
     """
     base = {b.key: b for b in baseline.benchmarks}
     cur = {b.key: b for b in current.benchmarks}
+    alike = baseline.environment.timing_protocol == current.environment.timing_protocol
+    common = [k for k in base if k in cur]
+    drifts = scenario_drifts(baseline, current, common) if alike and common else {}
     rows = []
     for key in [*base, *(k for k in cur if k not in base)]:
         b, c = base.get(key), cur.get(key)
@@ -79,7 +94,7 @@ def comparison_frame(baseline: RunResults, current: RunResults) -> pd.DataFrame:
             verdict, change = "removed", float("nan")
         else:
             change = (c_ms / b_ms - 1.0) * 100.0 if b_ms > 0 else float("nan")
-            verdict = timing_verdict(b, c)
+            verdict = timing_verdict(b, c, drift_for(drifts, c.scenario)) if alike else NOT_COMPARABLE
         rows.append(
             {
                 "scenario": ref.scenario,
@@ -95,6 +110,15 @@ def comparison_frame(baseline: RunResults, current: RunResults) -> pd.DataFrame:
             }
         )
     return pd.DataFrame(rows, columns=COMPARISON_COLUMNS)
+
+
+def drift_notes(baseline: RunResults, current: RunResults) -> list[str]:
+    """The machine drifts beyond 5% that the verdicts are judged against, as `perfkit compare` words them."""
+    if baseline.environment.timing_protocol != current.environment.timing_protocol:
+        return []
+    cur = {b.key for b in current.benchmarks}
+    common = [b.key for b in baseline.benchmarks if b.key in cur]
+    return drift_warnings(scenario_drifts(baseline, current, common)) if common else []
 
 
 def environment_diff(baseline: RunResults, current: RunResults) -> pd.DataFrame:

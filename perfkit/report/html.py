@@ -16,7 +16,14 @@ from perfkit.report import _html as h
 from perfkit.report import frames as fr
 from perfkit.report import plots as fg
 from perfkit.report._common import INDEXES, LOADING, PAGINATION, has_scenario
-from perfkit.report.diff import ONE_SAMPLE, comparable, comparison_frame, environment_diff
+from perfkit.report.diff import (
+    NOT_COMPARABLE,
+    ONE_SAMPLE,
+    comparable,
+    comparison_frame,
+    drift_notes,
+    environment_diff,
+)
 from perfkit.report.summary import environment_frame, summary_frame
 from perfkit.results import RunResults, benchmarks_frame
 
@@ -191,23 +198,35 @@ def _differences(base: RunResults, cur: RunResults) -> str:
     df = comparison_frame(base, cur)
     n = len(df)
     counts = df["verdict"].value_counts()
-    kinds = ("slower", "faster", "not significant", ONE_SAMPLE, "new", "removed")
-    text = ", ".join(f"{counts.get(v, 0)} {v}" for v in kinds if counts.get(v, 0) or v != ONE_SAMPLE)
+    kinds = ("slower", "faster", "not significant", NOT_COMPARABLE, ONE_SAMPLE, "new", "removed")
+    optional = (ONE_SAMPLE, NOT_COMPARABLE)
+    text = ", ".join(f"{counts.get(v, 0)} {v}" for v in kinds if counts.get(v, 0) or v not in optional)
     parts = [
         h.para(
             f"{n} benchmarks: {text}. A change counts only as `perfkit compare` counts it: the Mann-Whitney test "
-            "(p < 0.05) and disjoint 95% confidence intervals of the medians; counters (statements, buffers, rows) "
-            "are compared exactly."
+            "(p < 0.05) and disjoint 95% confidence intervals of the medians, relative to the machine drift of each "
+            "scenario; counters (statements, buffers, rows) are compared exactly."
         )
     ]
+    parts += [h.note(note[0].upper() + note[1:] + ".", "warn") for note in drift_notes(base, cur)]
+    if counts.get(NOT_COMPARABLE, 0):
+        parts.append(
+            h.note(
+                f"The runs were timed with different protocols ({base.environment.timing_protocol}; "
+                f"{cur.environment.timing_protocol}): their timings are not like for like.",
+                "warn",
+            )
+        )
     moved = df["change_pct"].abs() >= 0.5
-    if ((df["verdict"] != "not significant") | moved).any():
+    if ((~df["verdict"].isin(["not significant", NOT_COMPARABLE])) | moved).any():
         parts.append(_figure(lambda: fg.comparison_figure(base, cur), "median change per benchmark"))
-    order = {"slower": 0, "faster": 1, "new": 2, "removed": 3, "not significant": 4, ONE_SAMPLE: 5}
+    order = {"slower": 0, "faster": 1, "new": 2, "removed": 3, "not significant": 4, NOT_COMPARABLE: 5, ONE_SAMPLE: 6}
     df = df.assign(_o=df["verdict"].map(order), _c=(df["counters_changed"] == ""), _a=-df["change_pct"].abs())
     df = df.sort_values(["_o", "_c", "_a"], kind="stable").drop(columns=["_o", "_c", "_a"])
     quiet = (
-        df["verdict"].isin(["not significant", ONE_SAMPLE]) & (df["counters_changed"] == "") & ~df["version_changed"]
+        df["verdict"].isin(["not significant", NOT_COMPARABLE, ONE_SAMPLE])
+        & (df["counters_changed"] == "")
+        & ~df["version_changed"]
     )
     parts.append(h.table(df[~quiet], cell_class_column="verdict"))
     if quiet.any():

@@ -12,7 +12,7 @@ from matplotlib.figure import Figure
 from perfkit.report._common import DEFAULT_RTTS_MS, INDEXES, LOADING, PAGINATION, has_scenario
 from perfkit.report._format import fmt_count, fmt_ms, fmt_pct, fmt_ratio, fmt_slope
 from perfkit.report._plot import HEATMAP_CMAP, VERDICT_COLOURS, auto_scale, new_figure, style_of
-from perfkit.report.diff import ONE_SAMPLE, comparison_frame
+from perfkit.report.diff import NOT_COMPARABLE, ONE_SAMPLE, comparison_frame
 from perfkit.report.frames import (
     index_same_plan,
     index_size_speedup,
@@ -260,9 +260,9 @@ def write_overhead_figure(results: RunResults) -> Figure:
 def comparison_figure(baseline: RunResults, current: RunResults, limit: int = 40, min_pct: float = 0.5) -> Figure:
     """Median change per benchmark in both runs: significant changes first, then the largest others (≥ min_pct)."""
     df = comparison_frame(baseline, current)
-    quiet = df["verdict"].isin(["not significant", ONE_SAMPLE])
+    quiet = df["verdict"].isin(["not significant", NOT_COMPARABLE, ONE_SAMPLE])
     df = df[df["change_pct"].notna() & (~quiet | (df["change_pct"].abs() >= min_pct))]
-    df = df.assign(_s=df["verdict"].isin(["not significant", ONE_SAMPLE]), _a=-df["change_pct"].abs())
+    df = df.assign(_s=df["verdict"].isin(["not significant", NOT_COMPARABLE, ONE_SAMPLE]), _a=-df["change_pct"].abs())
     df = df.sort_values(["_s", "_a"], kind="stable").head(limit)
     labels = [f"{r.scenario}/{r.name}/{r.variant} {r.params}".strip() for r in df.itertuples(index=False)]
     fig = new_figure(current.environment, (10, 1.6 + 0.26 * max(1, len(df))))

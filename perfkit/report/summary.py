@@ -53,17 +53,21 @@ def _loading(results: RunResults) -> list[dict[str, str]]:
         tied = _ties(top, "strategy")
         if len(tied) > 1:
             lead = f"{_group(tied)} are indistinguishable (CIs overlap; {best['strategy']} "
-            lead += f"{fmt_ms(best['median_ms'])}, {fmt_count(best['statements'])} statements)"
+            lead += f"{fmt_ms(best['median_ms'])}, {_statements(best['statements'])})"
         else:
             lead = f"{best['strategy']} is fastest ({fmt_ms(best['median_ms'])}, "
-            lead += f"{fmt_count(best['statements'])} statements)"
+            lead += f"{_statements(best['statements'])})"
         text = (
             f"at N={fmt_count(best['n'])}, {lead}; {worst['strategy']} is slowest "
-            f"({fmt_ms(worst['median_ms'])}, {fmt_count(worst['statements'])} statements, "
+            f"({fmt_ms(worst['median_ms'])}, {_statements(worst['statements'])}, "
             f"{fmt_ratio(worst['median_ms'] / best['median_ms'])} slower)"
         )
         out.append({"comparison": "loading", "subject": str(workload), "finding": text})
     return out
+
+
+def _statements(n: Any) -> str:
+    return f"{fmt_count(n)} statement{'' if n == 1 else 's'}"
 
 
 def _signed(x: Any, fmt: Callable[[Any], str]) -> str:
