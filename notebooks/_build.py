@@ -458,7 +458,8 @@ is a regression in itself, whatever the timing says).""",
         (
             "code",
             """\
-changed = cmp[(cmp["verdict"] != "not significant") | (cmp["counters_changed"] != "")]
+quiet = cmp["verdict"].isin(["not significant", "not comparable", "n/a (1 sample)"])
+changed = cmp[~quiet | (cmp["counters_changed"] != "")]
 report.format_frame(changed)""",
         ),
         (
