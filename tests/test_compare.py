@@ -369,6 +369,11 @@ def test_timings_of_another_protocol_are_shown_but_never_gate() -> None:
     assert verdicts == {"time:median:+20%": "not comparable", "statements:+0": "ok"}
     assert not cmp.failed
     assert any(f"timed with protocol {PROTOCOL_BEFORE_2} and this run with {PROTOCOL}" in w for w in cmp.warnings)
+    from perfkit.compare_render import summary_line
+    from perfkit.compare_render import to_dict as comparison_dict
+
+    assert comparison_dict(cmp)["timing_comparable"] is False
+    assert summary_line(cmp).endswith("timings not comparable (another timing protocol), not gated)")
     assert (
         compare(run(*cur.benchmarks, environment=new), cur, parse_checks(["time:median:+20%"]))
         .benchmarks[0]
