@@ -1,4 +1,5 @@
-"""The timing protocol every scenario uses: warm-up runs, then repetitions until a count or a time budget."""
+"""The timing protocol every scenario uses: warm-up runs, then repetitions (in rounds that take turns, over several
+callables) until a count or a time budget; measured queries are plain, never auto-prepared."""
 
 from __future__ import annotations
 
