@@ -16,6 +16,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
+from perfkit import _server_leases as leases
 from perfkit.errors import ServerError
 
 SUPERUSER = "perfkit"
@@ -65,6 +66,8 @@ class ServerStatus:
     port: int | None
     version: str | None
     run_as: str
+    #: Started by a command: stops when the last command using it ends (else kept until `perfkit server stop`).
+    transient: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -194,6 +197,23 @@ def _port_free(port: int) -> bool:
         return True
 
 
+#: One dict per open `command_scope()`: the servers started (or found running) inside it, by folder.
+_SCOPES: list[dict[Path, EmbeddedServer]] = []
+
+
+@contextlib.contextmanager
+def command_scope() -> Iterator[None]:
+    """Run one command: an embedded server it starts is stopped at its end, unless another command still uses it."""
+    used: dict[Path, EmbeddedServer] = {}
+    _SCOPES.append(used)
+    try:
+        yield
+    finally:
+        _SCOPES.remove(used)
+        for server in used.values():
+            server.release()
+
+
 class EmbeddedServer:
     """A private PostgreSQL cluster under `base_dir` (pgdata/, server.log, state.json, password)."""
 
@@ -296,6 +316,10 @@ class EmbeddedServer:
 
     # -- lifecycle -----------------------------------------------------------------------------
     @property
+    def _leases(self) -> Path:
+        return self.base_dir / "leases"
+
+    @property
     def _initialized_marker(self) -> Path:
         return self.base_dir / ".initialized"
 
@@ -360,57 +384,87 @@ class EmbeddedServer:
                 return "pg_stat_statements"
         return ""
 
-    def start(self, timeout: float = 60) -> ServerInfo:
-        """Start the cluster (initialising it first if needed); a no-op when it already runs."""
+    def start(self, timeout: float = 60, *, keep: bool | None = None) -> ServerInfo:
+        """Start the cluster (initialising it first if needed); a no-op when it already runs.
+
+        Inside `command_scope()` (every CLI command) the server is leased and, if this start launched it, stopped
+        again when the last command using it ends. `keep=True` (`perfkit server start`), or a start outside any
+        scope, keeps it running until `stop()`.
+        """
+        scope = _SCOPES[-1] if _SCOPES and not keep else None
         with self._lock():
-            if not self.initialized():
-                if self._pid() is not None and self._password_path.is_file():
-                    # a running cluster from before the marker existed: initdb evidently completed
-                    self._initialized_marker.write_text(self.binaries.version + "\n")
-                else:
-                    self.init()
-            pid = self._pid()
+            info = self._start_locked(timeout, transient=scope is not None)
             state = self._read_state()
-            if pid is not None and isinstance(state.get("port"), int):
-                return self.info()
-            stale = self.pgdata / "postmaster.pid"
-            if stale.exists():  # left behind by a crash: the process is gone
-                stale.unlink()
-            port = state.get("port")
-            if not isinstance(port, int) or not _port_free(port):
-                port = _free_port()
-            opts = [f"-p {port}", f"-k {self.socket_dir}"]
-            for key, value in SERVER_SETTINGS.items():
-                opts.append(f"-c {key}={value}")
-            preload = self._preload()
-            if preload:
-                opts.append(f"-c shared_preload_libraries={preload}")
-            self.log_path.touch()
-            self._chown(self.log_path)
-            res = _run(
-                [
-                    self.binaries.tool("pg_ctl"),
-                    "start",
-                    "-w",
-                    "-t",
-                    str(int(timeout)),
-                    "-D",
-                    str(self.pgdata),
-                    "-l",
-                    str(self.log_path),
-                    "-o",
-                    " ".join(opts),
-                ],
-                self.account,
-                timeout=timeout + 10,
-            )
-            if res.returncode != 0:
-                tail = self.log_tail(3)
-                raise ServerError(
-                    f"the embedded server did not start (see {self.log_path}): {tail or res.stderr.strip()}"
-                )
-            self._write_state({"port": port, "version": self.binaries.version, "bindir": str(self.binaries.bindir)})
+            if scope is None:
+                if state.get("transient"):  # kept from now on: whoever started it outside a command stops it
+                    self._write_state({**state, "transient": False})
+            else:
+                leases.take(self._leases)
+                scope.setdefault(self.base_dir, self)
+            return info
+
+    def release(self) -> bool:
+        """Drop this process's lease; stop the server if a command started it and no live process holds one."""
+        with self._lock():
+            leases.drop(self._leases)
+            if not self._read_state().get("transient") or leases.holders(self._leases):
+                return False
+            return self._stop_locked(60)
+
+    def _start_locked(self, timeout: float, *, transient: bool) -> ServerInfo:
+        if not self.initialized():
+            if self._pid() is not None and self._password_path.is_file():
+                # a running cluster from before the marker existed: initdb evidently completed
+                self._initialized_marker.write_text(self.binaries.version + "\n")
+            else:
+                self.init()
+        pid = self._pid()
+        state = self._read_state()
+        if pid is not None and isinstance(state.get("port"), int):
             return self.info()
+        stale = self.pgdata / "postmaster.pid"
+        if stale.exists():  # left behind by a crash: the process is gone
+            stale.unlink()
+        port = state.get("port")
+        if not isinstance(port, int) or not _port_free(port):
+            port = _free_port()
+        opts = [f"-p {port}", f"-k {self.socket_dir}"]
+        for key, value in SERVER_SETTINGS.items():
+            opts.append(f"-c {key}={value}")
+        preload = self._preload()
+        if preload:
+            opts.append(f"-c shared_preload_libraries={preload}")
+        self.log_path.touch()
+        self._chown(self.log_path)
+        res = _run(
+            [
+                self.binaries.tool("pg_ctl"),
+                "start",
+                "-w",
+                "-t",
+                str(int(timeout)),
+                "-D",
+                str(self.pgdata),
+                "-l",
+                str(self.log_path),
+                "-o",
+                " ".join(opts),
+            ],
+            self.account,
+            timeout=timeout + 10,
+        )
+        if res.returncode != 0:
+            tail = self.log_tail(3)
+            raise ServerError(f"the embedded server did not start (see {self.log_path}): {tail or res.stderr.strip()}")
+        self._write_state(
+            {
+                "port": port,
+                "version": self.binaries.version,
+                "bindir": str(self.binaries.bindir),
+                "transient": transient,
+            }
+        )
+        return self.info()
 
     def info(self) -> ServerInfo:
         """Connection details of the running cluster."""
@@ -423,27 +477,30 @@ class EmbeddedServer:
     def stop(self, timeout: float = 60) -> bool:
         """Stop the cluster (fast shutdown); returns False when it was not running."""
         with self._lock():
-            if self._pid() is None:
-                (self.pgdata / "postmaster.pid").unlink(missing_ok=True)
-                return False
-            res = _run(
-                [
-                    self.binaries.tool("pg_ctl"),
-                    "stop",
-                    "-w",
-                    "-m",
-                    "fast",
-                    "-t",
-                    str(int(timeout)),
-                    "-D",
-                    str(self.pgdata),
-                ],
-                self.account,
-                timeout=timeout + 10,
-            )
-            if res.returncode != 0 and self._pid() is not None:
-                raise ServerError(f"pg_ctl stop failed: {res.stderr.strip()}")
-            return True
+            return self._stop_locked(timeout)
+
+    def _stop_locked(self, timeout: float) -> bool:
+        if self._pid() is None:
+            (self.pgdata / "postmaster.pid").unlink(missing_ok=True)
+            return False
+        res = _run(
+            [
+                self.binaries.tool("pg_ctl"),
+                "stop",
+                "-w",
+                "-m",
+                "fast",
+                "-t",
+                str(int(timeout)),
+                "-D",
+                str(self.pgdata),
+            ],
+            self.account,
+            timeout=timeout + 10,
+        )
+        if res.returncode != 0 and self._pid() is not None:
+            raise ServerError(f"pg_ctl stop failed: {res.stderr.strip()}")
+        return True
 
     def status(self) -> ServerStatus:
         state = self._read_state()
@@ -457,6 +514,7 @@ class EmbeddedServer:
             port=port if isinstance(port, int) and pid is not None else None,
             version=version if isinstance(version, str) else None,
             run_as=self._run_as(),
+            transient=pid is not None and bool(state.get("transient")),
         )
 
     def destroy(self) -> None:

@@ -15,6 +15,7 @@ from rich.markup import escape
 from perfkit._pgerror import with_hint
 from perfkit.errors import PerfkitError
 from perfkit.seed import MAX_SEED, MIN_SCALE
+from perfkit.server import command_scope
 
 # Piped into a file or a CI log there is no terminal width to respect: do not cut tables to 80 columns.
 _WIDTH = None if sys.stdout.isatty() or os.environ.get("COLUMNS") else 160
@@ -33,7 +34,8 @@ class PerfkitGroup(click.Group):
 
     def invoke(self, ctx: click.Context) -> Any:
         try:
-            return super().invoke(ctx)
+            with command_scope():  # an embedded server this command starts is stopped when it ends
+                return super().invoke(ctx)
         except PerfkitError as exc:
             fail(str(exc))
         except psycopg.Error as exc:  # the server failed under us (disk full, crash, shutdown): one line, no traceback

@@ -29,9 +29,9 @@ def server() -> None:
 @server.command("start")
 @data_dir_option
 def server_start(data_dir: Path | None) -> None:
-    """Start the embedded server (initialising it on first use)."""
+    """Start the embedded server (initialising it on first use) and keep it running until `perfkit server stop`."""
     srv = EmbeddedServer(data_dir)
-    info = srv.start()
+    info = srv.start(keep=True)
     ensure_database(info.conninfo("postgres"), DATABASE)
     console.print(f"embedded PostgreSQL {srv.binaries.version} running on 127.0.0.1:{info.port} (data: {srv.base_dir})")
     console.print(_connect_hint(srv, info.port), soft_wrap=True)
@@ -57,6 +57,8 @@ def server_status(data_dir: Path | None) -> None:
         )
         if st.port is not None:
             console.print(_connect_hint(srv, st.port), soft_wrap=True)
+        if st.transient:
+            console.print("started by a perfkit command: it stops when the last command using it ends")
     else:
         console.print(f"not running (data {st.base_dir})", soft_wrap=True)
         sys.exit(3)

@@ -1,0 +1,137 @@
+"""Who stops the embedded server: the command that started it, unless another still uses it or it was kept."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+import sys
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from perfkit._server_leases import holders
+from perfkit.cli import cli
+from perfkit.server import EmbeddedServer, command_scope
+
+
+@pytest.fixture
+def private_server() -> Iterator[EmbeddedServer]:
+    """A short-lived cluster of its own (the session one must not be stopped by these tests)."""
+    base = Path(tempfile.mkdtemp(prefix="perfkit-life-"))
+    base.chmod(0o711)
+    srv = EmbeddedServer(base / "cluster")
+    try:
+        yield srv
+    finally:
+        srv.destroy()
+        shutil.rmtree(base, ignore_errors=True)
+
+
+def _invoke(*args: str) -> str:
+    result = CliRunner().invoke(cli, list(args))
+    assert result.exit_code == 0, result.output
+    return result.output
+
+
+def _lease_for(srv: EmbeddedServer, proc: subprocess.Popen[bytes]) -> None:
+    """A lease as the process `proc` would take it."""
+    stat = Path(f"/proc/{proc.pid}/stat").read_text().rsplit(")", 1)[1].split()
+    folder = srv.base_dir / "leases"
+    folder.mkdir(exist_ok=True)
+    (folder / str(proc.pid)).write_text(stat[19] + "\n")
+
+
+def test_a_command_stops_the_server_it_started(private_server: EmbeddedServer) -> None:
+    srv = private_server
+    out = _invoke("db", "status", "--data-dir", str(srv.base_dir))
+    assert "initialised: no" in out, out
+    assert not srv.status().running
+    assert srv.pgdata.joinpath("PG_VERSION").is_file()  # the cluster stays on disk: the next command reuses it
+    assert holders(srv.base_dir / "leases") == []
+
+
+def test_a_kept_server_outlives_commands(private_server: EmbeddedServer) -> None:
+    srv = private_server
+    _invoke("server", "start", "--data-dir", str(srv.base_dir))
+    _invoke("db", "status", "--data-dir", str(srv.base_dir))
+    st = srv.status()
+    assert st.running and not st.transient
+    assert "started by a perfkit command" not in _invoke("server", "status", "--data-dir", str(srv.base_dir))
+    _invoke("server", "stop", "--data-dir", str(srv.base_dir))
+    assert not srv.status().running
+
+
+def test_a_server_started_outside_a_command_is_kept(private_server: EmbeddedServer) -> None:
+    srv = private_server
+    srv.start()  # the library, a notebook, a fixture: it stays up until stop()
+    with command_scope():
+        srv.start()
+    assert srv.status().running and not srv.status().transient
+
+
+def test_another_live_command_keeps_it_running(private_server: EmbeddedServer) -> None:
+    srv = private_server
+    other = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])
+    try:
+        with command_scope():
+            srv.start()
+            assert srv.status().transient
+            _lease_for(srv, other)  # a second perfkit command starts using the server
+        assert srv.status().running, "stopped under another command"
+        out = _invoke("server", "status", "--data-dir", str(srv.base_dir))
+        assert "stops when the last command using it ends" in out
+    finally:
+        other.kill()
+        other.wait()
+    with command_scope():  # the other command died without releasing: the next command to end stops the server
+        srv.start()
+    assert not srv.status().running
+    assert not (srv.base_dir / "leases" / str(other.pid)).exists()
+
+
+def test_a_lease_from_a_reused_pid_does_not_count(private_server: EmbeddedServer) -> None:
+    srv = private_server
+    other = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])
+    try:
+        with command_scope():
+            srv.start()
+            folder = srv.base_dir / "leases"
+            (folder / str(other.pid)).write_text("1\n")  # same pid, another process's start time
+    finally:
+        other.kill()
+        other.wait()
+    assert not srv.status().running
+
+
+def test_server_start_adopts_a_command_started_server(private_server: EmbeddedServer) -> None:
+    srv = private_server
+    other = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])
+    try:
+        with command_scope():
+            srv.start()
+            _lease_for(srv, other)
+        _invoke("server", "start", "--data-dir", str(srv.base_dir))
+        state = json.loads((srv.base_dir / "state.json").read_text())
+        assert state["transient"] is False
+    finally:
+        other.kill()
+        other.wait()
+    with command_scope():
+        srv.start()
+    assert srv.status().running  # kept: only `perfkit server stop` stops it now
+
+
+def test_an_interrupted_command_still_stops_its_server(
+    private_server: EmbeddedServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def interrupted(*_args: object, **_kwargs: object) -> None:
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr("perfkit.schema.status", interrupted)
+    result = CliRunner().invoke(cli, ["db", "status", "--data-dir", str(private_server.base_dir)])
+    assert result.exit_code == 130, result.output
+    assert not private_server.status().running
