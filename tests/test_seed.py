@@ -263,6 +263,39 @@ def test_rows_are_dated_after_what_they_refer_to(seeded: tuple[Target, SeedInfo]
             assert realism_report(conn).time_order["comments on drafts"] >= 1
 
 
+def test_time_order_counts_each_check_as_its_own_query_would(seeded: tuple[Target, SeedInfo]) -> None:
+    """One scan per table counts every check as a query of its own would, on data with violations of every kind."""
+    from perfkit.realism import _REFERS_TO
+
+    target, _ = seeded
+    with connect(target) as conn, conn.transaction(force_rollback=True):  # the data is shared
+        for table in ("posts", "comments", "post_tags", "notifications", "user_profiles", "user_settings"):
+            conn.execute(
+                f"UPDATE {table} SET created_at = created_at - interval '30 years'"
+                f" WHERE ctid IN (SELECT ctid FROM {table} ORDER BY created_at LIMIT 3)"
+            )
+        conn.execute(
+            "UPDATE users SET updated_at = created_at - interval '1 day' WHERE ctid IN (SELECT ctid FROM users LIMIT 2)"
+        )
+        conn.execute(
+            "UPDATE posts SET status = 'draft', published_at = NULL WHERE id IN (SELECT post_id FROM comments LIMIT 4)"
+        )
+        conn.execute(
+            "UPDATE posts SET published_at = created_at - interval '1 hour' WHERE ctid IN"
+            " (SELECT ctid FROM posts WHERE status = 'published' LIMIT 5)"
+        )
+        got = realism_report(conn).time_order
+        alone = {
+            name: sum(
+                int(conn.execute(f"SELECT count(*) FROM {_REFERS_TO[t]} WHERE {cond}").fetchone()[0])  # type: ignore[index]
+                for t, cond in pairs
+            )
+            for name, pairs in TIME_ORDER.items()
+        }
+    assert got == alone
+    assert sum(1 for n in got.values() if n) >= 10, got  # most checks saw violations
+
+
 def test_comments_and_notifications_are_on_posts_readers_could_see(seeded: tuple[Target, SeedInfo]) -> None:
     """No comment on a draft or before its post was published; comment/like notifications likewise. Drafts are
     still commented on nowhere although hot posts draw most comments (the draws on drafts are drawn again)."""
