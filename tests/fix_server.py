@@ -36,6 +36,19 @@ def pg_server() -> Iterator[EmbeddedServer | None]:
         shutil.rmtree(base, ignore_errors=True)
 
 
+@pytest.fixture
+def private_server() -> Iterator[EmbeddedServer]:
+    """A second, short-lived cluster of its own, destroyed afterwards (the session one must not be stopped)."""
+    base = Path(tempfile.mkdtemp(prefix="perfkit-srv-"))
+    base.chmod(0o711)
+    srv = EmbeddedServer(base / "cluster")
+    try:
+        yield srv
+    finally:
+        srv.destroy()
+        shutil.rmtree(base, ignore_errors=True)
+
+
 @pytest.fixture(scope="session")
 def admin_conninfo(pg_server: EmbeddedServer | None) -> str:
     """Conninfo of a superuser on the test server (database postgres)."""
@@ -81,7 +94,7 @@ def conn(empty_db: Target) -> Iterator[psycopg.Connection[Any]]:
         c.close()
 
 
-__all__ = ["admin_conninfo", "conn", "empty_db", "pg_server", "redact", "resolve_target"]
+__all__ = ["admin_conninfo", "conn", "empty_db", "pg_server", "private_server", "redact", "resolve_target"]
 
 
 def server_prepares(conn: psycopg.Connection[Any], work: Any, trace: Path) -> int:

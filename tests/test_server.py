@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import os
 import shutil
-import tempfile
-from collections.abc import Iterator
 from pathlib import Path
 
 import psycopg
@@ -13,19 +11,6 @@ import pytest
 
 from perfkit.errors import ServerError
 from perfkit.server import EmbeddedServer, find_binaries
-
-
-@pytest.fixture
-def private_server() -> Iterator[EmbeddedServer]:
-    """A second, short-lived cluster (the session one must not be stopped by these tests)."""
-    base = Path(tempfile.mkdtemp(prefix="perfkit-srv-"))
-    base.chmod(0o711)
-    srv = EmbeddedServer(base / "cluster")
-    try:
-        yield srv
-    finally:
-        srv.destroy()
-        shutil.rmtree(base, ignore_errors=True)
 
 
 def test_start_query_stop_restart(private_server: EmbeddedServer) -> None:

@@ -3,10 +3,8 @@
 from __future__ import annotations
 
 import json
-import shutil
 import subprocess
 import sys
-import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -18,23 +16,25 @@ from perfkit.cli import cli
 from perfkit.server import EmbeddedServer, command_scope
 
 
-@pytest.fixture
-def private_server() -> Iterator[EmbeddedServer]:
-    """A short-lived cluster of its own (the session one must not be stopped by these tests)."""
-    base = Path(tempfile.mkdtemp(prefix="perfkit-life-"))
-    base.chmod(0o711)
-    srv = EmbeddedServer(base / "cluster")
-    try:
-        yield srv
-    finally:
-        srv.destroy()
-        shutil.rmtree(base, ignore_errors=True)
-
-
 def _invoke(*args: str) -> str:
     result = CliRunner().invoke(cli, list(args))
     assert result.exit_code == 0, result.output
     return result.output
+
+
+@pytest.fixture
+def other() -> Iterator[subprocess.Popen[bytes]]:
+    """Another live process (standing in for a second perfkit command), killed at the end."""
+    proc = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])
+    try:
+        yield proc
+    finally:
+        _end(proc)
+
+
+def _end(proc: subprocess.Popen[bytes]) -> None:
+    proc.kill()
+    proc.wait()
 
 
 def _lease_for(srv: EmbeddedServer, proc: subprocess.Popen[bytes]) -> None:
@@ -73,53 +73,42 @@ def test_a_server_started_outside_a_command_is_kept(private_server: EmbeddedServ
     assert srv.status().running and not srv.status().transient
 
 
-def test_another_live_command_keeps_it_running(private_server: EmbeddedServer) -> None:
+def test_another_live_command_keeps_it_running(private_server: EmbeddedServer, other: subprocess.Popen[bytes]) -> None:
     srv = private_server
-    other = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])
-    try:
-        with command_scope():
-            srv.start()
-            assert srv.status().transient
-            _lease_for(srv, other)  # a second perfkit command starts using the server
-        assert srv.status().running, "stopped under another command"
-        out = _invoke("server", "status", "--data-dir", str(srv.base_dir))
-        assert "stops when the last command using it ends" in out
-    finally:
-        other.kill()
-        other.wait()
+    with command_scope():
+        srv.start()
+        assert srv.status().transient
+        _lease_for(srv, other)  # a second perfkit command starts using the server
+    assert srv.status().running, "stopped under another command"
+    out = _invoke("server", "status", "--data-dir", str(srv.base_dir))
+    assert "stops when the last command using it ends" in out
+    _end(other)
     with command_scope():  # the other command died without releasing: the next command to end stops the server
         srv.start()
     assert not srv.status().running
     assert not (srv.base_dir / "leases" / str(other.pid)).exists()
 
 
-def test_a_lease_from_a_reused_pid_does_not_count(private_server: EmbeddedServer) -> None:
+def test_a_lease_from_a_reused_pid_does_not_count(
+    private_server: EmbeddedServer, other: subprocess.Popen[bytes]
+) -> None:
     srv = private_server
-    other = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])
-    try:
-        with command_scope():
-            srv.start()
-            folder = srv.base_dir / "leases"
-            (folder / str(other.pid)).write_text("1\n")  # same pid, another process's start time
-    finally:
-        other.kill()
-        other.wait()
+    with command_scope():
+        srv.start()
+        (srv.base_dir / "leases" / str(other.pid)).write_text("1\n")  # a live pid, another process's start time
     assert not srv.status().running
 
 
-def test_server_start_adopts_a_command_started_server(private_server: EmbeddedServer) -> None:
+def test_server_start_adopts_a_command_started_server(
+    private_server: EmbeddedServer, other: subprocess.Popen[bytes]
+) -> None:
     srv = private_server
-    other = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])
-    try:
-        with command_scope():
-            srv.start()
-            _lease_for(srv, other)
-        _invoke("server", "start", "--data-dir", str(srv.base_dir))
-        state = json.loads((srv.base_dir / "state.json").read_text())
-        assert state["transient"] is False
-    finally:
-        other.kill()
-        other.wait()
+    with command_scope():
+        srv.start()
+        _lease_for(srv, other)
+    _invoke("server", "start", "--data-dir", str(srv.base_dir))
+    assert json.loads((srv.base_dir / "state.json").read_text())["transient"] is False
+    _end(other)
     with command_scope():
         srv.start()
     assert srv.status().running  # kept: only `perfkit server stop` stops it now
