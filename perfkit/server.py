@@ -12,7 +12,7 @@ import secrets
 import shutil
 import socket
 import subprocess
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -202,8 +202,9 @@ _SCOPES: list[dict[Path, EmbeddedServer]] = []
 
 
 @contextlib.contextmanager
-def command_scope() -> Iterator[None]:
-    """Run one command: an embedded server it starts is stopped at its end, unless another command still uses it."""
+def command_scope(stopped: Callable[[EmbeddedServer], None] | None = None) -> Iterator[None]:
+    """Run one command: an embedded server it starts is stopped at its end, unless another command still uses it
+    (`stopped` is told of each server stopped)."""
     used: dict[Path, EmbeddedServer] = {}
     _SCOPES.append(used)
     try:
@@ -211,7 +212,8 @@ def command_scope() -> Iterator[None]:
     finally:
         _SCOPES.remove(used)
         for server in used.values():
-            server.release()
+            if server.release() and stopped is not None:
+                stopped(server)
 
 
 class EmbeddedServer:

@@ -49,6 +49,7 @@ def test_a_command_stops_the_server_it_started(private_server: EmbeddedServer) -
     srv = private_server
     out = _invoke("db", "status", "--data-dir", str(srv.base_dir))
     assert "initialised: no" in out, out
+    assert f"stopped the embedded server (its data stays in {srv.base_dir})" in out
     assert not srv.status().running
     assert srv.pgdata.joinpath("PG_VERSION").is_file()  # the cluster stays on disk: the next command reuses it
     assert holders(srv.base_dir / "leases") == []

@@ -15,7 +15,7 @@ from rich.markup import escape
 from perfkit._pgerror import with_hint
 from perfkit.errors import PerfkitError
 from perfkit.seed import MAX_SEED, MIN_SCALE
-from perfkit.server import command_scope
+from perfkit.server import EmbeddedServer, command_scope
 
 # Piped into a file or a CI log there is no terminal width to respect: do not cut tables to 80 columns.
 _WIDTH = None if sys.stdout.isatty() or os.environ.get("COLUMNS") else 160
@@ -29,12 +29,18 @@ def fail(message: str, code: int = 1) -> NoReturn:
     sys.exit(code)
 
 
+def _say_stopped(server: EmbeddedServer) -> None:
+    err_console.print(
+        f"[dim]stopped the embedded server (its data stays in {escape(str(server.base_dir))})[/]", soft_wrap=True
+    )
+
+
 class PerfkitGroup(click.Group):
     """A click group that turns PerfkitError and Ctrl-C into one-line messages."""
 
     def invoke(self, ctx: click.Context) -> Any:
         try:
-            with command_scope():  # an embedded server this command starts is stopped when it ends
+            with command_scope(_say_stopped):  # an embedded server this command starts is stopped when it ends
                 return super().invoke(ctx)
         except PerfkitError as exc:
             fail(str(exc))
