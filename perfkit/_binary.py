@@ -65,7 +65,7 @@ class Pool:
 def _be(values: np.ndarray[Any, Any], dtype: str) -> Bytes2D:
     """Big-endian bytes of each value, one row per value."""
     arr = np.ascontiguousarray(np.asarray(values).astype(dtype))
-    return arr.view(np.uint8).reshape(len(arr), -1)
+    return arr.view(np.uint8).reshape(len(arr), arr.dtype.itemsize)  # not -1: a batch may have no rows
 
 
 def prefixed(values: np.ndarray[Any, Any], dtype: str) -> Bytes2D:

@@ -220,6 +220,18 @@ def test_bad_arguments_and_profiles(tmp_path: Path, empty_db: Target) -> None:
         assert out.exit_code == 2 and message in out.output
 
 
+def test_a_batch_with_no_rows_loads(empty_db: Target, tmp_path: Path) -> None:
+    """A batch can draw no rows (no tags for any post of the last posts batch, or none at all): it loads as empty,
+    instead of a crash after the old seed was dropped."""
+    path = tmp_path / "untagged.toml"
+    path.write_text("[posts]\ntags_per_post = [1.0]\n")
+    info = seed(empty_db, scale=SMALL_SCALE, seed=42, profile=str(path))
+    assert info.rows["post_tags"] == 0 and info.rows["posts"] > 0
+    with connect(empty_db) as conn:
+        assert conn.execute("SELECT state FROM perfkit_seed").fetchone() == ("complete",)
+        assert realism_report(conn).tags_per_post == (1.0,)
+
+
 def test_shipped_profiles_match_seeds_folder() -> None:
     shipped = sorted(p.name for p in (ROOT / "perfkit" / "profiles").glob("*.toml"))
     assert shipped == sorted(p.name for p in (ROOT / "seeds").glob("*.toml")) == ["default.toml", "uniform.toml"]
