@@ -2,8 +2,14 @@
 
 from __future__ import annotations
 
+import ctypes
 import multiprocessing as mp
+import os
 import queue
+import signal
+import sys
+import threading
+import time
 from collections.abc import Callable, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
@@ -18,6 +24,7 @@ from perfkit._tables import GENERATORS, World
 from perfkit.db import Target, connect
 from perfkit.errors import SeedError
 
+_PR_SET_PDEATHSIG = 1  # linux/prctl.h
 #: Set in each worker process by `_init`: where to load and what to generate.
 _WORKER: dict[str, Any] = {}
 
@@ -35,7 +42,27 @@ def copy_table(conn: psycopg.Connection[Any], world: World, table: str, tick: Ca
     return copy_batches(conn, table, gen.columns, stream, on_batch=tick)
 
 
-def _init(target: Target, world: World, ticks: Any) -> None:
+def _die_with(parent: int) -> None:
+    """End this worker when the seed process that started it dies, even by kill -9: a forked worker holds copies
+    of the parent's connections, the one holding the seed lock too, so an orphan would block every later seed."""
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)  # not the parent's handler: terminate() must end the worker
+    if sys.platform.startswith("linux"):
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.prctl(_PR_SET_PDEATHSIG, signal.SIGKILL)
+        if os.getppid() != parent:  # died before prctl took effect
+            os._exit(1)
+        return
+
+    def watch() -> None:
+        while os.getppid() == parent:
+            time.sleep(0.5)
+        os._exit(1)
+
+    threading.Thread(target=watch, daemon=True).start()
+
+
+def _init(target: Target, world: World, ticks: Any, parent: int) -> None:
+    _die_with(parent)
     _WORKER.update(target=target, world=world, ticks=ticks)
 
 
@@ -86,7 +113,7 @@ def load_tables(
     method = "fork" if "fork" in mp.get_all_start_methods() else "spawn"
     ctx = mp.get_context(method)
     ticks = ctx.Queue()
-    pool = ProcessPoolExecutor(min(jobs, len(tables)), ctx, _init, (target, world, ticks))
+    pool = ProcessPoolExecutor(min(jobs, len(tables)), ctx, _init, (target, world, ticks, os.getpid()))
     try:
         futures = [pool.submit(_task, table) for table in tables]
         while not all(f.done() for f in futures):

@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
+import signal
 import sys
+import threading
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any, NoReturn
 
@@ -35,17 +39,43 @@ def _say_stopped(server: EmbeddedServer) -> None:
     )
 
 
+class Terminated(KeyboardInterrupt):
+    """SIGTERM (kill, timeout, a cancelled CI job), raised where Ctrl-C would be, so that the same clean-up runs."""
+
+
+@contextlib.contextmanager
+def _terminate_as_interrupt() -> Iterator[None]:
+    """While a command runs, SIGTERM raises Terminated in the main thread (Python's default would end the process
+    at once, leaving the embedded server running and a seed's workers and locks behind)."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def raise_terminated(_signum: int, _frame: Any) -> None:
+        raise Terminated
+
+    previous = signal.signal(signal.SIGTERM, raise_terminated)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
 class PerfkitGroup(click.Group):
-    """A click group that turns PerfkitError and Ctrl-C into one-line messages."""
+    """A click group that turns PerfkitError, Ctrl-C and SIGTERM into one-line messages."""
 
     def invoke(self, ctx: click.Context) -> Any:
         try:
-            with command_scope(_say_stopped):  # an embedded server this command starts is stopped when it ends
+            # an embedded server this command starts is stopped when it ends
+            with _terminate_as_interrupt(), command_scope(_say_stopped):
                 return super().invoke(ctx)
         except PerfkitError as exc:
             fail(str(exc))
         except psycopg.Error as exc:  # the server failed under us (disk full, crash, shutdown): one line, no traceback
             fail(f"the database server reported an error: {with_hint(exc)} ({type(exc).__name__})")
+        except Terminated:
+            err_console.print("terminated")
+            sys.exit(143)
         except KeyboardInterrupt:
             err_console.print("interrupted")
             sys.exit(130)
