@@ -82,9 +82,15 @@ def _buffers(b: Benchmark) -> float:
     return float(hit or 0.0) + float(read or 0.0)
 
 
+def _known(x: float) -> float | None:
+    """A figure for the results table: None (JSON null) where there is none (a fit over fewer than two depths)."""
+    return None if math.isnan(x) else x
+
+
 def slope_rows(benchmarks: Iterable[Benchmark]) -> tuple[dict[str, Scalar], ...]:
     """The `pagination_slopes` table: per query, strategy and page size, growth of time, buffers and rows read
-    with depth (benchmarks with a `depth` parameter), and the verdict judged on buffers."""
+    with depth (benchmarks with a `depth` parameter), and the verdict judged on buffers; a figure that cannot be
+    fitted (one depth only, as at the smallest scales) is None."""
     groups: dict[tuple[str, str, float], list[Benchmark]] = {}
     for b in benchmarks:
         if "depth" in b.params:
@@ -95,22 +101,25 @@ def slope_rows(benchmarks: Iterable[Benchmark]) -> tuple[dict[str, Scalar], ...]
         ms = fit(depths, [_median(b) for b in group])
         buffers = fit(depths, [_buffers(b) for b in group])
         read = fit(depths, [float(b.counters.get("rows_read", math.nan)) for b in group])
+        figures: dict[str, float] = {
+            "max_depth": ms.max_depth,
+            "slope_ms_per_1k": ms.slope_per_1k,
+            "intercept_ms": ms.intercept,
+            "r2_ms": ms.r2,
+            "slope_buffers_per_1k": buffers.slope_per_1k,
+            "slope_rows_read_per_1k": read.slope_per_1k,
+            "first_ms": ms.first,
+            "deepest_ms": ms.deepest,
+            "first_buffers": buffers.first,
+            "deepest_buffers": buffers.deepest,
+        }
         rows.append(
             {
                 "query": query,
                 "strategy": strategy,
                 "page_size": page_size,
                 "points": ms.points,
-                "max_depth": ms.max_depth,
-                "slope_ms_per_1k": ms.slope_per_1k,
-                "intercept_ms": ms.intercept,
-                "r2_ms": ms.r2,
-                "slope_buffers_per_1k": buffers.slope_per_1k,
-                "slope_rows_read_per_1k": read.slope_per_1k,
-                "first_ms": ms.first,
-                "deepest_ms": ms.deepest,
-                "first_buffers": buffers.first,
-                "deepest_buffers": buffers.deepest,
+                **{key: _known(value) for key, value in figures.items()},
                 "growth": verdict(buffers),
             }
         )

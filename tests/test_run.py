@@ -14,9 +14,10 @@ from perfkit.db import Target, connect
 from perfkit.results import load
 from perfkit.runner import RunOutcome, run
 from perfkit.scenarios._pagination_drift import SCRATCH
+from perfkit.scenarios.pagination import PaginationConfig
 from perfkit.schema import TABLES
 from perfkit.seed import seed
-from tests.fix_run import quick_config
+from tests.fix_run import QUICK, quick_config
 from tests.fix_server import _drop_db, _make_db
 
 
@@ -176,3 +177,16 @@ def test_second_run_reuses_seed_and_leaves_schema(small_run: RunOutcome, run_db:
     assert run(quick_config(tmp_path, scenarios=("indexes",)), target=run_db).seed.reused
     assert again.seed.fingerprint == small_run.seed.fingerprint
     assert again.results.environment.data_fingerprint == small_run.results.environment.data_fingerprint
+
+
+@pytest.mark.parametrize("scale", [0.001, 0.005])
+def test_the_smallest_scales_write_their_results(empty_db: Target, tmp_path: Path, scale: float) -> None:
+    """Below scale 0.01 some pagination queries are measured at one depth only: no slope can be fitted, and the
+    table says so with nulls (a NaN there made the results unwritable after every scenario had run)."""
+    config = quick_config(tmp_path, scale=scale, scenarios=("pagination",), pagination=PaginationConfig(**QUICK))
+    outcome = run(config, target=empty_db)
+    assert outcome.results_path.is_file() and outcome.report_path is not None and outcome.report_path.is_file()
+    slopes = outcome.results.tables["pagination_slopes"]
+    assert any(value is None for row in slopes for value in row.values()), "expected a figure that cannot be fitted"
+    assert all(row["slope_ms_per_1k"] is None and row["growth"] == "" for row in slopes if row["points"] == 1)
+    assert load(outcome.results_path).tables["pagination_slopes"] == slopes
