@@ -58,6 +58,8 @@ class SeedInfo:
 
 #: Below this the default profile gives fewer than 10 users and 100 posts: nothing to compare.
 MIN_SCALE = 0.001
+#: Far beyond any disk (the free-space check refuses much less), and where row numbers stay exact in a float.
+MAX_TABLE_ROWS = 10**12
 #: Seeds are stored as bigint.
 MAX_SEED = 2**63 - 1
 #: Session advisory lock held by a seed, so that two seeds of one database do not interleave.
@@ -77,7 +79,13 @@ def check_args(scale: float, seed: int, jobs: int) -> None:
 
 
 def check_counts(scale: float, prof: Profile) -> dict[str, int]:
-    """Rows per table at this scale, refused when a table would need rows of a table left empty."""
+    """Rows per table at this scale, refused when a table would need rows of a table left empty (or absurdly many)."""
+    biggest = max(prof.rows.values(), default=0) * scale
+    if not biggest <= MAX_TABLE_ROWS:  # also inf: 1e308 x 100,000 rows
+        raise ConfigError(
+            f"scale {scale:g} is too large: profile {prof.name} would put {biggest:.3g} rows in one table, and"
+            f" a seed holds at most {MAX_TABLE_ROWS:.0e} per table"
+        )
     n = counts(scale, prof)
     if n["posts"] == 0 and (n["comments"] or n["notifications"]):
         raise ConfigError(

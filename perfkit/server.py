@@ -9,6 +9,7 @@ import os
 import pwd
 import re
 import secrets
+import shlex
 import shutil
 import socket
 import subprocess
@@ -430,12 +431,13 @@ class EmbeddedServer:
         port = state.get("port")
         if not isinstance(port, int) or not _port_free(port):
             port = _free_port()
-        opts = [f"-p {port}", f"-k {self.socket_dir}"]
+        # pg_ctl hands these to /bin/sh: quoted, a folder with a space in its name works
+        opts = [f"-p {port}", f"-k {shlex.quote(str(self.socket_dir))}"]
         for key, value in SERVER_SETTINGS.items():
-            opts.append(f"-c {key}={value}")
+            opts.append(f"-c {shlex.quote(f'{key}={value}')}")
         preload = self._preload()
         if preload:
-            opts.append(f"-c shared_preload_libraries={preload}")
+            opts.append(f"-c {shlex.quote(f'shared_preload_libraries={preload}')}")
         self.log_path.touch()
         self._chown(self.log_path)
         res = _run(

@@ -181,6 +181,8 @@ def test_bad_arguments_and_profiles(tmp_path: Path, empty_db: Target) -> None:
         ({"scale": 0}, "scale must be a positive number"),
         ({"scale": -1.5}, "scale must be a positive number"),
         ({"scale": 1, "jobs": 0}, "jobs must be at least 1"),
+        ({"scale": 1e308}, "scale 1e\\+308 is too large"),  # the row counts overflowed to inf: a traceback
+        ({"scale": 1e8}, "would put 3e\\+13 rows in one table"),
         ({"scale": 1, "profile": "nope"}, "unknown profile 'nope'"),
     ]:
         with pytest.raises(ConfigError, match=message):

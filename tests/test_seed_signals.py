@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 import psycopg
+import pytest
 
 from perfkit.db import Target
 from perfkit.errors import ServerError
@@ -83,7 +84,8 @@ def test_kill_9_of_a_parallel_seed_leaves_no_worker_and_no_lock(empty_db: Target
     assert info.rows["posts"] == 1000
 
 
-def test_sigterm_ends_a_seed_like_ctrl_c(private_server: EmbeddedServer) -> None:
+@pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGHUP])
+def test_sigterm_and_sighup_end_a_seed_like_ctrl_c(private_server: EmbeddedServer, sig: signal.Signals) -> None:
     srv = private_server
     proc = _start_seed("--data-dir", str(srv.base_dir))
     deadline = time.monotonic() + 60
@@ -96,7 +98,7 @@ def test_sigterm_ends_a_seed_like_ctrl_c(private_server: EmbeddedServer) -> None
             assert time.monotonic() < deadline, "the seed never started its server"
             time.sleep(0.02)
     _wait_for_copy(conninfo, proc)
-    proc.send_signal(signal.SIGTERM)
+    proc.send_signal(sig)
     out, err = proc.communicate(timeout=60)
     assert proc.returncode == 143, (out, err)
     assert "terminated" in err and "Traceback" not in err, err

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import tempfile
 from pathlib import Path
 
 import psycopg
@@ -121,3 +122,20 @@ def test_status_says_how_to_connect_with_psql(private_server: EmbeddedServer) ->
     assert info.password not in out.output
     with psycopg.connect(conninfo) as conn:  # the hint works as printed: the socket needs no password
         assert conn.execute("SELECT current_database(), current_user").fetchone() == ("perfkit", "perfkit")
+
+
+def test_a_folder_with_a_space_in_its_name() -> None:
+    """The socket folder and settings reach postgres through pg_ctl's shell: a space split them (macOS-style paths)."""
+    base = Path(tempfile.mkdtemp(prefix="perfkit-srv-"))
+    try:
+        (base / "my dir").mkdir()
+        for folder in (base, base / "my dir"):
+            folder.chmod(0o711)
+        srv = EmbeddedServer(base / "my dir" / "cluster")
+        try:
+            with psycopg.connect(srv.start().conninfo()) as conn:
+                assert conn.execute("SHOW unix_socket_directories").fetchone() == (str(srv.socket_dir),)
+        finally:
+            srv.destroy()
+    finally:
+        shutil.rmtree(base, ignore_errors=True)

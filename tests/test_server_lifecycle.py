@@ -125,3 +125,12 @@ def test_an_interrupted_command_still_stops_its_server(
     result = CliRunner().invoke(cli, ["db", "status", "--data-dir", str(private_server.base_dir)])
     assert result.exit_code == 130, result.output
     assert not private_server.status().running
+
+
+def test_first_use_by_several_commands_at_once(private_server: EmbeddedServer) -> None:
+    """Three commands on a new folder at once: one initialises and starts it, all three create-or-find the database."""
+    cmd = [sys.executable, "-m", "perfkit", "db", "status", "--data-dir", str(private_server.base_dir)]
+    procs = [subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True) for _ in range(3)]
+    outs = [p.communicate(timeout=120) for p in procs]
+    assert [p.returncode for p in procs] == [0, 0, 0], outs
+    assert not private_server.status().running

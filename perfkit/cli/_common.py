@@ -40,13 +40,17 @@ def _say_stopped(server: EmbeddedServer) -> None:
 
 
 class Terminated(KeyboardInterrupt):
-    """SIGTERM (kill, timeout, a cancelled CI job), raised where Ctrl-C would be, so that the same clean-up runs."""
+    """SIGTERM (kill, timeout, a cancelled CI job) or SIGHUP (the terminal closed), raised where Ctrl-C would be, so
+    that the same clean-up runs."""
+
+
+_ENDING = tuple(getattr(signal, name) for name in ("SIGTERM", "SIGHUP") if hasattr(signal, name))
 
 
 @contextlib.contextmanager
 def _terminate_as_interrupt() -> Iterator[None]:
-    """While a command runs, SIGTERM raises Terminated in the main thread (Python's default would end the process
-    at once, leaving the embedded server running and a seed's workers and locks behind)."""
+    """While a command runs, SIGTERM and SIGHUP raise Terminated in the main thread (by default they end the process
+    at once, leaving the embedded server running, and a seed's workers and locks behind)."""
     if threading.current_thread() is not threading.main_thread():
         yield
         return
@@ -54,11 +58,12 @@ def _terminate_as_interrupt() -> Iterator[None]:
     def raise_terminated(_signum: int, _frame: Any) -> None:
         raise Terminated
 
-    previous = signal.signal(signal.SIGTERM, raise_terminated)
+    previous = {sig: signal.signal(sig, raise_terminated) for sig in _ENDING}
     try:
         yield
     finally:
-        signal.signal(signal.SIGTERM, previous)
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
 
 
 class PerfkitGroup(click.Group):
