@@ -4,17 +4,22 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable, Sequence
+from contextlib import ExitStack
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
+from typing import Any
 
+import psycopg
+
+from perfkit import _data_lock as data_lock
 from perfkit import environment, schema
 from perfkit.db import Target, connect, resolve_target
-from perfkit.errors import ConfigError
+from perfkit.errors import ConfigError, SeedError
 from perfkit.realism import seed_realism
 from perfkit.results import Benchmark, RunResults, Scalar, write
 from perfkit.scenarios import indexes, loading, pagination
-from perfkit.seed import SeedInfo, check_args, ensure_seeded
+from perfkit.seed import SeedInfo, check_args, current_seed, ensure_seeded
 from perfkit.server import EmbeddedServer
 
 SCENARIOS = ("loading", "pagination", "indexes")
@@ -84,6 +89,21 @@ def run(
         elif not EmbeddedServer(config.data_dir).status().running:
             tell("starting the embedded server")
         target = resolve_target(config.dsn, config.data_dir)
+    with ExitStack() as held:
+        # held for the whole run: no second run at once, and (once seeded) no seed or reset under the benchmarks
+        lock = held.enter_context(connect(target, application_name="perfkit run"))
+        data_lock.take_run(lock, SeedError)
+        return _run(config, target, lock, out, tell, seed_progress)
+
+
+def _run(
+    config: RunConfig,
+    target: Target,
+    lock: psycopg.Connection[Any],
+    out: Path,
+    tell: Say,
+    seed_progress: SeedProgress | None,
+) -> RunOutcome:
     with connect(target) as conn:
         applied = schema.migrate(conn, force=config.force)
         if applied:
@@ -100,6 +120,10 @@ def run(
     )
     if info.reused:
         tell(f"reusing the seeded data ({info.total_rows:,} rows, fingerprint {info.fingerprint[:12]})")
+    data_lock.take_shared(lock, "run again", SeedError)
+    now = current_seed(lock)
+    if now is None or now.fingerprint != info.fingerprint:  # replaced between the seed and the lock
+        raise SeedError("another perfkit command replaced the data just after it was seeded; run again")
     benches: list[Benchmark] = []
     tables: dict[str, tuple[dict[str, Scalar], ...]] = {}
     with connect(target) as conn:

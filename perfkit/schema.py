@@ -10,6 +10,7 @@ from typing import Any
 import psycopg
 from psycopg import sql
 
+from perfkit import _data_lock as data_lock
 from perfkit.errors import SchemaError
 
 MARKER_TABLE = "perfkit_migrations"
@@ -256,18 +257,24 @@ def reset(conn: psycopg.Connection[Any], *, force: bool = False) -> list[str]:
     """Down every migration, then up every one, in one transaction: an empty, current schema, or (on an error, a
     lock wait past RESET_LOCK_TIMEOUT or Ctrl-C) the schema as it was. Returns the ids applied.
 
-    Refused at once while other sessions hold locks on perfkit's tables (the DROPs would wait for them silently).
+    Refused at once while a seed or a run uses the data (between their statements too), or while other sessions
+    hold locks on perfkit's tables (the DROPs would wait for them silently).
     """
-    holders = lock_holders(conn)
-    if holders:
-        raise SchemaError(
-            f"other sessions hold locks on perfkit's tables, and the reset would wait for them: {'; '.join(holders)};"
-            " let them finish or end them (SELECT pg_terminate_backend(pid)), then try again"
-        )
-    with conn.transaction():
-        conn.execute("SELECT set_config('lock_timeout', %s, true)", (RESET_LOCK_TIMEOUT,))
-        downgrade(conn, force=force)
-        return migrate(conn, force=force)
+    data_lock.take_exclusive(conn, "reset", SchemaError)  # a seed calling reset holds it already: taken again
+    try:
+        holders = lock_holders(conn)
+        if holders:
+            raise SchemaError(
+                f"other sessions hold locks on perfkit's tables, and the reset would wait for them:"
+                f" {'; '.join(holders)}; let them finish or end them (SELECT pg_terminate_backend(pid)), then try again"
+            )
+        with conn.transaction():
+            conn.execute("SELECT set_config('lock_timeout', %s, true)", (RESET_LOCK_TIMEOUT,))
+            downgrade(conn, force=force)
+            return migrate(conn, force=force)
+    finally:
+        if not conn.closed and not conn.broken:
+            data_lock.release_exclusive(conn)
 
 
 __all__ = [

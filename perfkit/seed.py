@@ -15,6 +15,7 @@ import psycopg
 from psycopg import sql
 from psycopg.types.json import Jsonb
 
+from perfkit import _data_lock as data_lock
 from perfkit import schema
 from perfkit._disk import check_disk, estimate_bytes
 from perfkit._gen import GENERATOR_VERSION, counts
@@ -62,8 +63,6 @@ MIN_SCALE = 0.001
 MAX_TABLE_ROWS = 10**12
 #: Seeds are stored as bigint.
 MAX_SEED = 2**63 - 1
-#: Session advisory lock held by a seed, so that two seeds of one database do not interleave.
-_SEED_LOCK = 0x7065726B73656564  # "perkseed"
 
 
 def check_args(scale: float, seed: int, jobs: int) -> None:
@@ -240,20 +239,21 @@ def _seed(
         shape = read_shape(main, schema.TABLES)
         phases["verify"] = time.perf_counter() - mark
         seconds = time.perf_counter() - started
-        main.execute(
+        done = main.execute(
             "UPDATE perfkit_seed SET state = 'complete', rows = %s, fingerprint = %s, seconds = %s,"
-            " finished_at = now(), marks = %s, shape = %s",
+            " finished_at = now(), marks = %s, shape = %s WHERE state = 'loading'",
             (Jsonb(rows), fp, seconds, Jsonb(marks), Jsonb(shape)),
         )
+        if done.rowcount != 1:
+            raise SeedError("the seed's record vanished while it loaded (the schema was reset under it); seed again")
     return SeedInfo(
         scale, seed, prof.name, rows, fp, seconds, prof.digest, GENERATOR_VERSION, False, phases, tuple(notes)
     )
 
 
 def _lock(conn: psycopg.Connection[Any]) -> None:
-    """Hold the seed lock for this session (released when it closes), or refuse at once."""
-    if conn.execute("SELECT pg_try_advisory_lock(%s)", (_SEED_LOCK,)).fetchone() != (True,):
-        raise SeedError("another seed of this database is running; wait for it to finish")
+    """Hold the data alone for this session (released when it closes), or refuse at once (another seed, a run)."""
+    data_lock.take_exclusive(conn, "seed again", SeedError)
 
 
 def seed_changes(conn: psycopg.Connection[Any]) -> list[str]:

@@ -11,13 +11,14 @@ import psycopg
 import pytest
 from click.testing import CliRunner
 
+from perfkit._data_lock import DATA
 from perfkit._profile import load_profile, parse_profile
 from perfkit._seed_marks import Mark, changes, flush_stats, own_writes
 from perfkit._tables import _after
 from perfkit.cli import cli
 from perfkit.db import Target, connect
 from perfkit.errors import ConfigError, SeedError
-from perfkit.seed import _SEED_LOCK, current_seed, ensure_seeded, reuse_check, seed, seed_changes
+from perfkit.seed import current_seed, ensure_seeded, reuse_check, seed, seed_changes
 from tests.fix_seed import SMALL_SCALE
 
 
@@ -101,9 +102,9 @@ def test_bad_input_is_refused_before_the_old_seed_is_touched(empty_db: Target, t
 
 
 def test_one_seed_at_a_time(empty_db: Target) -> None:
-    with psycopg.connect(empty_db.conninfo, autocommit=True) as other:
-        other.execute("SELECT pg_advisory_lock(%s)", (_SEED_LOCK,))  # as a seed in progress holds it
-        with pytest.raises(SeedError, match="another seed of this database is running"):
+    with psycopg.connect(empty_db.conninfo, autocommit=True, application_name="perfkit seed") as other:
+        other.execute("SELECT pg_advisory_lock(%s)", (DATA,))  # as a seed in progress holds it
+        with pytest.raises(SeedError, match=r"another seed of this database is running \(perfkit seed \(pid \d+\)\)"):
             seed(empty_db, scale=SMALL_SCALE)
     assert seed(empty_db, scale=SMALL_SCALE).total_rows > 0  # released when that session ends
 

@@ -1,0 +1,84 @@
+"""One writer of the seeded data at a time, and no writer under a run: seeds, resets and runs refuse each other."""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import psycopg
+import pytest
+
+import perfkit.runner
+import perfkit.seed
+from perfkit import schema
+from perfkit._data_lock import DATA, RUN
+from perfkit.db import Target, connect
+from perfkit.errors import SchemaError, SeedError
+from perfkit.runner import run
+from perfkit.seed import seed
+from tests.fix_run import quick_config
+from tests.fix_seed import SMALL_SCALE
+
+
+@pytest.fixture
+def run_in_progress(empty_db: Target) -> Iterator[None]:
+    """Another session holding what a run holds while it benchmarks."""
+    with psycopg.connect(empty_db.conninfo, autocommit=True, application_name="perfkit run") as other:
+        other.execute("SELECT pg_advisory_lock(%s), pg_advisory_lock_shared(%s)", (RUN, DATA))
+        yield
+
+
+def test_a_seed_is_refused_while_a_run_reads_the_data(empty_db: Target, run_in_progress: None) -> None:
+    with pytest.raises(SeedError, match=r"perfkit run \(pid \d+\) is using this database's data; wait"):
+        seed(empty_db, scale=SMALL_SCALE)
+
+
+def test_a_second_run_is_refused_at_once(empty_db: Target, run_in_progress: None, tmp_path: Path) -> None:
+    with pytest.raises(SeedError, match=r"another run is benchmarking this database \(perfkit run \(pid \d+\)\)"):
+        run(quick_config(tmp_path, scenarios=("pagination",)), target=empty_db)
+    with connect(empty_db) as conn:  # refused before anything: not even the schema
+        assert not schema.status(conn).initialised
+
+
+def test_a_reset_is_refused_during_a_seed(empty_db: Target) -> None:
+    """Between the seed's statements too: the reset used to slip into the gaps and break the seed."""
+    seed(empty_db, scale=SMALL_SCALE)
+    with psycopg.connect(empty_db.conninfo, autocommit=True, application_name="perfkit seed") as other:
+        other.execute("SELECT pg_advisory_lock(%s)", (DATA,))
+        with connect(empty_db) as conn, pytest.raises(SchemaError, match="another seed of this database is running"):
+            schema.reset(conn)
+    with connect(empty_db) as conn:
+        schema.reset(conn)  # free again; and a reset within a seed (which holds the lock itself) still works
+        assert conn.execute("SELECT count(*) FROM pg_locks WHERE locktype = 'advisory'").fetchone() == (0,)
+    assert seed(empty_db, scale=SMALL_SCALE).total_rows > 0
+
+
+def test_a_run_fails_when_the_data_was_replaced_after_its_seed(
+    empty_db: Target, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    real = perfkit.runner.ensure_seeded
+
+    def then_replaced(*args: Any, **kwargs: Any) -> perfkit.seed.SeedInfo:
+        return dataclasses.replace(real(*args, **kwargs), fingerprint="0" * 32)  # another seed came in between
+
+    monkeypatch.setattr(perfkit.runner, "ensure_seeded", then_replaced)
+    with pytest.raises(SeedError, match="replaced the data just after it was seeded"):
+        run(quick_config(tmp_path, scenarios=("pagination",)), target=empty_db)
+    assert not (tmp_path / "results.json").exists()
+
+
+def test_a_seed_whose_record_vanished_does_not_report_success(
+    empty_db: Target, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    real = perfkit.seed.read_shape
+
+    def reset_under_it(conn: psycopg.Connection[Any], tables: Any) -> Any:
+        shape = real(conn, tables)
+        conn.execute("DELETE FROM perfkit_seed")  # what a reset between the seed's statements did
+        return shape
+
+    monkeypatch.setattr(perfkit.seed, "read_shape", reset_under_it)
+    with pytest.raises(SeedError, match="record vanished"):
+        seed(empty_db, scale=SMALL_SCALE)
