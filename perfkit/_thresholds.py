@@ -19,6 +19,12 @@ COUNTER_ALIASES: dict[str, tuple[str, ...]] = {
 }
 TIME_STATS = ("median", "mean")
 
+TIMING_COUNTERS = frozenset({"server_ms"})
+"""Counters that are timings (pg_stat_statements' server time per call): judged by statistics, never exactly."""
+
+# The keys `[tool.perfkit]` may hold; any other is a typo that would silently leave the defaults in force.
+PYPROJECT_KEYS = ("fail",)
+
 # What `perfkit compare` checks when neither --fail nor pyproject.toml says otherwise.
 DEFAULT_SPECS = ("time:median:+20%", "statements:+0", "buffers:+10%", "rows_removed:+5%", "plan:changed")
 
@@ -115,6 +121,8 @@ def parse_check(spec: str) -> Check:
     if head == "counter":
         if len(parts) != 3 or not _NAME.match(parts[1]):
             raise _bad(spec, "expected counter:<name>:+N or counter:<name>:+N%")
+        if is_timing(parts[1]):
+            raise _bad(spec, f"{parts[1]!r} is a timing, never equal twice: gate time with time:median:+N%")
         return CounterCheck(name=parts[1], counters=(parts[1],), limit=_limit(spec, parts[2]), alias=False)
     if head in COUNTER_ALIASES:
         if len(parts) != 2:
@@ -134,8 +142,64 @@ def parse_checks(specs: Iterable[str]) -> tuple[Check, ...]:
     return tuple(out)
 
 
+def is_timing(name: str) -> bool:
+    """True for a recorded number that is a time (server_ms, a plan's execution_ms): no exact counter check fits it."""
+    return name in TIMING_COUNTERS or name.endswith("_ms")
+
+
+def is_counter_name(name: str) -> bool:
+    """True for a recorded name that `counter:<name>` can spell and compare exactly (a plain name, not a timing)."""
+    return bool(_NAME.match(name)) and not is_timing(name)
+
+
+@dataclass(frozen=True, slots=True)
+class ResolvedChecks:
+    """The checks to apply and the pyproject.toml they came from (None: --fail or the built-in defaults)."""
+
+    checks: tuple[Check, ...]
+    origin: Path | None = None
+
+
 def config_specs(pyproject: Path = Path("pyproject.toml")) -> tuple[str, ...] | None:
-    """The `[tool.perfkit] fail = [...]` list of a pyproject.toml, or None when the file or the key is absent."""
+    """The `[tool.perfkit] fail = [...]` list of a pyproject.toml, or None when the file, table or key is absent.
+
+    An unknown key in the table, a `fail` that is not a list of strings and an empty `fail` are ThresholdErrors: each
+    would otherwise leave CI gated by something else than what the file says (or by nothing).
+    """
+    tool = _perfkit_table(pyproject)
+    if tool is None:
+        return None
+    unknown = sorted(k for k in tool if k not in PYPROJECT_KEYS)
+    if unknown:
+        word = "key" if len(unknown) == 1 else "keys"
+        named = ", ".join(repr(k) for k in unknown)
+        known = ", ".join(PYPROJECT_KEYS)
+        raise ThresholdError(f"{pyproject}: unknown {word} {named} in [tool.perfkit] (known keys: {known})")
+    if "fail" not in tool:
+        return None
+    return _fail_list(pyproject, tool["fail"])
+
+
+def resolve_checks(specs: Sequence[str] = (), *, pyproject: Path = Path("pyproject.toml")) -> tuple[Check, ...]:
+    """The checks to apply: explicit specs, else pyproject.toml's `[tool.perfkit] fail`, else DEFAULT_SPECS."""
+    return resolve(specs, pyproject=pyproject).checks
+
+
+def resolve(specs: Sequence[str] = (), *, pyproject: Path = Path("pyproject.toml")) -> ResolvedChecks:
+    """`resolve_checks`, with where the checks came from (so that a later error can name the file)."""
+    if specs:
+        return ResolvedChecks(parse_checks(specs))
+    configured = config_specs(pyproject)
+    if configured is None:
+        return ResolvedChecks(parse_checks(DEFAULT_SPECS))
+    try:
+        return ResolvedChecks(parse_checks(configured), origin=pyproject)
+    except ThresholdError as exc:
+        raise ThresholdError(f"{pyproject}: {exc}") from None
+
+
+def _perfkit_table(pyproject: Path) -> dict[str, object] | None:
+    """The `[tool.perfkit]` table of a pyproject.toml, or None when the file or the table is absent."""
     try:
         text = pyproject.read_text()
     except FileNotFoundError:
@@ -146,26 +210,25 @@ def config_specs(pyproject: Path = Path("pyproject.toml")) -> tuple[str, ...] | 
         doc = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"{pyproject} is not valid TOML: {exc}") from None
-    tool = doc.get("tool", {}).get("perfkit", {})
-    if not isinstance(tool, dict) or "fail" not in tool:
+    tool = doc.get("tool", {})
+    if not isinstance(tool, dict) or "perfkit" not in tool:
         return None
-    fail = tool["fail"]
+    table = tool["perfkit"]
+    if not isinstance(table, dict):
+        raise ThresholdError(f"{pyproject}: tool.perfkit must be a table ([tool.perfkit] with fail = [...])")
+    return table
+
+
+def _fail_list(pyproject: Path, fail: object) -> tuple[str, ...]:
+    """`[tool.perfkit] fail` checked: a non-empty list of strings."""
     if not isinstance(fail, list) or not all(isinstance(s, str) for s in fail):
         raise ThresholdError(f"{pyproject}: [tool.perfkit] fail must be a list of strings such as 'statements:+0'")
+    if not fail:
+        raise ThresholdError(
+            f"{pyproject}: [tool.perfkit] fail is empty, so nothing would be gated; "
+            "list checks such as 'statements:+0', or remove the key for the defaults"
+        )
     return tuple(fail)
-
-
-def resolve_checks(specs: Sequence[str] = (), *, pyproject: Path = Path("pyproject.toml")) -> tuple[Check, ...]:
-    """The checks to apply: explicit specs, else pyproject.toml's `[tool.perfkit] fail`, else DEFAULT_SPECS."""
-    if specs:
-        return parse_checks(specs)
-    configured = config_specs(pyproject)
-    if configured is not None:
-        try:
-            return parse_checks(configured)
-        except ThresholdError as exc:
-            raise ThresholdError(f"{pyproject}: {exc}") from None
-    return parse_checks(DEFAULT_SPECS)
 
 
 def _limit(spec: str, text: str, *, allow_ms: bool = False) -> Limit:

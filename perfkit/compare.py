@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import os
 import statistics
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
+from difflib import get_close_matches
 from pathlib import Path
 from typing import Any, Literal
 
@@ -13,22 +14,27 @@ from perfkit._plan_records import json_node_type, plain_join_name
 from perfkit._plan_summary import NODE_NAMES
 from perfkit._significance import significance, stats_of
 from perfkit._thresholds import (
+    COUNTER_ALIASES,
     DEFAULT_SPECS,
+    TIMING_COUNTERS,
     Check,
     CounterCheck,
     Limit,
     PlanCheck,
     TimeCheck,
     config_specs,
+    is_counter_name,
     parse_check,
     parse_checks,
+    resolve,
     resolve_checks,
 )
-from perfkit.errors import CompareError, EnvironmentMismatch
+from perfkit.errors import CompareError, EnvironmentMismatch, ThresholdError
 from perfkit.results import LEGACY_NODE_NAMES, Benchmark, Environment, RunResults, load
 
 __all__ = [
     "DEFAULT_SPECS",
+    "TIMING_COUNTERS",
     "BenchmarkComparison",
     "Check",
     "CheckResult",
@@ -40,12 +46,14 @@ __all__ = [
     "StaleBenchmark",
     "TimeCheck",
     "Verdict",
+    "check_names",
     "compare",
     "compare_files",
     "config_specs",
     "environment_differences",
     "parse_check",
     "parse_checks",
+    "recorded_counters",
     "resolve_checks",
 ]
 
@@ -179,12 +187,18 @@ def compare(
 ) -> Comparison:
     """Match benchmarks by key and apply checks (default DEFAULT_SPECS); refuse other environments unless allowed.
 
+    A check that could never fire is a ThresholdError: an empty list of checks, or a `counter:<name>` whose counter
+    no benchmark of either run records (see `check_names`).
+
     Shared machines speed up and slow down between runs. With `correct_drift`, timings are judged relative to the
     drift of their scenario (`scenario_drifts`): the median, over its common benchmarks (at least
     MIN_DRIFT_BENCHMARKS, else over the whole run), of current/baseline medians. A regression is then a benchmark
     that got slower than the rest of its scenario.
     """
     applied = parse_checks(DEFAULT_SPECS) if checks is None else tuple(checks)
+    if not applied:
+        raise ThresholdError("no checks to apply: an empty list of checks gates nothing")
+    check_names(applied, baseline, current)
     diffs = environment_differences(baseline.environment, current.environment)
     warnings: list[str] = []
     if diffs:
@@ -248,10 +262,43 @@ def compare(
     )
 
 
-MIN_DRIFT_BENCHMARKS = 5
+def recorded_counters(*runs: RunResults) -> frozenset[str]:
+    """Every name a `counter:<name>` check can gate in these runs: counters and plan-summary numbers, not timings."""
+    names: set[str] = set()
+    for r in runs:
+        for b in r.benchmarks:
+            names.update(b.counters)
+            names.update(k for k, v in (b.plan or {}).items() if _is_count(v))
+    return frozenset(n for n in names if is_counter_name(n))
 
-TIMING_COUNTERS = frozenset({"server_ms"})
-"""Counters that are timings (pg_stat_statements' server time per call): judged by statistics, never exactly."""
+
+def check_names(checks: Iterable[Check], baseline: RunResults, current: RunResults) -> None:
+    """A ThresholdError for a `counter:<name>` check whose counter neither run records: that gate could never fire."""
+    known = recorded_counters(baseline, current)
+    for check in checks:
+        if not isinstance(check, CounterCheck) or check.alias:
+            continue  # the aliases, time and plan checks are a fixed vocabulary: a typo there does not parse
+        for name in check.counters:
+            if name not in known:
+                raise ThresholdError(_unknown_counter(check, name, known))
+
+
+def _unknown_counter(check: CounterCheck, name: str, known: frozenset[str]) -> str:
+    """The one-line error for a counter no benchmark records, with the nearest known name when one is close."""
+    if name in COUNTER_ALIASES:
+        hint = f"{name} is a check of its own, {name}:+N; "
+    elif close := get_close_matches(name, sorted(known), n=1):
+        hint = f"did you mean {close[0]!r}? "
+    else:
+        hint = ""
+    listed = ", ".join(sorted(known)) or "none"
+    return (
+        f"bad threshold {check.spec!r}: counter {name!r} is recorded in no benchmark of either file "
+        f"({hint}known counters: {listed})"
+    )
+
+
+MIN_DRIFT_BENCHMARKS = 5
 
 
 def scenario_drifts(
@@ -383,11 +430,16 @@ def _counter_value(bench: Benchmark, names: tuple[str, ...]) -> float | None:
     for n in names:
         if n in bench.counters:
             total += float(bench.counters[n])
-        elif bench.plan is not None and isinstance(bench.plan.get(n), int | float):
+        elif bench.plan is not None and _is_count(bench.plan.get(n)):
             total += float(bench.plan[n])
         else:
             return None
     return total
+
+
+def _is_count(value: object) -> bool:
+    """A number a counter check can compare (a plan summary's flags, such as index_only, are not counts)."""
+    return isinstance(value, int | float) and not isinstance(value, bool)
 
 
 def _counter(check: CounterCheck, b: Benchmark, c: Benchmark) -> CheckResult | None:
@@ -483,7 +535,11 @@ def compare_files(
     correct_drift: bool = True,
 ) -> Comparison:
     """Load two results files and compare them with the given specs (else pyproject.toml's, else the defaults)."""
-    checks = resolve_checks(specs, pyproject=pyproject)
-    return compare(
-        load(baseline), load(current), checks, allow_env_mismatch=allow_env_mismatch, correct_drift=correct_drift
-    )
+    resolved = resolve(specs, pyproject=pyproject)
+    base, cur = load(baseline), load(current)
+    try:
+        return compare(base, cur, resolved.checks, allow_env_mismatch=allow_env_mismatch, correct_drift=correct_drift)
+    except ThresholdError as exc:
+        if resolved.origin is None:
+            raise
+        raise ThresholdError(f"{resolved.origin}: {exc}") from None

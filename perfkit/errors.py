@@ -48,7 +48,7 @@ class CursorDidNotAdvance(PerfkitError):
 
 
 class ThresholdError(ConfigError):
-    """A `metric:limit` threshold spec (from --fail or pyproject.toml) does not parse."""
+    """A threshold (from --fail or pyproject.toml) does not parse or could never fire (a counter no file records)."""
 
 
 class CompareError(PerfkitError):

@@ -111,6 +111,42 @@ def test_pyproject_thresholds(base: Path, project: Path) -> None:
 # -- bad input: exit 2 -------------------------------------------------------------------------------
 
 
+def test_a_counter_neither_file_records_exits_2(base: Path, project: Path) -> None:
+    # it used to report "no regression in 1 benchmark(s)" and exit 0: a CI gate silently off
+    cur = write_run(project / "cur.json", seed=2, counters={"statements": 30})
+    res = invoke("compare", str(base), str(cur), "--fail", "counter:nonexistent:+0")
+    assert_usage_error(
+        res,
+        "bad threshold 'counter:nonexistent:+0': counter 'nonexistent' is recorded in no benchmark of either file "
+        "(known counters: rows_removed, shared_hit_blocks, shared_read_blocks, statements)",
+    )
+    assert res.stdout == ""
+    res = invoke("compare", str(base), str(cur), "--fail", "statements:+0", "--fail", "counter:statments:+0")
+    assert_usage_error(res, "counter 'statments' is recorded in no benchmark of either file (did you mean 'statements'")
+    assert invoke("compare", str(base), str(cur), "--fail", "counter:statements:+0").exit_code == 1
+
+
+@pytest.mark.parametrize(
+    ("text", "fragment"),
+    [
+        # a misspelt key used to be ignored: the defaults gated instead, silently
+        ('[tool.perfkit]\nfails = ["statements:+0"]\n', "unknown key 'fails' in [tool.perfkit] (known keys: fail)"),
+        # an empty list used to compare nothing and exit 0
+        ("[tool.perfkit]\nfail = []\n", "[tool.perfkit] fail is empty, so nothing would be gated"),
+        (
+            '[tool.perfkit]\nfail = ["counter:rows_raed:+0"]\n',
+            "pyproject.toml: bad threshold 'counter:rows_raed:+0': counter 'rows_raed' is recorded in no benchmark",
+        ),
+    ],
+)
+def test_a_pyproject_that_would_gate_nothing_exits_2(base: Path, project: Path, text: str, fragment: str) -> None:
+    cur = write_run(project / "cur.json", seed=2)
+    (project / "pyproject.toml").write_text(text)
+    assert_usage_error(invoke("compare", str(base), str(cur)), fragment)
+    # --fail replaces the file's list, which is then not read
+    assert invoke("compare", str(base), str(cur), "--fail", "statements:+0").exit_code == 0
+
+
 def test_missing_baseline(project: Path, base: Path) -> None:
     # a path is a file that is not there; a bare name is a saved baseline that is not there either
     assert_usage_error(invoke("compare", str(project / "nope.json"), str(base)), f"no such results file: {project}")

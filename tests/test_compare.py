@@ -12,7 +12,7 @@ import pytest
 from perfkit._plan_records import json_node_type, plain_join_name
 from perfkit._significance import mann_whitney_p
 from perfkit.compare import Comparison, PlanShape, compare, parse_checks
-from perfkit.errors import CompareError, EnvironmentMismatch
+from perfkit.errors import CompareError, EnvironmentMismatch, ThresholdError
 from perfkit.measure import PROTOCOL, PROTOCOL_BEFORE_2
 from perfkit.results import load, to_dict
 from tests._runs import bench, env, plan, run, samples
@@ -349,11 +349,49 @@ def test_a_slow_spell_over_one_scenario_is_drift_of_that_scenario() -> None:
     assert len(compare(base, cur, MEDIAN20, correct_drift=False).failures) == 7
 
 
-def test_a_check_that_matches_nothing_is_flagged() -> None:
-    base = run(bench(times=samples(10.0, n=10, seed=1)))
-    cmp = compare(base, base, parse_checks(["counter:rows_raed:+0"]))
+def test_a_misspelt_counter_is_an_error_naming_the_known_ones() -> None:
+    # a typo used to compare nothing, with a warning, and pass: a CI gate silently off
+    base = run(bench(times=samples(10.0, n=10, seed=1), counters={"statements": 3, "rows_read": 10}, plan=plan([], [])))
+    with pytest.raises(ThresholdError) as exc:
+        compare(base, base, parse_checks(["statements:+0", "counter:rows_raed:+0"]))
+    msg = str(exc.value)
+    assert msg.startswith(
+        "bad threshold 'counter:rows_raed:+0': counter 'rows_raed' is recorded in no benchmark of either file "
+        "(did you mean 'rows_read'? known counters: rows_read, rows_removed, shared_hit_blocks, shared_read_blocks, "
+        "statements)"
+    )
+    assert "\n" not in msg  # one line; and neither timings (execution_ms) nor flags (index_only) are offered
+    with pytest.raises(ThresholdError, match=r"counter 'nonexistent' is recorded in no benchmark .* \(known counters"):
+        compare(base, base, parse_checks(["counter:nonexistent:+0"]))
+    with pytest.raises(ThresholdError, match=r"'buffers' is recorded in no .*\(buffers is a check of its own, buffer"):
+        compare(base, base, parse_checks(["counter:buffers:+0"]))
+    bare = run(bench(times=samples(10.0, seed=1)))
+    with pytest.raises(ThresholdError, match="known counters: none"):
+        compare(bare, bare, parse_checks(["counter:x:+0"]))
+
+
+def test_a_counter_either_file_records_is_a_valid_name() -> None:
+    # read from the plan summary when the counters lack it
+    base = run(bench(times=samples(10.0, seed=1), plan=plan(["Seq Scan"], [])))
+    verdict, _ = one(compare(base, base, parse_checks(["counter:shared_hit_blocks:+0"])), "counter:shared_hit_blocks")
+    assert verdict == "ok"
+    # recorded by the current run only: shown as missing from the baseline
+    rows_read = parse_checks(["counter:rows_read:+0"])
+    bare = run(bench(times=samples(10.0, seed=1)))
+    cur = run(bench(times=samples(10.0, seed=2), counters={"rows_read": 10}))
+    verdict, r = one(compare(bare, cur, rows_read), "counter:rows_read")
+    assert (verdict, r.detail) == ("missing", "not in the baseline")  # type: ignore[attr-defined]
+    # recorded only by a benchmark the other run lacks: a valid name that gates nothing here, so a warning
+    gone = bench(variant="gone", counters={"rows_read": 10})
+    cmp = compare(run(*bare.benchmarks, gone), base, rows_read)
     assert not cmp.failed
-    assert any("counter:rows_raed:+0 matched no recorded metric" in w for w in cmp.warnings)
+    assert any("counter:rows_read:+0 matched no recorded metric" in w for w in cmp.warnings)
+
+
+def test_no_checks_is_an_error() -> None:
+    base = run(bench(times=samples(10.0, seed=1)))
+    with pytest.raises(ThresholdError, match="no checks to apply"):
+        compare(base, base, ())
 
 
 def test_timings_of_another_protocol_are_shown_but_never_gate() -> None:

@@ -218,3 +218,19 @@ def test_cli_planted_regression_exits_1_with_a_markdown_table(
     assert regressions[("`loading/users_latest_posts/batched[n=20]`", "statements")] == ("3", "41")
     assert {k for k, _ in regressions} == {"`loading/users_latest_posts/batched[n=20]`"}
     assert "SQL or parameters changed since the baseline: loading/users_latest_posts/batched[n=20]" in bad.stdout
+
+
+def test_cli_a_counter_no_benchmark_records_exits_2(gate_baseline: RunOutcome) -> None:
+    """The user trial: `--fail counter:nonexistent:+0` on real runs compared nothing, said "no regression", exited 0."""
+    path = str(gate_baseline.results_path)
+    res = CliRunner().invoke(cli, ["compare", path, path, "--fail", "counter:nonexistent:+0"])
+    assert res.exit_code == 2, res.output
+    (line,) = [ln for ln in res.stderr.splitlines() if ln.strip()]
+    head = "error: bad threshold 'counter:nonexistent:+0': counter 'nonexistent' is recorded in no benchmark of either "
+    assert line.startswith(head + "file (known counters: "), line
+    known = set(line.split("known counters: ")[1].rstrip(")").split(", "))
+    # every exact counter the gates above use is offered; timings (server_ms, a plan's execution_ms) are not
+    assert {"statements", "round_trips", "rows", "bytes", "rows_read", "rows_removed", "shared_hit_blocks"} <= known
+    assert not any(k.endswith("_ms") for k in known), known
+    typo = CliRunner().invoke(cli, ["compare", path, path, *GATES, "--fail", "counter:rows_raed:+10%"])
+    assert typo.exit_code == 2 and "(did you mean 'rows_read'? known counters: " in typo.stderr, typo.output

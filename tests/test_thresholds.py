@@ -70,6 +70,8 @@ def test_spec_round_trips(spec: str) -> None:
         "counter:bytes",
         "plan:same",
         "latency:+10%",
+        "counter:server_ms:+10%",  # timings are never equal twice: no exact check fits them
+        "counter:execution_ms:+0",
     ],
 )
 def test_bad_specs_raise_one_line(spec: str) -> None:
@@ -101,9 +103,16 @@ def test_pyproject_checks(tmp_path: Path) -> None:
     assert resolve_checks(["buffers:+1%"], pyproject=pp) == (parse_check("buffers:+1%"),)
 
 
+def test_counter_timing_names_the_time_check() -> None:
+    with pytest.raises(ThresholdError, match="'server_ms' is a timing, never equal twice: gate time with time:median"):
+        parse_check("counter:server_ms:+50%")
+
+
 def test_defaults_without_pyproject(tmp_path: Path) -> None:
     assert resolve_checks(pyproject=tmp_path / "absent.toml") == tuple(parse_check(s) for s in DEFAULT_SPECS)
     (tmp_path / "pyproject.toml").write_text("[tool.other]\nx = 1\n")
+    assert len(resolve_checks(pyproject=tmp_path / "pyproject.toml")) == len(DEFAULT_SPECS)
+    (tmp_path / "pyproject.toml").write_text("[tool.perfkit]\n")  # an empty table: no key misspelt, none set
     assert len(resolve_checks(pyproject=tmp_path / "pyproject.toml")) == len(DEFAULT_SPECS)
 
 
@@ -113,6 +122,12 @@ def test_defaults_without_pyproject(tmp_path: Path) -> None:
         ('[tool.perfkit]\nfail = ["time:median:lots"]\n', "bad threshold 'time:median:lots'"),
         ('[tool.perfkit]\nfail = "statements:+0"\n', "must be a list of strings"),
         ("[tool.perfkit\nfail = 1\n", "not valid TOML"),
+        # a misspelt key used to be ignored, and the defaults gated instead of the list
+        ('[tool.perfkit]\nfails = ["statements:+0"]\n', "unknown key 'fails' in [tool.perfkit] (known keys: fail)"),
+        ('[tool.perfkit]\nfail = ["plan:changed"]\nFail = []\nthreshold = 1\n', "unknown keys 'Fail', 'threshold' in"),
+        # an empty list used to gate nothing and pass
+        ("[tool.perfkit]\nfail = []\n", "[tool.perfkit] fail is empty, so nothing would be gated"),
+        ('[tool]\nperfkit = "statements:+0"\n', "tool.perfkit must be a table"),
     ],
 )
 def test_bad_pyproject(tmp_path: Path, text: str, fragment: str) -> None:

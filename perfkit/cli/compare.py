@@ -50,8 +50,8 @@ def _usage_errors() -> Iterator[None]:
     "specs",
     multiple=True,
     metavar="SPEC",
-    help="Threshold, repeatable: time:median:+20%, buffers:+10%, statements:+0, counter:NAME:+N, plan:changed "
-    "(default: pyproject.toml [tool.perfkit] fail, else a built-in set).",
+    help="Threshold, repeatable: time:median:+20%, buffers:+10%, statements:+0, counter:NAME:+N (a counter either "
+    "file records), plan:changed (default: pyproject.toml [tool.perfkit] fail, else a built-in set).",
 )
 @click.option("--format", "fmt", type=click.Choice(["table", "markdown", "json"]), default="table", show_default=True)
 @click.option(
