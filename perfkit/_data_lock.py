@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
 import psycopg
@@ -25,6 +26,21 @@ ORDER BY a.pid
 """
 
 
+#: How long a refusal waits first: a session that just closed releases its locks only when its backend has exited.
+GRACE_S = 3.0
+
+
+def _try(conn: psycopg.Connection[Any], function: str, key: int) -> bool:
+    """Try the advisory lock `function` on `key` until it is granted or GRACE_S has passed."""
+    query = {"lock": "SELECT pg_try_advisory_lock(%s)", "shared": "SELECT pg_try_advisory_lock_shared(%s)"}[function]
+    deadline = time.monotonic() + GRACE_S
+    while conn.execute(query, (key,)).fetchone() != (True,):
+        if time.monotonic() >= deadline:
+            return False
+        time.sleep(0.1)
+    return True
+
+
 def holders(conn: psycopg.Connection[Any], key: int) -> list[tuple[int, str]]:
     """(pid, application name) of the other sessions holding the lock `key` in this database."""
     return [(int(pid), str(app)) for pid, app in conn.execute(_HOLDERS, (key >> 32, key & 0xFFFFFFFF)).fetchall()]
@@ -45,19 +61,19 @@ def _refuse(conn: psycopg.Connection[Any], key: int, what: str, error: type[Perf
 def take_exclusive(conn: psycopg.Connection[Any], what: str, error: type[PerfkitError]) -> None:
     """Hold the data alone for this session (until it ends or `release`), or refuse at once: nothing may read data
     that is being replaced."""
-    if conn.execute("SELECT pg_try_advisory_lock(%s)", (DATA,)).fetchone() != (True,):
+    if not _try(conn, "lock", DATA):
         raise _refuse(conn, DATA, what, error)
 
 
 def take_shared(conn: psycopg.Connection[Any], what: str, error: type[PerfkitError]) -> None:
     """Hold the data for reading, beside other readers (a seed or reset waits for it), or refuse at once."""
-    if conn.execute("SELECT pg_try_advisory_lock_shared(%s)", (DATA,)).fetchone() != (True,):
+    if not _try(conn, "shared", DATA):
         raise _refuse(conn, DATA, what, error)
 
 
 def take_run(conn: psycopg.Connection[Any], error: type[PerfkitError]) -> None:
     """Be the one run benchmarking this database, or refuse at once."""
-    if conn.execute("SELECT pg_try_advisory_lock(%s)", (RUN,)).fetchone() != (True,):
+    if not _try(conn, "lock", RUN):
         who = _who(conn, RUN)
         raise error(
             f"another run is benchmarking this database ({who}): runs at once would disturb each other's timings;"

@@ -56,6 +56,17 @@ class RunOutcome:
     seed: SeedInfo
 
 
+def check_writable(folder: Path) -> None:
+    """Create `folder` if needed and make sure files can be written in it, or a one-line ConfigError."""
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        probe = folder / f".perfkit-write-check-{os.getpid()}"
+        probe.write_bytes(b"")
+        probe.unlink()
+    except OSError as exc:
+        raise ConfigError(f"cannot write results to {folder}: {exc.strerror or exc}") from None
+
+
 def default_out_dir(now: datetime | None = None) -> Path:
     """perfkit-out/run-YYYYmmdd-HHMMSS in the current folder."""
     stamp = (now or datetime.now()).strftime("%Y%m%d-%H%M%S")
@@ -83,6 +94,7 @@ def run(
     validate(config)
     tell: Say = say or (lambda _msg: None)
     out = config.out or default_out_dir()
+    check_writable(out)  # before the benchmarks, not after them
     if target is None:
         if config.dsn or os.environ.get("PERFKIT_DSN"):
             tell("connecting to the given server")

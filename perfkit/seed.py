@@ -246,6 +246,7 @@ def _seed(
         )
         if done.rowcount != 1:
             raise SeedError("the seed's record vanished while it loaded (the schema was reset under it); seed again")
+        data_lock.release_exclusive(main)  # now, not when the server has ended the session: a run reads next
     return SeedInfo(
         scale, seed, prof.name, rows, fp, seconds, prof.digest, GENERATOR_VERSION, False, phases, tuple(notes)
     )

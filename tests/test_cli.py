@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import subprocess
 import sys
+from typing import Any
 
 import psycopg
 import pytest
@@ -98,3 +99,20 @@ def test_usage_errors_never_print_a_password() -> None:
     res = perfkit("--dsn", "host=127.0.0.1 password=s", "statu")
     assert_one_line_error(res, 2)
     assert "No such option" in res.stderr or "No such command" in res.stderr, res.stderr
+
+
+def test_an_unwritable_output_folder_is_refused_before_any_work(empty_db: Any) -> None:
+    """Found before seeding and benchmarking (it surfaced as a traceback after them, and the results were lost)."""
+    res = perfkit("run", "--dsn", empty_db.conninfo, "--scale", "0.01", "--scenario", "pagination", "--out", "/proc/x")
+    assert_one_line_error(res, 1)
+    assert "cannot write results to /proc/x" in res.stderr
+    with psycopg.connect(empty_db.conninfo) as conn:
+        assert conn.execute("SELECT to_regclass('perfkit_migrations')").fetchone() == (None,)
+
+
+def test_files_that_cannot_be_written_are_one_line_errors(small_run: Any) -> None:
+    results = str(small_run.results_path)
+    for args in (["report", results, "-o", "/proc/x/report.html"], ["export", results, "-o", "/proc/x/out.json"]):
+        res = perfkit(*args)
+        assert_one_line_error(res, 1)
+        assert "/proc/x" in res.stderr, res.stderr

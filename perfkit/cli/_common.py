@@ -78,6 +78,9 @@ class PerfkitGroup(click.Group):
             fail(str(exc))
         except psycopg.Error as exc:  # the server failed under us (disk full, crash, shutdown): one line, no traceback
             fail(f"the database server reported an error: {with_hint(exc)} ({type(exc).__name__})")
+        except OSError as exc:  # a file perfkit was told to read or write: unwritable folder, disk full, no such path
+            where = f": {exc.filename}" if exc.filename else ""
+            fail(f"{exc.strerror or exc}{where}")
         except Terminated:
             err_console.print("terminated")
             sys.exit(143)
