@@ -67,11 +67,45 @@ def test_strategies_return_identical_results(seeded_conn: Conn, workload: str, n
     assert len(set(results.values())) == 1
     shape = loading.WORKLOADS[workload].shape(results["n_plus_one"])
     assert shape.parents == min(n, 100)
-    # Non-vacuous: children to compare. The newest users (a page of 10) signed up too recently to have written much,
-    # so every relation is only required to have children over the whole fixture (100 parents).
-    assert any(v > 0 for v in shape.children.values())
-    if n == 100:
-        assert all(v > 0 for v in shape.children.values())
+    assert all(v > 0 for v in shape.children.values())  # non-vacuous: children to compare
+
+
+@pytest.mark.parametrize("workload", list(loading.WORKLOADS))
+def test_every_measured_page_loads_children_of_every_relation(seeded_conn: Conn, workload: str) -> None:
+    # A page whose children are all empty compares the strategies on nothing (the newest users, who had not
+    # published yet, were such a page): every N the scenario measures must load every relation.
+    for n in loading.LoadingConfig().sizes:
+        counters, _ = loading.count(seeded_conn, loading.WORKLOADS[workload], "batched", n)
+        assert 0 < counters["parents"] <= n
+        assert not loading.empty_relations(loading.WORKLOADS[workload], n, counters)
+
+
+def test_users_page_is_the_earliest_members(seeded_conn: Conn) -> None:
+    loaded = loading.WORKLOADS[USERS].strategies["lateral"].load(seeded_conn, 10)
+    earliest = seeded_conn.execute("SELECT id FROM users ORDER BY created_at, id LIMIT 10").fetchall()
+    assert [u[0] for u in loaded] == [r[0] for r in earliest]
+    assert sum(len(u[4]) > 0 for u in loaded) >= 9  # nearly all have published (most more than 5)
+
+
+def test_a_page_without_children_is_noted(seeded_conn: Conn, monkeypatch: pytest.MonkeyPatch) -> None:
+    base = loading.WORKLOADS[USERS]
+
+    def without_posts(strategy: Strategy) -> Strategy:
+        def load(conn: Conn, n: int) -> Loaded:
+            return tuple((*u[:4], ()) for u in strategy.load(conn, n))
+
+        return Strategy(load, strategy.statements, strategy.doc)
+
+    strategies = {k: without_posts(base.strategies[k]) for k in ("n_plus_one", "batched")}
+    monkeypatch.setitem(loading.WORKLOADS, USERS, dataclasses.replace(base, strategies=strategies))
+    cfg = loading.LoadingConfig(sizes=(2,), workloads=(USERS,), warmup=0, min_runs=1, max_runs=1, budget_s=0)
+    benches = loading.run(seeded_conn, cfg)
+    assert {b.variant for b in benches} == {"n_plus_one", "batched"}
+    for b in benches:
+        assert b.counters["children_posts"] == 0 < b.counters["children_profile"]
+        assert [n for n in b.notes if "loaded no" in n] == [
+            "the page of n=2 loaded no posts (children_posts = 0): the strategies are not compared on posts at this N"
+        ]
 
 
 def test_top_n_keeps_the_latest_five_published(seeded_conn: Conn) -> None:

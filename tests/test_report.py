@@ -50,6 +50,21 @@ def test_loading_frame_and_statements() -> None:
     assert wide.loc["batched", "N=1000"] == 2
 
 
+def test_pages_without_children_are_warned(tmp_path: Path) -> None:
+    benches = []
+    for b in loading_only_results().benchmarks:
+        children = {"children_profile": 1.0, "children_posts": 0.0 if b.params["n"] != 1000 else 40.0}
+        benches.append(dataclasses.replace(b, counters={**b.counters, **children}))
+    results = RunResults(environment(), tuple(benches))
+    empty = report.loading_empty(results)
+    assert empty.to_dict("records") == [
+        {"workload": "users_latest_posts", "n": n, "relation": "posts"} for n in (1, 10, 100)
+    ]
+    text, _ = _parse(report.render_html([results], tmp_path / "r.html"))
+    assert "users_latest_posts loaded no posts at N = 1, 10, 100: its strategies were not compared" in text
+    assert report.loading_empty(loading_only_results()).empty
+
+
 def test_loading_modelled_adds_round_trips_times_rtt() -> None:
     df = report.loading_modelled(current_results(), rtts_ms=(1.0, 20.0))
     r = df[(df["strategy"] == "n_plus_one") & (df["n"] == 100) & (df["rtt_ms"] == 20.0)].iloc[0]

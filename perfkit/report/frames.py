@@ -59,6 +59,18 @@ def loading_frame(results: RunResults) -> pd.DataFrame:
     return _sorted(pd.DataFrame(rows, columns=LOADING_COLUMNS), ["workload", "strategy", "n"], "strategy")
 
 
+def loading_empty(results: RunResults) -> pd.DataFrame:
+    """Pages that loaded no child of a relation (a `children_<relation>` counter of 0, any strategy): the strategies
+    were not compared on that relation at that N."""
+    found = {
+        (b.name, param_int(b.params, "n"), c.removeprefix("children_")): None
+        for b in of_scenario(results, LOADING)
+        for c, v in b.counters.items()
+        if c.startswith("children_") and v == 0
+    }
+    return pd.DataFrame(list(found), columns=["workload", "n", "relation"])
+
+
 def loading_explosion(results: RunResults) -> pd.DataFrame:
     """Rows and bytes each strategy transferred against the logical result: `rows_per_logical_row` (rows sent /
     logical rows, the nodes of the nested result: a JOIN sends one row per child with its parent repeated, JSON one

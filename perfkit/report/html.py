@@ -62,8 +62,21 @@ def _figure(fig_fn: Callable[[], Figure], alt: str) -> str:
     return _guard(lambda: h.image(fig_fn(), alt), alt)
 
 
+def _empty_pages(r: RunResults) -> list[str]:
+    """A warning per workload and relation that some measured page loaded none of."""
+    empty = fr.loading_empty(r)
+    return [
+        h.note(
+            f"{workload} loaded no {relation} at N = {', '.join(f'{int(n):,}' for n in sorted(g['n']))}: "
+            f"its strategies were not compared on {relation} there.",
+            "warn",
+        )
+        for (workload, relation), g in empty.groupby(["workload", "relation"], sort=False)
+    ]
+
+
 def _loading(r: RunResults) -> str:
-    parts = []
+    parts = _empty_pages(r)
     frame = fr.loading_frame(r)
     for workload in dict.fromkeys(frame["workload"]):
         parts.append(f"<h4>{h.esc(workload)}</h4>")

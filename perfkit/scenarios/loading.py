@@ -29,6 +29,7 @@ __all__ = [
     "StrategyMismatch",
     "Workload",
     "count",
+    "empty_relations",
     "latency_check",
     "load_all",
     "run",
@@ -97,6 +98,15 @@ def _counters(counter: StatementCounter, shape: Shape, workload: Workload, strat
         counters[f"children_{rel}"] = shape.children[rel]
         counters[f"distinct_{rel}"] = shape.distinct[rel]
     return counters
+
+
+def empty_relations(workload: Workload, n: int, counters: Mapping[str, float]) -> tuple[str, ...]:
+    """A warning per relation the page of N loaded no child of: the strategies were not compared on it there."""
+    return tuple(
+        f"the page of n={n} loaded no {rel} (children_{rel} = 0): the strategies are not compared on {rel} at this N"
+        for rel in workload.relations
+        if counters[f"children_{rel}"] == 0
+    )
 
 
 def count(conn: psycopg.Connection[Any], workload: Workload, name: str, n: int) -> tuple[dict[str, float], Loaded]:
@@ -180,9 +190,13 @@ def _run(conn: psycopg.Connection[Any], cfg: LoadingConfig) -> list[Benchmark]:
         budget_s=cfg.budget_s,
         stretch=stretch,
     )
-    notes = [(missing,) if missing else () for _ in cases]
+    empty = [empty_relations(case.workload, case.n, case.counters) for case in cases]
+    notes = [((missing,) if missing else ()) + e for e in empty]
     for i in backwards:
-        notes[i] = ("pg_stat_statements went backwards during the measurement (reset or evicted): no server time",)
+        notes[i] = (
+            "pg_stat_statements went backwards during the measurement (reset or evicted): no server time",
+            *empty[i],
+        )
     return [
         _benchmark(case, m, None if i in backwards else server[i], notes[i])
         for i, (case, m) in enumerate(zip(cases, measured, strict=True))
