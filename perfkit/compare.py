@@ -92,7 +92,8 @@ class PlanShape:
 
 @dataclass(frozen=True, slots=True)
 class CheckResult:
-    """One check applied to one benchmark. change: a fraction for time and relative limits, else an absolute delta."""
+    """One check applied to one benchmark. change: a fraction for time and relative limits (for time, relative to
+    the machine drift), else an absolute delta."""
 
     spec: str
     metric: str
@@ -104,6 +105,8 @@ class CheckResult:
     detail: str = ""
     baseline_plan: PlanShape | None = None
     current_plan: PlanShape | None = None
+    #: Time checks: the machine drift of the scenario. `current` is as measured; `change` is relative to the drift.
+    drift: float = 1.0
 
     @property
     def failed(self) -> bool:
@@ -389,6 +392,9 @@ def _apply(
 def _time(
     check: TimeCheck, b: Benchmark, c: Benchmark, drift: float = 1.0, timed_alike: bool = True
 ) -> CheckResult | None:
+    """Judged relative to the machine drift of the scenario, and only where the measured change agrees: a drift
+    correction may excuse a slower machine but never makes a regression (or an improvement) of a benchmark whose
+    measured time did not move that way (a scenario that sped up unevenly, as on warmer caches, did that)."""
     if not b.samples_ms or not c.samples_ms:
         return None
     bs = stats_of(b.samples_ms, b.stats)
@@ -397,15 +403,16 @@ def _time(
     cs = stats_of(c_samples, None if drift != 1.0 else c.stats)
     attr = "median_ms" if check.stat == "median" else "mean_ms"
     base_v, cur_v = float(getattr(bs, attr)), float(getattr(cs, attr))
+    measured = cur_v * drift
     sig = significance(b.samples_ms, bs, c_samples, cs)
     change = (cur_v - base_v) / base_v if base_v else 0.0
     detail = f"p={sig.p_value:.3g}, median CI {_ci(bs.ci_low_ms, bs.ci_high_ms)} vs {_ci(cs.ci_low_ms, cs.ci_high_ms)}"
     if drift != 1.0:
-        detail += f"; current corrected for machine drift x{drift:.2f}"
+        detail += f"; change relative to the machine drift x{drift:.2f} of its scenario"
     verdict: Verdict
-    if check.limit.exceeded(base_v, cur_v):
+    if check.limit.exceeded(base_v, cur_v) and check.limit.exceeded(base_v, measured):
         verdict = "regression" if sig.significant and sig.direction > 0 else "not significant"
-    elif sig.significant and sig.direction < 0 and cur_v < base_v:
+    elif sig.significant and sig.direction < 0 and cur_v < base_v and measured < base_v:
         verdict = "improvement"
     else:
         verdict = "ok"
@@ -416,11 +423,12 @@ def _time(
         spec=check.spec,
         metric=check.metric,
         baseline=base_v,
-        current=cur_v,
+        current=measured,
         change=change,
         relative=True,
         verdict=verdict,
         detail=detail,
+        drift=drift,
     )
 
 

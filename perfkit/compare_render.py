@@ -38,8 +38,11 @@ def format_value(r: CheckResult, value: float | None) -> str:
 
 
 def format_change(r: CheckResult) -> str:
+    """The change; for a time judged relative to machine drift, that change and the measured one."""
     if r.change is None:
         return "-"
+    if r.drift != 1.0 and r.baseline and r.current is not None:
+        return f"{r.change * 100:+.1f}% vs drift ({(r.current / r.baseline - 1) * 100:+.1f}% measured)"
     if r.relative:
         return f"{r.change * 100:+.1f}%"
     return f"{r.change:+,.0f}" if float(r.change).is_integer() else f"{r.change:+,.2f}"

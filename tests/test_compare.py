@@ -12,6 +12,7 @@ import pytest
 from perfkit._plan_records import json_node_type, plain_join_name
 from perfkit._significance import mann_whitney_p
 from perfkit.compare import Comparison, PlanShape, compare, parse_checks
+from perfkit.compare_render import format_change
 from perfkit.errors import CompareError, EnvironmentMismatch, ThresholdError
 from perfkit.measure import PROTOCOL, PROTOCOL_BEFORE_2
 from perfkit.results import load, to_dict
@@ -347,6 +348,30 @@ def test_a_slow_spell_over_one_scenario_is_drift_of_that_scenario() -> None:
     )
     assert not any("indexes benchmarks" in w for w in cmp.warnings)  # judged against the whole run's drift
     assert len(compare(base, cur, MEDIAN20, correct_drift=False).failures) == 7
+
+
+def test_an_uneven_speed_up_makes_no_regression_of_an_unchanged_benchmark() -> None:
+    """Right after a fresh seed the big queries ran cold: the next run had them 40% faster and the small ones
+    unchanged. The scenario's drift (0.6) then made every unchanged small query a "+67% regression"; the measured
+    change must agree before the correction calls anything a change. The table shows the measured current time
+    and both changes."""
+    big = [(f"big{i}", 20.0 + i, 0.6) for i in range(6)]
+    small = [(f"small{i}", 0.5 + i / 10, 1.0) for i in range(3)]
+    specs = big + small
+    base = run(*(bench(name=n, times=samples(m, n=30, noise=0.03, seed=k)) for k, (n, m, _f) in enumerate(specs)))
+    cur = run(
+        *(bench(name=n, times=samples(m * f, n=30, noise=0.03, seed=50 + k)) for k, (n, m, f) in enumerate(specs))
+    )
+    cmp = compare(base, cur, MEDIAN20)
+    assert cmp.failures == ()
+    (row,) = [r for b in cmp.benchmarks if b.name == "small0" for r in b.results]
+    assert row.verdict == "ok" and row.drift == pytest.approx(0.6, abs=0.02)
+    assert row.current == pytest.approx(0.5, rel=0.05)  # as measured, not divided by the drift
+    assert row.change == pytest.approx(0.5 / 0.6 / 0.5 - 1, abs=0.08)  # what the correction alone would judge
+    cell = format_change(row)
+    assert cell.startswith("+6") and "% vs drift (" in cell and "% measured)" in cell, cell
+    improved = [r for b in cmp.benchmarks for r in b.results if r.verdict == "improvement"]
+    assert improved == []  # the big ones sped up with the machine: relative to the drift they did not move
 
 
 def test_a_misspelt_counter_is_an_error_naming_the_known_ones() -> None:

@@ -149,6 +149,7 @@ _COLUMNS: Mapping[str, tuple[str, Callable[[Any], str]]] = {
     "rows_per_logical_row": ("rows sent / logical rows", fmt_sig),
     "bytes_vs_batched": ("bytes vs batched", lambda x: "–" if _missing(x) else f"{float(x):.2f}×"),
     "change_pct": ("median change", fmt_pct),
+    "drift_change_pct": ("change vs drift", fmt_pct),
     "overhead_pct": ("write overhead", fmt_pct),
     "statements": ("statements", fmt_count),
     "round_trips": ("round trips", fmt_count),

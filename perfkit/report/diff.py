@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import statistics
 
 import pandas as pd
 
@@ -20,6 +21,7 @@ COMPARISON_COLUMNS = [
     "baseline_ms",
     "current_ms",
     "change_pct",
+    "drift_change_pct",
     "verdict",
     "counters_changed",
     "version_changed",
@@ -35,7 +37,8 @@ NOT_COMPARABLE = "not comparable"
 def timing_verdict(base: Benchmark, cur: Benchmark, drift: float = 1.0) -> str:
     """'slower', 'faster' or 'not significant' by the same test as `perfkit compare` (Mann-Whitney p < 0.05 and
     disjoint 95% CIs of the medians), with the current samples divided by the machine `drift` of their scenario;
-    'n/a (1 sample)' when either run has fewer than two samples."""
+    'n/a (1 sample)' when either run has fewer than two samples. As in `perfkit compare`, the measured medians must
+    have moved the same way."""
     if len(base.samples_ms) < 2 or len(cur.samples_ms) < 2:
         return ONE_SAMPLE
     current = tuple(x / drift for x in cur.samples_ms) if drift != 1.0 else cur.samples_ms
@@ -45,7 +48,8 @@ def timing_verdict(base: Benchmark, cur: Benchmark, drift: float = 1.0) -> str:
         current,
         stats_of(current, None if drift != 1.0 else cur.stats),
     )
-    if not sig.significant:
+    measured = statistics.median(cur.samples_ms) - statistics.median(base.samples_ms)
+    if not sig.significant or (sig.direction > 0) != (measured > 0):  # the correction never makes a change alone
         return "not significant"
     return "slower" if sig.direction > 0 else "faster"
 
@@ -73,8 +77,9 @@ def comparison_frame(baseline: RunResults, current: RunResults) -> pd.DataFrame:
     The verdict is the one `perfkit compare` gives wall time ('slower' or 'faster' only when the Mann-Whitney test
     and the medians' 95% CIs agree, relative to the machine drift of the benchmark's scenario; 'not significant'
     otherwise, 'n/a (1 sample)' when there is nothing to test, 'not comparable' when the runs were timed with
-    different protocols); 'new' and 'removed' mark benchmarks present in one run only. change_pct is the raw change
-    of the medians.
+    different protocols); 'new' and 'removed' mark benchmarks present in one run only. change_pct is the measured
+    change of the medians, drift_change_pct the change relative to the machine drift of the scenario (what the
+    verdict judges).
     """
     base = {b.key: b for b in baseline.benchmarks}
     cur = {b.key: b for b in current.benchmarks}
@@ -89,12 +94,14 @@ def comparison_frame(baseline: RunResults, current: RunResults) -> pd.DataFrame:
         b_ms = timing(b)["median_ms"] if b else float("nan")
         c_ms = timing(c)["median_ms"] if c else float("nan")
         if b is None:
-            verdict, change = "new", float("nan")
+            verdict, change, vs_drift = "new", float("nan"), float("nan")
         elif c is None:
-            verdict, change = "removed", float("nan")
+            verdict, change, vs_drift = "removed", float("nan"), float("nan")
         else:
+            drift = drift_for(drifts, c.scenario)
             change = (c_ms / b_ms - 1.0) * 100.0 if b_ms > 0 else float("nan")
-            verdict = timing_verdict(b, c, drift_for(drifts, c.scenario)) if alike else NOT_COMPARABLE
+            vs_drift = (c_ms / drift / b_ms - 1.0) * 100.0 if b_ms > 0 else float("nan")
+            verdict = timing_verdict(b, c, drift) if alike else NOT_COMPARABLE
         rows.append(
             {
                 "scenario": ref.scenario,
@@ -104,6 +111,7 @@ def comparison_frame(baseline: RunResults, current: RunResults) -> pd.DataFrame:
                 "baseline_ms": b_ms,
                 "current_ms": c_ms,
                 "change_pct": change,
+                "drift_change_pct": vs_drift,
                 "verdict": verdict,
                 "counters_changed": counters_changed(b, c) if b and c else "",
                 "version_changed": bool(b and c and b.version != c.version),

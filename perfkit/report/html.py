@@ -230,11 +230,11 @@ def _differences(base: RunResults, cur: RunResults) -> str:
                 "warn",
             )
         )
-    moved = df["change_pct"].abs() >= 0.5
+    moved = df["drift_change_pct"].abs() >= 0.5
     if ((~df["verdict"].isin(["not significant", NOT_COMPARABLE])) | moved).any():
         parts.append(_figure(lambda: fg.comparison_figure(base, cur), "median change per benchmark"))
     order = {"slower": 0, "faster": 1, "new": 2, "removed": 3, "not significant": 4, NOT_COMPARABLE: 5, ONE_SAMPLE: 6}
-    df = df.assign(_o=df["verdict"].map(order), _c=(df["counters_changed"] == ""), _a=-df["change_pct"].abs())
+    df = df.assign(_o=df["verdict"].map(order), _c=(df["counters_changed"] == ""), _a=-df["drift_change_pct"].abs())
     df = df.sort_values(["_o", "_c", "_a"], kind="stable").drop(columns=["_o", "_c", "_a"])
     quiet = (
         df["verdict"].isin(["not significant", NOT_COMPARABLE, ONE_SAMPLE])

@@ -258,16 +258,19 @@ def write_overhead_figure(results: RunResults) -> Figure:
 
 
 def comparison_figure(baseline: RunResults, current: RunResults, limit: int = 40, min_pct: float = 0.5) -> Figure:
-    """Median change per benchmark in both runs: significant changes first, then the largest others (≥ min_pct)."""
+    """Median change per benchmark in both runs, relative to its scenario's machine drift (what the verdicts judge):
+    significant changes first, then the largest others (≥ min_pct)."""
     df = comparison_frame(baseline, current)
     quiet = df["verdict"].isin(["not significant", NOT_COMPARABLE, ONE_SAMPLE])
-    df = df[df["change_pct"].notna() & (~quiet | (df["change_pct"].abs() >= min_pct))]
-    df = df.assign(_s=df["verdict"].isin(["not significant", NOT_COMPARABLE, ONE_SAMPLE]), _a=-df["change_pct"].abs())
+    df = df[df["drift_change_pct"].notna() & (~quiet | (df["drift_change_pct"].abs() >= min_pct))]
+    df = df.assign(
+        _s=df["verdict"].isin(["not significant", NOT_COMPARABLE, ONE_SAMPLE]), _a=-df["drift_change_pct"].abs()
+    )
     df = df.sort_values(["_s", "_a"], kind="stable").head(limit)
     labels = [f"{r.scenario}/{r.name}/{r.variant} {r.params}".strip() for r in df.itertuples(index=False)]
     fig = new_figure(current.environment, (10, 1.6 + 0.26 * max(1, len(df))))
     ax = fig.add_subplot()
-    ax.barh(labels, df["change_pct"], color=[VERDICT_COLOURS.get(v, "#999999") for v in df["verdict"]])
+    ax.barh(labels, df["drift_change_pct"], color=[VERDICT_COLOURS.get(v, "#999999") for v in df["verdict"]])
     ax.axvline(0, color="black", lw=0.8)
     ax.invert_yaxis()
     ax.tick_params(axis="y", labelsize=7)
@@ -276,7 +279,7 @@ def comparison_figure(baseline: RunResults, current: RunResults, limit: int = 40
         ax.bar(0, 0, color=colour, label=verdict)
     ax.legend(frameon=False, fontsize=8, loc="lower right")
     ax.set_title(f"Median change, current vs baseline (the {len(df)} largest changes)")
-    ax.set_xlabel("median time change (%; + is slower)")
+    ax.set_xlabel("median time change relative to the machine drift of its scenario (%; + is slower)")
     return fig
 
 
