@@ -290,12 +290,16 @@ def _record_start(conn: psycopg.Connection[Any], scale: float, seed_: int, prof:
     )
 
 
+#: Why there is nothing to reuse in a database never seeded.
+NO_SEED_YET = "no seed yet"
+
+
 def reuse_check(target: Target, scale: float, seed: int, prof: Profile) -> tuple[SeedInfo | None, str]:
     """The complete seed to reuse for these arguments, or None and why it cannot be reused."""
     with connect(target) as conn:
         status = schema.status(conn)
         if not status.initialised:
-            return None, "no seed yet"
+            return None, NO_SEED_YET
         if status.pending:
             return None, "the schema has pending migrations"
         state = seed_state(conn)
@@ -303,7 +307,7 @@ def reuse_check(target: Target, scale: float, seed: int, prof: Profile) -> tuple
             return None, "the previous seed did not finish (interrupted?)"
         existing = current_seed(conn) if state == "complete" else None
         if existing is None:
-            return None, "no seed yet"
+            return None, NO_SEED_YET
         if (existing.scale, existing.seed, existing.profile) != (float(scale), seed, prof.name):
             return None, f"the data is scale {existing.scale:g}, seed {existing.seed}, profile {existing.profile}"
         if existing.profile_hash != prof.digest:
@@ -349,6 +353,7 @@ def ensure_seeded(
 
 __all__ = [
     "MIN_SCALE",
+    "NO_SEED_YET",
     "NO_SHAPE",
     "SeedInfo",
     "check_args",

@@ -48,7 +48,7 @@ def test_a_seed_written_to_since_is_not_reused(empty_db: Target) -> None:
         assert seed_changes(conn) == [updated]
         assert current_seed(conn) is not None  # still complete: it is reuse that refuses it
     out = CliRunner().invoke(cli, ["db", "status", "--dsn", empty_db.conninfo])
-    assert f"written to since the seed (the next run or seed --reuse seeds again): {updated}" in out.output
+    assert f"written to since the seed (the next run or seed seeds again): {updated}" in out.output
     reasons: list[str] = []
     again = ensure_seeded(empty_db, scale=SMALL_SCALE, seed=42, why=reasons.append)
     assert not again.reused and again.fingerprint == first.fingerprint
@@ -160,3 +160,17 @@ def test_write_marks_are_described_as_row_writes_committed_or_rolled_back() -> N
         "tags: 50 row deletions, committed or rolled back",
         "posts: 3 row insertions, 1 row update, committed or rolled back",
     ]
+
+
+def test_perfkit_seed_reuses_an_identical_seed_unless_fresh(empty_db: Target) -> None:
+    """The issue's 'a completed seed of the same scale, seed and profile is reused, not redone', from the CLI."""
+    runner = CliRunner()
+    args = ["seed", "--dsn", empty_db.conninfo, "--scale", "0.01"]
+    first = runner.invoke(cli, args)
+    assert first.exit_code == 0 and "seeded: scale 0.01" in first.output, first.output
+    again = runner.invoke(cli, args)
+    assert again.exit_code == 0 and "reused: scale 0.01" in again.output, again.output
+    fresh = runner.invoke(cli, [*args, "--fresh"])
+    assert fresh.exit_code == 0 and "seeded: scale 0.01" in fresh.output, fresh.output
+    other = runner.invoke(cli, ["seed", "--dsn", empty_db.conninfo, "--scale", "0.01", "--seed", "7"])
+    assert other.exit_code == 0 and "seeded: scale 0.01, seed 7" in other.output, other.output

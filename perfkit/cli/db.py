@@ -17,7 +17,7 @@ from perfkit._profile import Profile, load_profile
 from perfkit.cli._common import console, data_dir_option, dsn_option, positive_scale, seed_number
 from perfkit.db import connect, resolve_target
 from perfkit.realism import RealismReport, realism_report, seed_realism
-from perfkit.seed import SeedInfo, ensure_seeded
+from perfkit.seed import NO_SEED_YET, SeedInfo, ensure_seeded
 from perfkit.seed import seed as run_seed
 
 force_option = click.option(
@@ -85,12 +85,12 @@ def db_status(dsn: str | None, data_dir: Path | None) -> None:
         )
         if changed:
             console.print(
-                f"written to since the seed (the next run or seed --reuse seeds again): {'; '.join(changed)}",
+                f"written to since the seed (the next run or seed seeds again): {'; '.join(changed)}",
                 soft_wrap=True,
             )
         if reshaped is None or reshaped:
             what = NO_SHAPE if reshaped is None else "; ".join(reshaped)
-            console.print(f"schema changed since the seed (the next run or seed --reuse seeds again): {what}")
+            console.print(f"schema changed since the seed (the next run or seed seeds again): {what}")
     elif state == "loading":
         console.print("seed: incomplete (interrupted or in progress); the next seed redoes it")
     else:
@@ -124,7 +124,12 @@ def _bars() -> Iterator[Any]:
 @click.option("--seed", "seed_value", type=seed_number, default=42, show_default=True, help="Random seed.")
 @click.option("--profile", default="default", show_default=True, help="Profile name (seeds/<name>.toml) or path.")
 @click.option("--jobs", type=click.IntRange(min=1), default=1, show_default=True, help="Parallel connections.")
-@click.option("--reuse", is_flag=True, help="Keep a complete seed of the same scale, seed and profile.")
+@click.option(
+    "--reuse/--fresh",
+    default=True,
+    show_default=True,
+    help="Keep a complete, untouched seed of the same scale, seed and profile (--fresh: load again regardless).",
+)
 @click.option("--report", is_flag=True, help="Print the realism report after seeding.")
 @dsn_option
 @data_dir_option
@@ -145,7 +150,7 @@ def seed(
     args: dict[str, Any] = {"scale": scale, "seed": seed_value, "profile": profile, "jobs": jobs, "force": force}
     with _bars() as progress:
         if reuse:
-            info = ensure_seeded(target, **args, progress=progress, why=lambda why: console.print(f"{why}: seeding"))
+            info = ensure_seeded(target, **args, progress=progress, why=_say_why)
         else:
             info = run_seed(target, **args, progress=progress)
     _print_info(info)
@@ -154,6 +159,12 @@ def seed(
             rep = realism_report(conn)
             seed_realism(conn, rep)  # kept with the seed: the next run's results carry it without measuring again
             _print_report(rep, load_profile(profile))
+
+
+def _say_why(reason: str) -> None:
+    """Why the seed is loaded rather than kept (nothing to say for a database never seeded)."""
+    if reason != NO_SEED_YET:
+        console.print(f"{reason}: seeding again")
 
 
 def _print_info(info: SeedInfo) -> None:
