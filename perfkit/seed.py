@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
 import math
 import time
@@ -59,6 +60,8 @@ class SeedInfo:
 
 #: Below this the default profile gives fewer than 10 users and 100 posts: nothing to compare.
 MIN_SCALE = 0.001
+#: Tables whose created_at is distinct to the microsecond (feeds and keyset walks sort by it): one slot per row.
+DISTINCT_TIMES = ("users", "posts", "tags", "notifications")
 #: Far beyond any disk (the free-space check refuses much less), and where row numbers stay exact in a float.
 MAX_TABLE_ROWS = 10**12
 #: Seeds are stored as bigint.
@@ -86,6 +89,14 @@ def check_counts(scale: float, prof: Profile) -> dict[str, int]:
             f" a seed holds at most {MAX_TABLE_ROWS:.0e} per table"
         )
     n = counts(scale, prof)
+    span_us = (prof.end - prof.start) // dt.timedelta(microseconds=1)
+    crowded = [t for t in DISTINCT_TIMES if n[t] > span_us]
+    if crowded:
+        t = max(crowded, key=lambda name: n[name])
+        raise ConfigError(
+            f"profile {prof.name}'s dates span {span_us:,} microseconds, fewer than the {n[t]:,} {t} at scale"
+            f" {scale:g}, whose created_at must be distinct: widen [dates] or lower the scale"
+        )
     if n["posts"] == 0 and (n["comments"] or n["notifications"]):
         raise ConfigError(
             f"profile {prof.name} gives no posts at scale {scale:g} but {n['comments']:,} comments and"

@@ -466,3 +466,18 @@ def test_statistics_are_fresh_after_a_seed(empty_db: Target, jobs: int) -> None:
         checks = [freshness.check(conn, table) for table in schema.TABLES]
     assert [(c.table, c.modified_since_analyze) for c in checks] == [(t, 0) for t in schema.TABLES]
     assert not any(c.stale for c in checks)
+
+
+def test_a_date_range_too_short_for_distinct_timestamps_is_refused(empty_db: Target, tmp_path: Path) -> None:
+    """500 microseconds cannot hold 1,000 posts at distinct times: the seed repeated timestamps (which keyset
+    walks depend on) without a word."""
+    path = tmp_path / "instant.toml"
+    path.write_text("[dates]\nstart = 2022-01-01T00:00:00\nend = 2022-01-01T00:00:00.000500\n")
+    with pytest.raises(ConfigError, match=r"dates span 500 microseconds, fewer than the 2,000 notifications at scale"):
+        seed(empty_db, scale=SMALL_SCALE, profile=str(path))
+    path.write_text("[dates]\nstart = 2022-01-01T00:00:00\nend = 2022-01-01T00:00:00.002000\n")  # exactly enough
+    info = seed(empty_db, scale=SMALL_SCALE, profile=str(path))
+    with connect(empty_db) as conn:
+        for table in ("users", "posts", "tags", "notifications"):
+            row = conn.execute(f"SELECT count(DISTINCT created_at) FROM {table}").fetchone()
+            assert row == (info.rows[table],), table
