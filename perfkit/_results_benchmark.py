@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -86,6 +87,26 @@ def check_timing(samples: Sequence[float], n: int | None, where: str) -> None:
             "the statistics must summarise the samples"
             + (" (a benchmark without timings has no samples and null stats)" if not count else "")
         )
+
+
+def check_summary(samples: Sequence[float], figures: Mapping[str, float], where: str) -> None:
+    """The statistics' median, mean, min and max are those of the samples (to the 6 decimals perfkit writes)."""
+    if not samples:
+        return
+    ordered = sorted(samples)
+    half = len(ordered) // 2
+    actual = {
+        "median_ms": ordered[half] if len(ordered) % 2 else (ordered[half - 1] + ordered[half]) / 2,
+        "mean_ms": math.fsum(ordered) / len(ordered),
+        "min_ms": ordered[0],
+        "max_ms": ordered[-1],
+    }
+    for name, value in actual.items():
+        if name in figures and not math.isclose(figures[name], value, rel_tol=1e-9, abs_tol=2e-6):
+            raise ResultsError(
+                f"field {where}.stats.{name} is {figures[name]:g} but the samples' is {value:g}: "
+                "the statistics must summarise the samples"
+            )
 
 
 def _samples(count: int) -> str:

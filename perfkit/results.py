@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     import pandas as pd
 
-from perfkit._results_benchmark import check_plan, check_samples, check_timing, check_unique
+from perfkit._results_benchmark import check_plan, check_samples, check_summary, check_timing, check_unique
 from perfkit._results_check import (
     BOOLEAN,
     INTEGER,
@@ -264,6 +264,14 @@ def _benchmark_record(obj: Any, where: str) -> Benchmark:
     samples = tuple(float(x) for x in b["samples_ms"])
     stats = _stats(b["stats"], f"{where}.stats")
     check_timing(samples, None if stats is None else stats.n, where)
+    if stats is not None:
+        figures = {
+            "median_ms": stats.median_ms,
+            "mean_ms": stats.mean_ms,
+            "min_ms": stats.min_ms,
+            "max_ms": stats.max_ms,
+        }
+        check_summary(samples, figures, where)
     return Benchmark(
         scenario=b["scenario"],
         name=b["name"],

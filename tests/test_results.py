@@ -214,6 +214,14 @@ def _mutated(change: Any) -> dict[str, Any]:
             lambda d: d["benchmarks"][0].update(stats=None),
             "field benchmarks[0].stats is null but benchmarks[0].samples_ms holds 5 samples",
         ),
+        (  # a median far outside the samples loaded, and every comparison would have used it
+            lambda d: d["benchmarks"][0]["stats"].update(median_ms=999.0),
+            "field benchmarks[0].stats.median_ms is 999 but the samples' is 3: the statistics must summarise",
+        ),
+        (
+            lambda d: d["benchmarks"][0]["stats"].update(max_ms=d["benchmarks"][0]["stats"]["max_ms"] + 1),
+            "field benchmarks[0].stats.max_ms is 6 but the samples' is 5",
+        ),
         (
             lambda d: d["benchmarks"][0]["stats"].update(median_ms=float("nan")),
             "field benchmarks[0].stats.median_ms must be a finite number, not NaN",
