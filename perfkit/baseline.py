@@ -39,6 +39,7 @@ def machine_name() -> str:
 
 
 def _check_name(name: str) -> str:
+    name = name.removesuffix(".json")  # `baseline save main.json` names it main, not main.json.json
     if not name or name in (".", "..") or _SAFE.search(name) or name == LATEST:
         raise ConfigError(f"bad baseline name {name!r}: use letters, digits, '.', '_' or '-' (and not {LATEST!r})")
     return name

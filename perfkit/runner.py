@@ -14,12 +14,13 @@ import psycopg
 
 from perfkit import _data_lock as data_lock
 from perfkit import environment, schema
+from perfkit._profile import load_profile
 from perfkit.db import Target, connect, resolve_target
 from perfkit.errors import ConfigError, SeedError
 from perfkit.realism import seed_realism
 from perfkit.results import Benchmark, RunResults, Scalar, write
 from perfkit.scenarios import indexes, loading, pagination
-from perfkit.seed import SeedInfo, check_args, current_seed, ensure_seeded
+from perfkit.seed import SeedInfo, check_args, check_counts, current_seed, ensure_seeded
 from perfkit.server import EmbeddedServer
 
 SCENARIOS = ("loading", "pagination", "indexes")
@@ -76,6 +77,7 @@ def default_out_dir(now: datetime | None = None) -> Path:
 def validate(config: RunConfig) -> None:
     """Reject bad options before any work starts."""
     check_args(config.scale, config.seed, 1)
+    check_counts(config.scale, load_profile(config.profile))  # an unknown profile before the server is started
     unknown = [s for s in config.scenarios if s not in SCENARIOS]
     if unknown:
         raise ConfigError(f"unknown scenario {unknown[0]!r}; choose from {', '.join(SCENARIOS)}")

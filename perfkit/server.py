@@ -406,6 +406,10 @@ class EmbeddedServer:
                 scope.setdefault(self.base_dir, self)
             return info
 
+    def users(self) -> list[int]:
+        """Pids of the live perfkit commands (other than this process) using the server."""
+        return [pid for pid in leases.holders(self._leases) if pid != os.getpid()]
+
     def release(self) -> bool:
         """Drop this process's lease; stop the server if a command started it and no live process holds one."""
         with self._lock():

@@ -105,3 +105,8 @@ def test_latest_results(tmp_path: Path, results_file: Path) -> None:
     with pytest.raises(ResultsError, match="--results"):
         latest_results(tmp_path / "perfkit-out")
     assert latest_results(tmp_path) == results_file
+
+
+def test_a_name_given_with_json_is_not_doubled(results_file: Path, tmp_path: Path) -> None:
+    path = save_baseline(results_file, "main.json", tmp_path)
+    assert path.name == "main.json" and resolve_baseline("main", tmp_path) == path

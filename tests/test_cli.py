@@ -116,3 +116,18 @@ def test_files_that_cannot_be_written_are_one_line_errors(small_run: Any) -> Non
         res = perfkit(*args)
         assert_one_line_error(res, 1)
         assert "/proc/x" in res.stderr, res.stderr
+
+
+def test_no_command_prints_the_help() -> None:
+    res = perfkit()
+    assert res.returncode == 0 and "error" not in res.stderr + res.stdout
+    assert res.stdout.startswith("Usage: perfkit [OPTIONS] COMMAND") and "Commands:" in res.stdout
+
+
+def test_an_unknown_profile_is_refused_before_the_server_starts(tmp_path: Any) -> None:
+    folder = tmp_path / "never-started"
+    for command in ("seed", "run"):
+        res = perfkit(command, "--profile", "nope", "--data-dir", str(folder))
+        assert_one_line_error(res, 1)
+        assert "unknown profile 'nope'" in res.stderr
+    assert not folder.exists()  # no initdb, no server

@@ -68,6 +68,9 @@ def main(argv: list[str] | None = None) -> None:
     args = list(sys.argv[1:] if argv is None else argv)
     try:
         rc = cli.main(args=args, prog_name="perfkit", standalone_mode=False)
+    except click.exceptions.NoArgsIsHelpError as exc:  # `perfkit`, `perfkit db`: the help, not an error about it
+        click.echo(exc.ctx.get_help() if exc.ctx is not None else exc.format_message())
+        sys.exit(0)
     except click.UsageError as exc:
         hint = f" (see '{exc.ctx.command_path} --help')" if exc.ctx is not None else ""
         err_console.print(f"[bold red]error:[/] {escape(_safe(exc.format_message() + hint, args))}", soft_wrap=True)

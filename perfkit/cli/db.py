@@ -17,7 +17,7 @@ from perfkit._profile import Profile, load_profile
 from perfkit.cli._common import console, data_dir_option, dsn_option, positive_scale, seed_number
 from perfkit.db import connect, resolve_target
 from perfkit.realism import RealismReport, realism_report, seed_realism
-from perfkit.seed import NO_SEED_YET, SeedInfo, ensure_seeded
+from perfkit.seed import NO_SEED_YET, SeedInfo, check_counts, ensure_seeded
 from perfkit.seed import seed as run_seed
 
 force_option = click.option(
@@ -146,6 +146,7 @@ def seed(
     force: bool,
 ) -> None:
     """Load every table with generated data (binary COPY), build indexes, ANALYZE, fingerprint."""
+    check_counts(scale, load_profile(profile))  # a bad profile or scale before the server is started
     target = resolve_target(dsn, data_dir)
     args: dict[str, Any] = {"scale": scale, "seed": seed_value, "profile": profile, "jobs": jobs, "force": force}
     with _bars() as progress:

@@ -40,8 +40,14 @@ def server_start(data_dir: Path | None) -> None:
 @server.command("stop")
 @data_dir_option
 def server_stop(data_dir: Path | None) -> None:
-    """Stop the embedded server."""
-    console.print("stopped" if EmbeddedServer(data_dir).stop() else "not running")
+    """Stop the embedded server (also under perfkit commands still using it: they then fail)."""
+    srv = EmbeddedServer(data_dir)
+    users = srv.users() if srv.status().running else []
+    stopped = srv.stop()
+    console.print("stopped" if stopped else "not running")
+    if stopped and users:
+        pids = ", ".join(map(str, users))
+        console.print(f"note: {len(users)} perfkit command(s) were still using it (pid {pids}); they will fail")
 
 
 @server.command("status")
