@@ -140,16 +140,20 @@ def to_markdown(cmp: Comparison) -> str:
     for w in cmp.warnings:  # a blank line between them: consecutive quote lines would merge into one paragraph
         lines += [f"> **Warning:** {_md(w)}", ""]
     lines += [f"{icon} {_md(summary_line(cmp))}", ""]
-    lines.append("| benchmark | metric | baseline | current | change | verdict |")
-    lines.append("|:---|:---|---:|---:|---:|:---|")
-    for b in cmp.benchmarks:
-        for r in b.results:
-            base, cur, change = _cells(r)
-            verdict = verdict_text(r)
-            if r.failed:
-                verdict = f"**{verdict}**"
-            cells = [f"`{b.key}`", r.metric, base, cur, change, verdict]
-            lines.append("| " + " | ".join(_md(c) for c in cells) + " |")
+    rows = [(b, r) for b in cmp.benchmarks for r in b.results]
+    shown = [(b, r) for b, r in rows if r.verdict != "ok"]
+    if shown:
+        lines.append("| benchmark | metric | baseline | current | change | verdict |")
+        lines.append("|:---|:---|---:|---:|---:|:---|")
+    for b, r in shown:
+        base, cur, change = _cells(r)
+        verdict = verdict_text(r)
+        if r.failed:
+            verdict = f"**{verdict}**"
+        cells = [f"`{b.key}`", r.metric, base, cur, change, verdict]
+        lines.append("| " + " | ".join(_md(c) for c in cells) + " |")
+    if len(shown) < len(rows):  # a PR comment of hundreds of 'ok' rows hides the few that matter
+        lines += ["", f"{len(rows) - len(shown)} check(s) ok (`--format table` or `json` lists them)."]
     changed = _changed_plans(cmp)
     if changed:
         lines += ["", "### Changed plans", ""]
