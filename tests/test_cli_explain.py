@@ -9,8 +9,10 @@ import psycopg
 import pytest
 from click.testing import CliRunner
 
+from perfkit._profile import load_profile
 from perfkit.cli import cli, main
 from perfkit.db import Target
+from perfkit.seed import reuse_check, seed
 
 PLANS = Path(__file__).parent / "plans"
 NODE_KEYS = (
@@ -370,3 +372,15 @@ def test_a_bad_figure_is_located_at_its_own_node(capsys: pytest.CaptureFixture[s
     code, out, err = run_main(capsys, "explain", "--plan", str(bad))
     assert (code, out) == (1, "")
     assert err.startswith("error: plan node at Plan > Plans[0] (Seq Scan): 'Shared Hit Blocks' is -5"), err
+
+
+def test_a_rolled_back_write_to_the_seed_says_the_next_run_seeds_again(empty_db: Target) -> None:
+    info = seed(empty_db, scale=0.01)
+    code, _out, err = run("explain", "SELECT count(*) FROM users", "--dsn", empty_db.conninfo, "--allow-writes")
+    assert code == 0 and "note:" not in err, err
+    update = "UPDATE users SET name = name WHERE id IN (SELECT id FROM users LIMIT 1)"
+    code, _out, err = run("explain", update, "--dsn", empty_db.conninfo, "--allow-writes")
+    assert code == 0, err
+    assert "note: the write was rolled back, but it left traces" in err and "loads the data again" in err
+    kept, why = reuse_check(empty_db, info.scale, info.seed, load_profile(info.profile))
+    assert kept is None and "changed since the seed" in why  # what the note announced

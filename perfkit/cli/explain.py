@@ -9,12 +9,13 @@ from pathlib import Path
 
 import click
 
-from perfkit.cli._common import console, data_dir_option, dsn_option
+from perfkit.cli._common import console, data_dir_option, dsn_option, err_console
 from perfkit.db import connect, resolve_target
 from perfkit.errors import SettingError
 from perfkit.explain import MAX_STATEMENT_TIMEOUT_MS, explain_analyze, parse_settings
 from perfkit.plan import Plan, parse_plan, summarize
 from perfkit.plan_render import plan_to_dict, render_plan
+from perfkit.seed import seed_state
 
 
 def _starts_with_a_comment(arg: str) -> bool:
@@ -167,6 +168,16 @@ def explain(
                 )
             except SettingError as exc:  # PostgreSQL refused a --set: a bad option value (exit 2)
                 raise click.BadParameter(str(exc), ctx, param_hint="'--set'") from None
+            if (
+                allow_writes
+                and any(n.node_type == "ModifyTable" for n in plan.nodes())
+                and seed_state(conn) == "complete"
+            ):
+                err_console.print(
+                    "note: the write was rolled back, but it left traces in the seeded tables (dead row versions,"
+                    " write counters): the next perfkit run or seed loads the data again",
+                    soft_wrap=True,
+                )
     summary = summarize(plan)
     if as_json:
         click.echo(json.dumps(plan_to_dict(plan, summary, settings), indent=2, allow_nan=False))  # strict JSON
