@@ -100,6 +100,8 @@ def _number(where: str, value: Any, *, rate: bool = False, whole: bool = False) 
 
 #: view_count is an int4 drawn log-normally (sigma 1.5) around the median: above this the top draws would saturate.
 MAX_VIEW_MEDIAN = 1_000_000
+#: Skew exponents above this overflow or underflow the weights they make.
+MAX_SKEW = 100.0
 
 
 def _median_views(value: Any) -> float:
@@ -175,8 +177,8 @@ def parse_profile(doc: dict[str, Any], name: str) -> Profile:
     if unknown:
         raise ConfigError(f"profile: unknown key {unknown[0]} (known: {', '.join(sorted(sections))})")
     locale = doc.get("locale", "en_US")
-    if not isinstance(locale, str):
-        raise ConfigError("profile: locale must be a string such as 'en_US'")
+    if not isinstance(locale, str) or not locale.strip():
+        raise ConfigError("profile: locale must be a Faker locale such as 'en_US', not " + repr(locale))
     base_rows = {"users": 10_000, "posts": 100_000, "tags": 500, "comments": 300_000, "notifications": 200_000}
     rows_doc = _table(doc, "rows", set(base_rows))
     rows = {k: int(_number(f"rows.{k}", rows_doc.get(k, v), whole=True)) for k, v in base_rows.items()}
@@ -187,7 +189,7 @@ def parse_profile(doc: dict[str, Any], name: str) -> Profile:
     end = _date("dates.end", dates.get("end", dt.date(2025, 1, 1)))
     if end <= start:
         raise ConfigError("profile: dates.end must be after dates.start")
-    skew_defaults = {
+    skew_defaults = {  # (MAX_SKEW bounds them all: beyond it a weight or exponent overflows)
         "posts_per_author": 4.0,
         "comments_per_post": 3.0,
         "comments_per_author": 2.0,
@@ -197,8 +199,12 @@ def parse_profile(doc: dict[str, Any], name: str) -> Profile:
     skew_doc = _table(doc, "skew", set(skew_defaults))
     skew = {k: _number(f"skew.{k}", skew_doc.get(k, v)) for k, v in skew_defaults.items()}
     for key, value in skew.items():
-        if key != "tag_popularity" and value < 1:
-            raise ConfigError(f"profile: skew.{key} must be at least 1 (1 = uniform), not {value}")
+        if key != "tag_popularity" and not 1 <= value <= MAX_SKEW:
+            raise ConfigError(f"profile: skew.{key} must be from 1 (1 = uniform) to {MAX_SKEW:g}, not {value}")
+    if not 0 <= skew["tag_popularity"] <= MAX_SKEW:  # a Zipf exponent: 0 = uniform; past ~100 every weight underflows
+        raise ConfigError(
+            f"profile: skew.tag_popularity must be from 0 (uniform) to {MAX_SKEW:g}, not {skew['tag_popularity']}"
+        )
     posts = _table(doc, "posts", {"status_mix", "tags_per_post", "view_count_median"})
     users = _table(doc, "users", {"role_mix", "email_verified"})
     notes = _table(doc, "notifications", {"type_mix"})
