@@ -54,6 +54,10 @@ class Estimate:
     hypothetical: bool
 
 
+#: Below this estimated saving (%) an index costs more (space, writes) than it gives: the best one is flagged.
+WORTH_PCT = 10.0
+
+
 @dataclass(frozen=True, slots=True)
 class Measured:
     """The best candidate built for real: measured times with and without it, next to the estimated saving."""
@@ -304,7 +308,10 @@ def _advise(conn: Conn, query: str, use_hypopg: bool | None, build_best: bool, b
         if check.analyzed:
             notes.append(check.message)
     if any(n.relation for n in plan.nodes()) and not uses:
-        notes.append("no column of a table in this schema appears in the predicates, joins or ORDER BY")
+        notes.append(
+            "no plain column of a table in this schema appears in the predicates, joins or ORDER BY (a column inside"
+            " an expression, such as lower(email), needs an expression index on it, which advise does not propose)"
+        )
     notes += [f.message for f in diagnose(conn, plan)]
     plan = _estimate(conn, query) if any("ANALYZE" in n for n in notes) else plan
     base_cost = _cost(plan)
@@ -347,6 +354,12 @@ def _advise(conn: Conn, query: str, use_hypopg: bool | None, build_best: bool, b
                 c.index.short, base_ms, ms, _saving(base_ms, ms), est.saving_pct, shape(real_plan), build.size_bytes,
                 build.build_ms,
             )  # fmt: skip
+    if best is not None and best.estimated_saving_pct < WORTH_PCT:
+        notes.append(
+            f"{best.definition} is not worth building: it lowers the plan's estimated cost by"
+            f" {best.estimated_saving_pct:.1f}% only (below {WORTH_PCT:g}%), and a measured difference that small is"
+            " within the noise of a few runs"
+        )
     lowering = [e for e in estimates if e.used and e.total_cost < base_cost]
     if cands and not lowering:
         notes.append("no candidate index lowered the plan's cost: the planner keeps its current plan")
