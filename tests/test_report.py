@@ -350,6 +350,29 @@ def test_cli_notebook_launches_jupyter(results_files: ResultsFiles, monkeypatch:
     assert res.exit_code == 1 and "not found" in res.output
 
 
+def test_without_jupyterlab_the_printed_commands_work(
+    results_files: ResultsFiles, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """The hint said 'see the README', which gave no command, and a bare `jupyter` that is not on PATH."""
+    import shutil as _shutil
+    import subprocess
+
+    folder = tmp_path / "notebooks"
+    folder.mkdir()
+    _shutil.copy(paths.notebooks_dir() / "00-overview.ipynb", folder)
+    monkeypatch.setattr(paths, "notebooks_dir", lambda: folder)
+    monkeypatch.setattr(paths.shutil, "which", lambda tool, path=None: None)
+    monkeypatch.chdir(tmp_path)
+    res = CliRunner().invoke(cli, ["notebook", "--results", str(results_files.current)])
+    assert res.exit_code == 0, res.output
+    lines = [ln.strip() for ln in res.output.splitlines()]
+    assert lines[lines.index("then run:") + 1].split()[1] == str(Path(sys.executable).parent / "jupyter")
+    headless = lines[lines.index(f"or run the notebooks headless (no browser), as HTML in {paths.HEADLESS_OUT}/:") + 1]
+    done = subprocess.run(["bash", "-c", headless], capture_output=True, text=True, timeout=300, check=False)
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert (tmp_path / paths.HEADLESS_OUT / "00-overview.html").stat().st_size > 10_000
+
+
 def test_default_results_path(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     import os
 

@@ -62,6 +62,10 @@ def render_files(
     return render_html(runs, output, labels)
 
 
+#: Where the headless command writes the executed notebooks (relative to the current folder).
+HEADLESS_OUT = "perfkit-out/notebooks"
+
+
 @dataclass(frozen=True, slots=True)
 class NotebookLaunch:
     """How to open the notebooks: the command, where, with which environment, and whether Jupyter is installed."""
@@ -77,11 +81,20 @@ class NotebookLaunch:
         return (env + " " if env else "") + shlex.join(self.argv)
 
     @property
+    def headless_command_line(self) -> str:
+        """Run every notebook without a browser (nbconvert, installed with perfkit), as HTML in HEADLESS_OUT."""
+        env = " ".join(f"{k}={shlex.quote(v)}" for k, v in self.env.items())
+        run = shlex.join(
+            [sys.executable, "-m", "jupyter", "nbconvert", "--to", "html", "--execute", "--output-dir", HEADLESS_OUT]
+        )
+        return (env + " " if env else "") + f"{run} {shlex.quote(str(self.cwd))}/*.ipynb"
+
+    @property
     def instructions(self) -> str:
         pip = f"{shlex.quote(sys.executable)} -m pip install jupyterlab"
         return (
-            "JupyterLab is not installed (the notebooks also run headless without it, see the README)."
-            f" Install it with:\n  {pip}\nthen run:\n  {self.command_line}"
+            f"JupyterLab is not installed. Install it with:\n  {pip}\nthen run:\n  {self.command_line}\n"
+            f"or run the notebooks headless (no browser), as HTML in {HEADLESS_OUT}/:\n  {self.headless_command_line}"
         )
 
 
@@ -109,4 +122,5 @@ def notebook_launch(results: str | os.PathLike[str] | None = None) -> NotebookLa
         if exe:
             jupyter = shutil.which("jupyter", path=str(Path(exe).parent)) or "jupyter"
             return NotebookLaunch((jupyter, sub, str(folder)), folder, env, available=True)
-    return NotebookLaunch(("jupyter", "lab", str(folder)), folder, env, available=False)
+    jupyter = str(Path(sys.executable).parent / "jupyter")  # where pip puts it: the command works as printed
+    return NotebookLaunch((jupyter, "lab", str(folder)), folder, env, available=False)
