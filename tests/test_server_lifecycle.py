@@ -61,7 +61,8 @@ def test_a_kept_server_outlives_commands(private_server: EmbeddedServer) -> None
     _invoke("db", "status", "--data-dir", str(srv.base_dir))
     st = srv.status()
     assert st.running and not st.transient
-    assert "started by a perfkit command" not in _invoke("server", "status", "--data-dir", str(srv.base_dir))
+    status = _invoke("server", "status", "--data-dir", str(srv.base_dir))
+    assert "started by a perfkit command" not in status and "kept running (perfkit server start" in status
     _invoke("server", "stop", "--data-dir", str(srv.base_dir))
     assert not srv.status().running
 
@@ -134,3 +135,8 @@ def test_first_use_by_several_commands_at_once(private_server: EmbeddedServer) -
     outs = [p.communicate(timeout=120) for p in procs]
     assert [p.returncode for p in procs] == [0, 0, 0], outs
     assert not private_server.status().running
+
+
+def test_status_of_a_folder_without_a_cluster_says_so(tmp_path: Path) -> None:
+    result = CliRunner().invoke(cli, ["server", "status", "--data-dir", str(tmp_path / "none")])
+    assert result.exit_code == 3 and f"not running (no cluster in {tmp_path / 'none'} yet" in result.output

@@ -65,6 +65,9 @@ def server_status(data_dir: Path | None) -> None:
             console.print(_connect_hint(srv, st.port), soft_wrap=True)
         if st.transient:
             console.print("started by a perfkit command: it stops when the last command using it ends")
+        else:
+            console.print("kept running (perfkit server start, or a start from Python): perfkit server stop stops it")
     else:
-        console.print(f"not running (data {st.base_dir})", soft_wrap=True)
+        where = f"data {st.base_dir}" if srv.initialized() else f"no cluster in {st.base_dir} yet: a command creates it"
+        console.print(f"not running ({where})", soft_wrap=True)
         sys.exit(3)
