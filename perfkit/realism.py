@@ -49,7 +49,7 @@ class RealismReport:
     rows: dict[str, int]
     posts_per_author: AuthorSkew
     status_mix: dict[str, float]
-    null_rates: dict[str, float]
+    null_rates: dict[str, float | None]
     n_distinct: dict[str, float]
     sizes: dict[str, TableSize]
     tag_top1_share: float
@@ -182,14 +182,14 @@ def realism_report(conn: psycopg.Connection[Any]) -> RealismReport:
     total_posts = max(rows["posts"], 1)
     per_post = dict(conn.execute(_TAGS_PER_POST).fetchall())
     tags_per_post = tuple(int(per_post.get(i, 0)) / total_posts for i in range(max(per_post, default=0) + 1))
-    nulls: dict[str, float] = {}
+    nulls: dict[str, float | None] = {}
     for table, columns in NULLABLE.items():  # one scan per table
         counts = sql.SQL(", ").join(
             sql.SQL("count(*) FILTER (WHERE {} IS NULL)").format(sql.Identifier(c)) for c in columns
         )
         got = _one(conn, sql.SQL("SELECT count(*), {} FROM {}").format(counts, sql.Identifier(table)))
         for column, n_null in zip(columns, got[1:], strict=True):
-            nulls[f"{table}.{column}"] = n_null / got[0] if got[0] else 0.0
+            nulls[f"{table}.{column}"] = n_null / got[0] if got[0] else None  # no rows: no rate
     stats = {
         f"{t}.{c}": float(d)
         for t, c, d in conn.execute(

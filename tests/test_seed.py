@@ -484,3 +484,16 @@ def test_a_date_range_too_short_for_distinct_timestamps_is_refused(empty_db: Tar
         for table in ("users", "posts", "tags", "notifications"):
             row = conn.execute(f"SELECT count(DISTINCT created_at) FROM {table}").fetchone()
             assert row == (info.rows[table],), table
+
+
+def test_the_realism_report_has_no_null_rate_for_an_empty_table(empty_db: Target, tmp_path: Path) -> None:
+    """It printed 'notifications.read_at 0.0% (profile 40%)' for a table with no rows."""
+    path = tmp_path / "quiet.toml"
+    path.write_text("[rows]\nnotifications = 0\n")
+    out = CliRunner().invoke(
+        cli, ["seed", "--dsn", empty_db.conninfo, "--scale", str(SMALL_SCALE), "--profile", str(path), "--report"]
+    )
+    assert out.exit_code == 0, out.output
+    assert "notifications.read_at n/a (no rows) (profile 40%)" in " ".join(out.output.split())
+    with connect(empty_db) as conn:
+        assert realism_report(conn).null_rates["notifications.read_at"] is None

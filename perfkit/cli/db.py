@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -181,8 +181,14 @@ def _print_info(info: SeedInfo) -> None:
         console.print(f"note: {note}")
 
 
-def _asked(got: dict[str, float], asked: dict[str, float]) -> str:
-    return ", ".join(f"{k} {v:.1%} (profile {asked[k]:.0%})" if k in asked else f"{k} {v:.1%}" for k, v in got.items())
+def _asked(got: Mapping[str, float | None], asked: Mapping[str, float]) -> str:
+    """Each share beside the profile's; n/a for a table without rows."""
+
+    def one(k: str, v: float | None) -> str:
+        share = "n/a (no rows)" if v is None else f"{v:.1%}"
+        return f"{k} {share} (profile {asked[k]:.0%})" if k in asked else f"{k} {share}"
+
+    return ", ".join(one(k, v) for k, v in got.items())
 
 
 def _print_report(rep: RealismReport, prof: Profile) -> None:
