@@ -151,9 +151,14 @@ def _server_account() -> pwd.struct_passwd | None:
     names = [wanted] if wanted else ["postgres", "nobody"]
     for name in names:
         try:
-            return pwd.getpwnam(name)
+            account = pwd.getpwnam(name)
         except KeyError:
             continue
+        if account.pw_uid == 0:
+            raise ServerError(f"PERFKIT_SERVER_USER={name} is root, and PostgreSQL refuses to run as root")
+        return account
+    if wanted:
+        raise ServerError(f"PERFKIT_SERVER_USER={wanted}: no such user (create it, or unset it to use 'postgres')")
     raise ServerError(
         "running as root, and no unprivileged account to run PostgreSQL as "
         "(create a 'postgres' user or set PERFKIT_SERVER_USER)"

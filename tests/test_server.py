@@ -139,3 +139,13 @@ def test_a_folder_with_a_space_in_its_name() -> None:
             srv.destroy()
     finally:
         shutil.rmtree(base, ignore_errors=True)
+
+
+def test_a_bad_server_user_is_named(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    monkeypatch.setattr("perfkit.server.os.geteuid", lambda: 0)  # the account is chosen only when run as root
+    monkeypatch.setenv("PERFKIT_SERVER_USER", "nosuchuser")
+    with pytest.raises(ServerError, match="PERFKIT_SERVER_USER=nosuchuser: no such user"):
+        EmbeddedServer(tmp_path / "c")
+    monkeypatch.setenv("PERFKIT_SERVER_USER", "root")
+    with pytest.raises(ServerError, match="PERFKIT_SERVER_USER=root is root, and PostgreSQL refuses"):
+        EmbeddedServer(tmp_path / "c")
