@@ -449,6 +449,7 @@ class EmbeddedServer:
             opts.append(f"-c {shlex.quote(f'shared_preload_libraries={preload}')}")
         self.log_path.touch()
         self._chown(self.log_path)
+        logged = self.log_path.stat().st_size  # an error is told from this start's lines, not an older shutdown's
         res = _run(
             [
                 self.binaries.tool("pg_ctl"),
@@ -467,7 +468,7 @@ class EmbeddedServer:
             timeout=timeout + 10,
         )
         if res.returncode != 0:
-            tail = self.log_tail(3)
+            tail = self.log_tail(3, since=logged)
             raise ServerError(f"the embedded server did not start (see {self.log_path}): {tail or res.stderr.strip()}")
         self._write_state(
             {
@@ -535,9 +536,12 @@ class EmbeddedServer:
         self.stop()
         shutil.rmtree(self.base_dir, ignore_errors=True)
 
-    def log_tail(self, lines: int = 5) -> str:
+    def log_tail(self, lines: int = 5, *, since: int = 0) -> str:
+        """The last `lines` lines of the server log written after byte `since`, joined on one line."""
         try:
-            text = self.log_path.read_text(errors="replace").strip().splitlines()
+            with self.log_path.open("rb") as fh:
+                fh.seek(since)
+                text = fh.read().decode(errors="replace").strip().splitlines()
         except OSError:
             return ""
         return " | ".join(text[-lines:])

@@ -10,6 +10,7 @@ from pathlib import Path
 import psycopg
 import pytest
 
+import perfkit.server
 from perfkit.errors import ServerError
 from perfkit.server import EmbeddedServer, find_binaries
 
@@ -149,3 +150,16 @@ def test_a_bad_server_user_is_named(monkeypatch: pytest.MonkeyPatch, tmp_path: P
     monkeypatch.setenv("PERFKIT_SERVER_USER", "root")
     with pytest.raises(ServerError, match="PERFKIT_SERVER_USER=root is root, and PostgreSQL refuses"):
         EmbeddedServer(tmp_path / "c")
+
+
+def test_a_failed_start_shows_its_own_log_lines(
+    private_server: EmbeddedServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """It showed the last lines of the log, which were an older shutdown's, not why this start failed."""
+    srv = private_server
+    srv.start()
+    srv.stop()  # the log now ends with "database system is shut down"
+    monkeypatch.setitem(perfkit.server.SERVER_SETTINGS, "work_mem", "banana")
+    with pytest.raises(ServerError) as err:
+        srv.start(timeout=20)
+    assert "work_mem" in str(err.value) and "shut down" not in str(err.value), err.value
