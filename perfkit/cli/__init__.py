@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import os
 import sys
 
@@ -66,6 +67,9 @@ def _safe(message: str, args: list[str]) -> str:
 def main(argv: list[str] | None = None) -> None:
     """Entry point of the `perfkit` console script: usage errors are one line, exit code 2; no password printed."""
     args = list(sys.argv[1:] if argv is None else argv)
+    # psycopg logs "error ignored in rollback" when Ctrl-C lands mid-statement: with no handler Python prints it
+    # before perfkit's own one-line "interrupted"; perfkit reports the errors that matter itself
+    logging.getLogger("psycopg").addHandler(logging.NullHandler())
     try:
         rc = cli.main(args=args, prog_name="perfkit", standalone_mode=False)
     except click.exceptions.NoArgsIsHelpError as exc:  # `perfkit`, `perfkit db`: the help, not an error about it
