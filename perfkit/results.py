@@ -5,7 +5,6 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-import tempfile
 from collections.abc import Iterable, Mapping
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -14,6 +13,7 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     import pandas as pd
 
+from perfkit._atomic import write_text
 from perfkit._results_benchmark import check_plan, check_samples, check_summary, check_timing, check_unique
 from perfkit._results_check import (
     BOOLEAN,
@@ -165,18 +165,7 @@ def write(results: RunResults, path: str | os.PathLike[str]) -> Path:
         from_dict(doc)
     except ResultsError as exc:
         raise ResultsError(f"refusing to write {target}: {exc}") from None
-    target.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=".results-", suffix=".json", dir=target.parent)
-    try:
-        with os.fdopen(fd, "w") as fh:
-            json.dump(doc, fh, indent=1, allow_nan=False)
-            fh.write("\n")
-        Path(tmp).chmod(0o644)  # mkstemp makes it private; results are meant to be shared
-        Path(tmp).replace(target)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    return target
+    return write_text(target, json.dumps(doc, indent=1, allow_nan=False) + "\n")
 
 
 # -- reading ----------------------------------------------------------------------------------------

@@ -72,11 +72,13 @@ def test_write_is_atomic(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Non
     before = path.read_text()
 
     def boom(*_a: Any, **_k: Any) -> None:
-        raise RuntimeError("disk full")
+        raise OSError(28, "No space left on device")
 
-    monkeypatch.setattr(R.json, "dump", boom)
-    with pytest.raises(RuntimeError):
+    monkeypatch.setattr(Path, "replace", boom)
+    with pytest.raises(OSError, match="No space left on device") as err:
         R.write(sample_results(), path)
+    monkeypatch.undo()
+    assert err.value.filename == str(path)  # the target, not the temporary file
     assert path.read_text() == before  # the old file is intact
     assert [p.name for p in tmp_path.iterdir()] == ["results.json"]  # no temp file left behind
 

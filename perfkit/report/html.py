@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import tempfile
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 from functools import partial
@@ -12,6 +11,7 @@ from pathlib import Path
 import pandas as pd
 from matplotlib.figure import Figure
 
+from perfkit._atomic import write_text
 from perfkit.report import _html as h
 from perfkit.report import frames as fr
 from perfkit.report import plots as fg
@@ -262,17 +262,7 @@ def render_html(runs: Sequence[RunResults], path: str | os.PathLike[str], labels
         raise ValueError("render_html needs at least one run")
     target = Path(path)
     text = h.page("perfkit report", _body(list(runs), _run_labels(runs, labels)))
-    target.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=".report-", suffix=".html", dir=target.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            fh.write(text)
-        Path(tmp).chmod(0o644)  # mkstemp makes it private; a report is meant to be shared
-        Path(tmp).replace(target)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    return target
+    return write_text(target, text)
 
 
 def _body(runs: list[RunResults], labels: list[str]) -> str:
