@@ -10,6 +10,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from perfkit._atomic import write_text
 from perfkit.errors import ConfigError
 from perfkit.results import Benchmark, RunResults
 
@@ -132,6 +133,5 @@ def export(results: RunResults, path: str | os.PathLike[str], *, fmt: str = "pyt
     if fmt not in FORMATS:
         raise ConfigError(f"unknown export format {fmt!r} (known: {', '.join(FORMATS)})")
     out = Path(path)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(json.dumps(to_pytest_benchmark(results), indent=1, allow_nan=False) + "\n")
+    write_text(out, json.dumps(to_pytest_benchmark(results), indent=1, allow_nan=False) + "\n")
     return out
