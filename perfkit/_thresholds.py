@@ -48,6 +48,13 @@ class Limit:
             return growth / abs(baseline) > self.amount + 1e-9
         return growth > self.amount + 1e-9
 
+    def fell(self, baseline: float, current: float) -> bool:
+        """True when current fell below baseline by more than the limit: the mirror of `exceeded`."""
+        drop = baseline - current
+        if self.relative:
+            return baseline != 0 and drop / abs(baseline) > self.amount + 1e-9
+        return drop > self.amount + 1e-9
+
     def __str__(self) -> str:
         if self.relative:
             return f"+{_num(self.amount * 100)}%"

@@ -383,13 +383,13 @@ def _apply(
     check: Check, b: Benchmark, c: Benchmark, drift: float = 1.0, timed_alike: bool = True
 ) -> CheckResult | None:
     if isinstance(check, TimeCheck):
-        return _time(check, b, c, drift, timed_alike)
+        return time_result(check, b, c, drift, timed_alike)
     if isinstance(check, CounterCheck):
         return _counter(check, b, c)
     return _plan(check, b, c)
 
 
-def _time(
+def time_result(
     check: TimeCheck, b: Benchmark, c: Benchmark, drift: float = 1.0, timed_alike: bool = True
 ) -> CheckResult | None:
     """Judged relative to the machine drift of the scenario, and only where the measured change agrees: a drift
@@ -410,10 +410,13 @@ def _time(
     if drift != 1.0:
         detail += f"; change relative to the machine drift x{drift:.2f} of its scenario"
     verdict: Verdict
-    if check.limit.exceeded(base_v, cur_v) and check.limit.exceeded(base_v, measured):
+    limit = check.limit
+    if limit.exceeded(base_v, cur_v) and limit.exceeded(base_v, measured):
         verdict = "regression" if sig.significant and sig.direction > 0 else "not significant"
-    elif sig.significant and sig.direction < 0 and cur_v < base_v and measured < base_v:
-        verdict = "improvement"
+    elif (
+        sig.significant and sig.direction < 0 and check.limit.fell(base_v, cur_v) and check.limit.fell(base_v, measured)
+    ):
+        verdict = "improvement"  # past the limit too, both ways, as a regression must be
     else:
         verdict = "ok"
     if not timed_alike:  # another timing protocol: shown, never gated

@@ -374,6 +374,22 @@ def test_an_uneven_speed_up_makes_no_regression_of_an_unchanged_benchmark() -> N
     assert improved == []  # the big ones sped up with the machine: relative to the drift they did not move
 
 
+def test_an_improvement_must_pass_the_limit_as_a_regression_must() -> None:
+    """'-5.2% vs drift (-3.6% measured)' read 'improvement' under a +20% limit: any significant drop counted."""
+    names = [f"q{i}" for i in range(6)]
+    factor = {"q0": 0.95, "q1": 0.7}  # q0 a little faster (significant, tight samples), q1 faster past the limit
+    base = run(*(bench(name=n, times=samples(10.0, n=40, noise=0.01, seed=i)) for i, n in enumerate(names)))
+    cur = run(
+        *(
+            bench(name=n, times=samples(10.0 * factor.get(n, 1.0), n=40, noise=0.01, seed=60 + i))
+            for i, n in enumerate(names)
+        )
+    )
+    cmp = compare(base, cur, MEDIAN20)
+    verdicts = {b.name: r.verdict for b in cmp.benchmarks for r in b.results}
+    assert verdicts["q0"] == "ok" and verdicts["q1"] == "improvement", verdicts
+
+
 def test_a_misspelt_counter_is_an_error_naming_the_known_ones() -> None:
     # a typo used to compare nothing, with a warning, and pass: a CI gate silently off
     base = run(bench(times=samples(10.0, n=10, seed=1), counters={"statements": 3, "rows_read": 10}, plan=plan([], [])))

@@ -543,3 +543,36 @@ def test_the_status_mix_reads_the_same_whatever_order_it_was_stored_in() -> None
     b = {"rows": {}, "status_mix": {"draft": 0.2, "archived": 0.1, "published": 0.7}}  # as JSONB gives it back
     assert fmt.realism_line(a) == fmt.realism_line(b)
     assert "status published 70%, draft 20%, archived 10%" in fmt.realism_line(a)
+
+
+def test_the_report_calls_slower_and_faster_exactly_what_compare_calls_regressions_and_improvements() -> None:
+    """With the index scenario 40% faster as a whole, a benchmark 15% slower as measured (+92% vs drift) read
+    'slower' in the report while `perfkit compare` passed it."""
+    from perfkit.compare import compare
+    from tests import _runs
+
+    specs = [(f"x{i}", 5.0 + i, 0.6) for i in range(6)] + [
+        ("plus15", 2.0, 1.15),
+        ("plus30", 3.0, 1.3),
+        ("same", 4.0, 1.0),
+    ]
+    specs += [("minus50", 6.0, 0.3)]
+
+    def one(k0: int, scale: bool) -> RunResults:
+        return _runs.run(
+            *(
+                _runs.bench(name=n, times=_runs.samples(m * (f if scale else 1.0), n=30, noise=0.01, seed=k0 + k))
+                for k, (n, m, f) in enumerate(specs)
+            )
+        )
+
+    base, cur = one(0, False), one(100, True)
+    df = report.comparison_frame(base, cur).set_index("name")
+    verdicts = {
+        b.name: {r.verdict for r in b.results if r.metric == "time:median"} for b in compare(base, cur).benchmarks
+    }
+    for name, got in df["verdict"].items():
+        want = {"regression": "slower", "improvement": "faster"}.get(next(iter(verdicts[name])), "not significant")
+        assert got == want, (name, got, verdicts[name])
+    assert df.loc["plus15", "verdict"] == "not significant" and df.loc["plus30", "verdict"] == "slower"
+    assert df.loc["minus50", "verdict"] == "faster"

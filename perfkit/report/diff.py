@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 import math
-import statistics
 
 import pandas as pd
 
-from perfkit._significance import significance, stats_of
-from perfkit.compare import TIMING_COUNTERS, drift_for, drift_warnings, scenario_drifts
+from perfkit._thresholds import DEFAULT_SPECS, TimeCheck, parse_checks
+from perfkit.compare import TIMING_COUNTERS, drift_for, drift_warnings, scenario_drifts, time_result
 from perfkit.report._common import params_label, timing
 from perfkit.report._format import environment_items
 from perfkit.results import Benchmark, RunResults
@@ -34,24 +33,19 @@ ONE_SAMPLE = "n/a (1 sample)"
 NOT_COMPARABLE = "not comparable"
 
 
+#: The time check the report's verdicts apply: that of `perfkit compare`'s default gates.
+REPORT_TIME_CHECK = next(c for c in parse_checks(DEFAULT_SPECS) if isinstance(c, TimeCheck))
+
+
 def timing_verdict(base: Benchmark, cur: Benchmark, drift: float = 1.0) -> str:
-    """'slower', 'faster' or 'not significant' by the same test as `perfkit compare` (Mann-Whitney p < 0.05 and
-    disjoint 95% CIs of the medians), with the current samples divided by the machine `drift` of their scenario;
-    'n/a (1 sample)' when either run has fewer than two samples. As in `perfkit compare`, the measured medians must
-    have moved the same way."""
+    """'slower' or 'faster' exactly where `perfkit compare`'s default time check (time:median:+20%) finds a
+    regression or an improvement (significant, past the limit relative to the machine `drift` and as measured);
+    'not significant' otherwise; 'n/a (1 sample)' when either run has fewer than two samples."""
     if len(base.samples_ms) < 2 or len(cur.samples_ms) < 2:
         return ONE_SAMPLE
-    current = tuple(x / drift for x in cur.samples_ms) if drift != 1.0 else cur.samples_ms
-    sig = significance(
-        base.samples_ms,
-        stats_of(base.samples_ms, base.stats),
-        current,
-        stats_of(current, None if drift != 1.0 else cur.stats),
-    )
-    measured = statistics.median(cur.samples_ms) - statistics.median(base.samples_ms)
-    if not sig.significant or (sig.direction > 0) != (measured > 0):  # the correction never makes a change alone
-        return "not significant"
-    return "slower" if sig.direction > 0 else "faster"
+    result = time_result(REPORT_TIME_CHECK, base, cur, drift)
+    verdict = result.verdict if result is not None else "ok"
+    return {"regression": "slower", "improvement": "faster"}.get(verdict, "not significant")
 
 
 def _num(v: float) -> str:
