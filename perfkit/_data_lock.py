@@ -26,18 +26,19 @@ ORDER BY a.pid
 """
 
 
-#: How long a refusal waits first: a session that just closed releases its locks only when its backend has exited.
+#: How long a refused lock is tried again while no live session holds it: a session that just closed releases its
+#: locks only when its backend has exited. A lock a live session holds is refused at once.
 GRACE_S = 3.0
 
 
 def _try(conn: psycopg.Connection[Any], function: str, key: int) -> bool:
-    """Try the advisory lock `function` on `key` until it is granted or GRACE_S has passed."""
+    """Try the advisory lock `function` on `key`; again for up to GRACE_S while its holder is exiting."""
     query = {"lock": "SELECT pg_try_advisory_lock(%s)", "shared": "SELECT pg_try_advisory_lock_shared(%s)"}[function]
     deadline = time.monotonic() + GRACE_S
     while conn.execute(query, (key,)).fetchone() != (True,):
-        if time.monotonic() >= deadline:
+        if holders(conn, key) or time.monotonic() >= deadline:
             return False
-        time.sleep(0.1)
+        time.sleep(0.05)
     return True
 
 
@@ -56,6 +57,14 @@ def _refuse(conn: psycopg.Connection[Any], key: int, what: str, error: type[Perf
     if "perfkit seed" in who and key == DATA:
         return error(f"another seed of this database is running ({who}); wait for it to finish, then {what}")
     return error(f"{who} is using this database's data; wait for it to finish, then {what}")
+
+
+def refuse_if_seeding(conn: psycopg.Connection[Any], error: type[PerfkitError]) -> None:
+    """Raise `error` when a live session holds the data alone (a seed or a reset in progress)."""
+    if conn.execute("SELECT pg_try_advisory_lock_shared(%s)", (DATA,)).fetchone() == (True,):
+        conn.execute("SELECT pg_advisory_unlock_shared(%s)", (DATA,))
+    elif holders(conn, DATA):
+        raise _refuse(conn, DATA, "try again", error)
 
 
 def take_exclusive(conn: psycopg.Connection[Any], what: str, error: type[PerfkitError]) -> None:

@@ -315,6 +315,7 @@ def reuse_check(target: Target, scale: float, seed: int, prof: Profile) -> tuple
             return None, "the schema has pending migrations"
         state = seed_state(conn)
         if state == "loading":
+            data_lock.refuse_if_seeding(conn, SeedError)  # in progress, not interrupted: say so, and seed nothing
             return None, "the previous seed did not finish (interrupted?)"
         existing = current_seed(conn) if state == "complete" else None
         if existing is None:

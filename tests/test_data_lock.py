@@ -82,3 +82,24 @@ def test_a_seed_whose_record_vanished_does_not_report_success(
     monkeypatch.setattr(perfkit.seed, "read_shape", reset_under_it)
     with pytest.raises(SeedError, match="record vanished"):
         seed(empty_db, scale=SMALL_SCALE)
+
+
+def test_a_live_holder_is_refused_at_once_and_a_seed_in_progress_is_not_called_interrupted(
+    empty_db: Target, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A seed started in the last seconds of another waited out a grace period, then seeded again 'because the
+    previous seed did not finish' (it had not finished: it was running)."""
+    seed(empty_db, scale=SMALL_SCALE)
+    with connect(empty_db) as conn:
+        conn.execute("UPDATE perfkit_seed SET state = 'loading'")  # as while a seed loads
+
+    def no_waiting(_s: float) -> None:
+        raise AssertionError("waited for a lock a live session holds")
+
+    with psycopg.connect(empty_db.conninfo, autocommit=True, application_name="perfkit seed") as other:
+        other.execute("SELECT pg_advisory_lock(%s)", (DATA,))
+        monkeypatch.setattr("perfkit._data_lock.time.sleep", no_waiting)
+        with pytest.raises(SeedError, match=r"another seed of this database is running \(perfkit seed \(pid"):
+            perfkit.seed.ensure_seeded(empty_db, scale=SMALL_SCALE)
+        with connect(empty_db) as conn, pytest.raises(SchemaError, match="another seed of this database is running"):
+            schema.reset(conn)
