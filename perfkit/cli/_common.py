@@ -55,8 +55,8 @@ def _terminate_as_interrupt() -> Iterator[None]:
         yield
         return
 
-    def raise_terminated(_signum: int, _frame: Any) -> None:
-        raise Terminated
+    def raise_terminated(signum: int, _frame: Any) -> None:
+        raise Terminated(signum)
 
     previous = {sig: signal.signal(sig, raise_terminated) for sig in _ENDING}
     try:
@@ -81,9 +81,10 @@ class PerfkitGroup(click.Group):
         except OSError as exc:  # a file perfkit was told to read or write: unwritable folder, disk full, no such path
             where = f": {exc.filename}" if exc.filename else ""
             fail(f"{exc.strerror or exc}{where}")
-        except Terminated:
-            err_console.print("terminated")
-            sys.exit(143)
+        except Terminated as exc:
+            signum = int(exc.args[0]) if exc.args else signal.SIGTERM
+            err_console.print("hung up" if signum == getattr(signal, "SIGHUP", None) else "terminated")
+            sys.exit(128 + signum)  # as the shell reports a process the signal ended: 143 for SIGTERM, 129 for SIGHUP
         except KeyboardInterrupt:
             err_console.print("interrupted")
             sys.exit(130)
