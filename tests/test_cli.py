@@ -106,6 +106,7 @@ def test_an_unwritable_output_folder_is_refused_before_any_work(empty_db: Any) -
     res = perfkit("run", "--dsn", empty_db.conninfo, "--scale", "0.01", "--scenario", "pagination", "--out", "/proc/x")
     assert_one_line_error(res, 1)
     assert "cannot write results to /proc/x" in res.stderr
+    assert res.stdout == ""  # not even the empty line of a progress display started for nothing
     with psycopg.connect(empty_db.conninfo) as conn:
         assert conn.execute("SELECT to_regclass('perfkit_migrations')").fetchone() == (None,)
 

@@ -75,22 +75,28 @@ def run_cmd(
         force=force,
         indexes=IndexConfig(full=full),
     )
-    with Progress(
+    progress = Progress(
         TextColumn("{task.description}"),
         BarColumn(),
         MofNCompleteColumn(),
         TimeElapsedColumn(),
         console=console,
         transient=False,
-    ) as progress:
-        tasks: dict[str, TaskID] = {}
+    )
+    tasks: dict[str, TaskID] = {}
 
-        def seed_progress(table: str, done: int, total: int) -> None:
-            if table not in tasks:
-                tasks[table] = progress.add_task(f"seed {table}", total=total)
-            progress.update(tasks[table], completed=done, total=total)
+    def seed_progress(table: str, done: int, total: int) -> None:
+        if not tasks:  # started with the first bar: a run that fails first prints no empty progress line
+            progress.start()
+        if table not in tasks:
+            tasks[table] = progress.add_task(f"seed {table}", total=total)
+        progress.update(tasks[table], completed=done, total=total)
 
-        outcome = run(config, say=lambda msg: progress.console.print(f"• {msg}"), seed_progress=seed_progress)
+    try:
+        outcome = run(config, say=lambda msg: console.print(f"• {msg}"), seed_progress=seed_progress)
+    finally:
+        if tasks:
+            progress.stop()
     for summary in summary_tables(outcome.results):
         table = Table(title=summary.title, title_justify="left")
         for i, col in enumerate(summary.columns):
