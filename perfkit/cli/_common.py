@@ -70,10 +70,14 @@ class PerfkitGroup(click.Group):
     """A click group that turns PerfkitError, Ctrl-C and SIGTERM into one-line messages."""
 
     def invoke(self, ctx: click.Context) -> Any:
+        stopped: list[EmbeddedServer] = []
         try:
             # an embedded server this command starts is stopped when it ends
-            with _terminate_as_interrupt(), command_scope(_say_stopped):
+            with _terminate_as_interrupt(), command_scope(stopped.append):
                 return super().invoke(ctx)
+        except click.ClickException as exc:  # shown here, not by click's main: before the note on the server
+            exc.show()
+            sys.exit(exc.exit_code)
         except PerfkitError as exc:
             fail(str(exc))
         except psycopg.Error as exc:  # the server failed under us (disk full, crash, shutdown): one line, no traceback
@@ -88,6 +92,9 @@ class PerfkitGroup(click.Group):
         except KeyboardInterrupt:
             err_console.print("interrupted")
             sys.exit(130)
+        finally:  # after the command's output or its error, so that an error stays the first line on stderr
+            for server in stopped:
+                _say_stopped(server)
 
 
 data_dir_option = click.option(
