@@ -88,6 +88,12 @@ def test_regression_exits_1_on_the_right_metric(
     assert json.loads(res.stdout)["checks"] == [spec]
 
 
+def test_an_unwritable_summary_is_bad_input_not_a_regression(base: Path, project: Path) -> None:
+    cur = write_run(project / "cur.json", seed=2, counters={"statements": 30})  # a regression too: 2 still wins
+    res = invoke("compare", str(base), str(cur), "--summary", str(project / "no-such-folder" / "summary.md"))
+    assert_usage_error(res, "cannot write the comparison: No such file or directory")
+
+
 def test_markdown_and_summary_file(base: Path, project: Path) -> None:
     cur = write_run(project / "cur.json", seed=2, counters={"statements": 30})
     summary = project / "summary.md"

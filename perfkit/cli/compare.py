@@ -89,15 +89,20 @@ def compare_cmd(
             allow_env_mismatch=allow_env_mismatch,
             correct_drift=not no_drift_correction,
         )
-    if fmt == "table":
-        console.print(comparison_table(cmp))
-    else:
-        for w in cmp.warnings:
-            err_console.print(f"[bold red]warning:[/] {escape(w)}", soft_wrap=True)
-        click.echo(to_markdown(cmp) if fmt == "markdown" else to_json(cmp), nl=False)
-    if summary is not None:
-        with summary.open("a") as fh:
-            fh.write(to_markdown(cmp))
+    try:
+        if fmt == "table":
+            console.print(comparison_table(cmp))
+        else:
+            for w in cmp.warnings:
+                err_console.print(f"[bold red]warning:[/] {escape(w)}", soft_wrap=True)
+            click.echo(to_markdown(cmp) if fmt == "markdown" else to_json(cmp), nl=False)
+            sys.stdout.flush()
+        if summary is not None:
+            with summary.open("a") as fh:
+                fh.write(to_markdown(cmp))
+    except OSError as exc:  # an output that cannot be written is bad input (2), never "a regression" (1)
+        where = f": {exc.filename}" if exc.filename else ""
+        fail(f"cannot write the comparison: {exc.strerror or exc}{where}", USAGE_EXIT)
     if cmp.failed:
         sys.exit(1)
 
