@@ -227,8 +227,9 @@ def compare(
             "shown as not comparable and do not fail; the exact counters and plans are checked as usual "
             "(save a new baseline to gate time again)"
         )
-    drifts = scenario_drifts(baseline, current, common) if correct_drift and timed_alike else {}
-    warnings += drift_warnings(drifts)
+    timed = any(isinstance(check, TimeCheck) for check in applied)
+    drifts = scenario_drifts(baseline, current, common) if correct_drift and timed_alike and timed else {}
+    warnings += drift_warnings(drifts)  # none when no check judges time: the drift would excuse nothing
     compared: list[BenchmarkComparison] = []
     stale: list[StaleBenchmark] = []
     for key in common:
@@ -243,11 +244,11 @@ def compare(
                 key=key, scenario=c.scenario, name=c.name, variant=c.variant, results=results, version_changed=changed
             )
         )
-    for check in applied if checks is not None else ():
-        if check.spec in DEFAULT_SPECS:  # the defaults apply only where their metric exists: no warning
-            continue
+    for check in applied if checks is not None else ():  # the defaults apply where their metric exists: no warning
         if not any(r.spec == check.spec for bc in compared for r in bc.results):
-            warnings.append(f"check {check.spec} matched no recorded metric in any benchmark (misspelt?)")
+            warnings.append(
+                f"check {check.spec} gated nothing: no benchmark the two runs have in common records its metric"
+            )
     if stale:
         warnings.append(
             f"{len(stale)} benchmark(s) changed their SQL or parameters since the baseline; compared by name "
@@ -547,9 +548,10 @@ def compare_files(
 ) -> Comparison:
     """Load two results files and compare them with the given specs (else pyproject.toml's, else the defaults)."""
     resolved = resolve(specs, pyproject=pyproject)
+    chosen = resolved.checks if specs or resolved.origin is not None else None  # None: the defaults
     base, cur = load(baseline), load(current)
     try:
-        return compare(base, cur, resolved.checks, allow_env_mismatch=allow_env_mismatch, correct_drift=correct_drift)
+        return compare(base, cur, chosen, allow_env_mismatch=allow_env_mismatch, correct_drift=correct_drift)
     except ThresholdError as exc:
         if resolved.origin is None:
             raise

@@ -318,6 +318,9 @@ def test_run_wide_drift_is_not_a_regression_but_an_outlier_is() -> None:
     assert any("slower than the baseline (machine drift" in w for w in cmp.warnings)
     raw = compare(base, cur, MEDIAN20, correct_drift=False)
     assert len(raw.failures) == 8  # without the correction every benchmark "regressed"
+    # no timing check, no drift: the warning would speak of a correction that judges nothing
+    counted = compare(base, cur, parse_checks(["statements:+0"]))
+    assert not any("drift" in w for w in counted.warnings), counted.warnings
 
 
 def test_a_slow_spell_over_one_scenario_is_drift_of_that_scenario() -> None:
@@ -426,7 +429,14 @@ def test_a_counter_either_file_records_is_a_valid_name() -> None:
     gone = bench(variant="gone", counters={"rows_read": 10})
     cmp = compare(run(*bare.benchmarks, gone), base, rows_read)
     assert not cmp.failed
-    assert any("counter:rows_read:+0 matched no recorded metric" in w for w in cmp.warnings)
+    assert any("check counter:rows_read:+0 gated nothing: no benchmark the two runs have in" in w for w in cmp.warnings)
+    # so does a default check asked for by name (the defaults alone stay quiet where their metric is absent)
+    untimed = run(bench(variant="composite", counters={"rows_removed": 0}))
+    statements = compare(untimed, untimed, parse_checks(["statements:+0"]))
+    assert [w for w in statements.warnings if "gated nothing" in w] == [
+        "check statements:+0 gated nothing: no benchmark the two runs have in common records its metric"
+    ]
+    assert not any("gated nothing" in w for w in compare(untimed, untimed).warnings)
 
 
 def test_no_checks_is_an_error() -> None:

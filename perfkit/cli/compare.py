@@ -64,7 +64,7 @@ def _usage_errors() -> Iterator[None]:
 @click.option(
     "--no-drift-correction",
     is_flag=True,
-    help="Judge raw timings (default: relative to the run-wide drift of a shared machine).",
+    help="Judge raw timings (default: relative to the drift of each scenario on a shared machine).",
 )
 @baselines_option
 def compare_cmd(
