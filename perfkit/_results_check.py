@@ -62,6 +62,56 @@ SCALAR = _kind(
 )
 
 
+def _whole(v: Any) -> str | None:
+    """A count: a JSON integer (a whole number written as 3.0 is read as 3 by `counter_value`)."""
+    problem = _number(v)
+    return problem if problem is not None or float(v).is_integer() else "a whole number (a count)"
+
+
+WHOLE: Check = _whole
+
+#: Counters that count things (statements, rows, blocks of a single execution, runs): never a fraction. Means per
+#: execution (server_ms, the loading scenario's pg_stat_statements buffers), ratios (row_explosion, estimate_error)
+#: and sizes in KiB (peak_kib) may have fractions, and so may counters this version does not know.
+COUNTS = frozenset(
+    {
+        "statements",
+        "expected_statements",
+        "round_trips",
+        "parents",
+        "rows",
+        "logical_rows",
+        "rows_read",
+        "rows_returned",
+        "rows_removed",
+        "heap_fetches",
+        "bytes",
+        "batches",
+        "memory_batches",
+        "duplicates",
+        "total",
+        "warmup_runs",
+        "cache_warm",
+    }
+)
+_COUNT_PREFIXES = ("children_", "distinct_")
+
+
+def is_count(name: str) -> bool:
+    """Whether a counter counts things (a whole number), by its name."""
+    return name in COUNTS or name.startswith(_COUNT_PREFIXES)
+
+
+def check_counters(counters: Mapping[str, Any], where: str) -> dict[str, float]:
+    """Counters checked (counts whole, the rest finite numbers) and kept as perfkit keeps them: counts as integers
+    (3.0 read as 3), integers as written, other numbers as floats."""
+    out: dict[str, float] = {}
+    for name, value in counters.items():
+        check_value(value, WHOLE if is_count(name) else NUMBER, f"{where}.{name}")
+        out[name] = int(value) if is_count(name) or isinstance(value, int) else float(value)
+    return out
+
+
 def nullable(check: Check) -> Check:
     """`check`, or null."""
 

@@ -23,8 +23,10 @@ from perfkit._results_check import (
     OBJECT,
     SCALAR,
     STRING,
+    check_counters,
     check_fields,
     check_items,
+    check_object,
     check_value,
     json_type,
     nullable,
@@ -248,7 +250,7 @@ def _benchmark_record(obj: Any, where: str) -> Benchmark:
     b = check_fields(obj, where, _BENCHMARK, _BENCHMARK_OPTIONAL)
     check_items(b["params"], f"{where}.params", SCALAR)
     check_samples(b["samples_ms"], f"{where}.samples_ms")
-    check_items(b["counters"], f"{where}.counters", NUMBER)
+    counters = check_counters(check_object(b["counters"], f"{where}.counters"), f"{where}.counters")
     check_items(b.get("notes", []), f"{where}.notes", STRING)
     samples = tuple(float(x) for x in b["samples_ms"])
     stats = _stats(b["stats"], f"{where}.stats")
@@ -268,7 +270,7 @@ def _benchmark_record(obj: Any, where: str) -> Benchmark:
         params=dict(b["params"]),
         samples_ms=samples,
         stats=stats,
-        counters={k: v if isinstance(v, int) else float(v) for k, v in b["counters"].items()},  # counts stay integers
+        counters=counters,
         plan=check_plan(b.get("plan"), f"{where}.plan"),
         notes=tuple(b.get("notes", ())),
         version=b.get("version", ""),

@@ -66,6 +66,14 @@ def test_counts_stay_integers_through_load_and_rewrite(tmp_path: Path) -> None:
     assert [type(counters[k]) for k in ("statements", "warmup_runs", "server_ms")] == [int, int, float]
 
 
+def test_a_count_written_as_a_whole_float_loads_as_an_integer() -> None:
+    """3.0 statements is 3 (another tool may write it so); means and ratios keep their fractions."""
+    doc = _mutated(lambda d: d["benchmarks"][0]["counters"].update(statements=3.0, server_ms=2.0, row_explosion=1.5))
+    counters = R.from_dict(doc).benchmarks[0].counters
+    assert (counters["statements"], counters["server_ms"], counters["row_explosion"]) == (3, 2.0, 1.5)
+    assert [type(counters[k]) for k in ("statements", "server_ms")] == [int, float]
+
+
 def test_write_is_atomic(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     path = tmp_path / "results.json"
     R.write(sample_results(), path)
@@ -231,6 +239,14 @@ def _mutated(change: Any) -> dict[str, Any]:
         (
             lambda d: d["benchmarks"][0]["counters"].update(statements=float("-inf")),
             "field benchmarks[0].counters.statements must be a finite number, not -Infinity",
+        ),
+        (  # a count is whole: 3.5 statements loaded, and `statements:+0` gated against it
+            lambda d: d["benchmarks"][0]["counters"].update(statements=3.5),
+            "field benchmarks[0].counters.statements must be a whole number (a count), not a number (3.5)",
+        ),
+        (
+            lambda d: d["benchmarks"][0]["counters"].update(children_posts=0.5),
+            "field benchmarks[0].counters.children_posts must be a whole number (a count), not a number (0.5)",
         ),
         (
             lambda d: d["environment"].update(scale=float("inf")),
