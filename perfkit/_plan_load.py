@@ -10,7 +10,8 @@ from typing import Any
 
 from perfkit.errors import PlanError
 
-_YAML_PLAN = re.compile(r"^\s*-?\s*(Plan|Node Type|Actual Total Time|Execution Time):", re.MULTILINE)
+# "Execution Time:" starts a line of a text plan too: only YAML has the keys "Plan:" and "Node Type:".
+_YAML_PLAN = re.compile(r"^\s*-?\s*(Plan|Node Type):", re.MULTILINE)
 _XML_PLAN = re.compile(r"^\s*<(\?xml|explain\b)")
 _FORMAT_JSON = "perfkit reads EXPLAIN (ANALYZE, BUFFERS, FORMAT JSON) output: save the plan with FORMAT JSON"
 MAX_DEPTH = 400  # nodes nested deeper than any real plan (the tree is read and drawn recursively)

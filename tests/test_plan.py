@@ -443,6 +443,18 @@ def test_estimates_only_plan_refused_unless_allowed() -> None:
             "Planning Time: 0.050 ms\n",
             "text-format plan; perfkit reads EXPLAIN (ANALYZE, BUFFERS, FORMAT JSON) output: save the plan with FORMAT",
         ),
+        (  # as `psql -At -c "EXPLAIN (ANALYZE, BUFFERS) ..."` saves it: "Execution Time:" starts a line (read as YAML)
+            "Result  (cost=0.00..0.01 rows=1 width=4) (actual time=0.001..0.001 rows=1 loops=1)\n"
+            "Planning Time: 0.018 ms\nExecution Time: 0.010 ms\n",
+            "text-format plan; perfkit reads EXPLAIN (ANALYZE, BUFFERS, FORMAT JSON) output: save the plan with FORMAT",
+        ),
+        (  # psql's aligned output of the same
+            "                                     QUERY PLAN\n"
+            "------------------------------------------------------------------------------------\n"
+            " Result  (cost=0.00..0.01 rows=1 width=4) (actual time=0.001..0.001 rows=1 loops=1)\n"
+            " Planning Time: 0.018 ms\n Execution Time: 0.010 ms\n(3 rows)\n",
+            "text-format plan; perfkit reads EXPLAIN (ANALYZE, BUFFERS, FORMAT JSON) output: save the plan with FORMAT",
+        ),
         (
             '- Plan: \n    Node Type: "Seq Scan"\n    Actual Total Time: 0.200\n  Execution Time: 0.250\n',
             "YAML-format plan; perfkit reads EXPLAIN (ANALYZE, BUFFERS, FORMAT JSON) output: save the plan with FORMAT",
