@@ -8,9 +8,12 @@ import json
 import math
 import tomllib
 from dataclasses import dataclass
+from difflib import get_close_matches
 from importlib import resources
 from pathlib import Path
 from typing import Any
+
+from faker.config import AVAILABLE_LOCALES
 
 from perfkit.errors import ConfigError
 
@@ -167,6 +170,16 @@ def _over(base: dict[str, Any], doc: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
+def _check_locale(locale: str) -> None:
+    """A locale Faker has (as Faker reads it: 'ja-JP' is ja_JP), refused here, before a seed says it will load."""
+    known = {loc.lower(): loc for loc in AVAILABLE_LOCALES}
+    if locale.replace("-", "_").lower() in known:
+        return
+    close = get_close_matches(locale.replace("-", "_").lower(), list(known), n=1)
+    hint = f"did you mean {known[close[0]]!r}? " if close else ""
+    raise ConfigError(f"profile: unknown Faker locale {locale!r} ({hint}see faker.config.AVAILABLE_LOCALES)")
+
+
 def parse_profile(doc: dict[str, Any], name: str) -> Profile:
     """Validate a profile document (already read from TOML); keys it leaves out take the default profile's values."""
     if not isinstance(doc, dict):
@@ -179,6 +192,7 @@ def parse_profile(doc: dict[str, Any], name: str) -> Profile:
     locale = doc.get("locale", "en_US")
     if not isinstance(locale, str) or not locale.strip():
         raise ConfigError("profile: locale must be a Faker locale such as 'en_US', not " + repr(locale))
+    _check_locale(locale)
     base_rows = {"users": 10_000, "posts": 100_000, "tags": 500, "comments": 300_000, "notifications": 200_000}
     rows_doc = _table(doc, "rows", set(base_rows))
     rows = {k: int(_number(f"rows.{k}", rows_doc.get(k, v), whole=True)) for k, v in base_rows.items()}

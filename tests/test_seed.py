@@ -195,6 +195,9 @@ def test_bad_arguments_and_profiles(tmp_path: Path, empty_db: Target) -> None:
         "[skew]\ntag_popularity = 1e300\n": "skew.tag_popularity must be from 0 \\(uniform\\) to 100",  # overflowed
         "[skew]\nposts_per_author = 1e300\n": "skew.posts_per_author must be from 1 \\(1 = uniform\\) to 100",
         "locale = ''\n": "locale must be a Faker locale such as 'en_US', not ''",  # was en_US without a word
+        # refused when the profile is read, not once a seed had said it would load again
+        "locale = 'xx_XX'\n": "unknown Faker locale 'xx_XX' \\(see faker.config.AVAILABLE_LOCALES\\)",
+        "locale = 'en_UX'\n": "unknown Faker locale 'en_UX' \\(did you mean 'en_US'\\?",
         "[posts]\nstatus_mix = { published = 1, deleted = 1 }\n": "unknown label status_mix.deleted",
         "[posts]\nstatus_mix = { published = 0.9, draft = 0.9, archived = 0.9 }\n": "shares sum to 2.7, not 1",
         "[posts]\ntags_per_post = [0.5, 0.6]\n": "tags_per_post probabilities sum to 1.1, not 1",
