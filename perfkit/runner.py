@@ -134,6 +134,8 @@ def _run(
     )
     if info.reused:
         tell(f"reusing the seeded data ({info.total_rows:,} rows, fingerprint {info.fingerprint[:12]})")
+    for note in info.notes:
+        tell(f"note: {note}")
     data_lock.take_shared(lock, "run again", SeedError)
     now = current_seed(lock)
     if now is None or now.fingerprint != info.fingerprint:  # replaced between the seed and the lock

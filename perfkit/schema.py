@@ -216,6 +216,26 @@ def migrate(conn: psycopg.Connection[Any], *, force: bool = False) -> list[str]:
         return applied
 
 
+def restore_indexes(conn: psycopg.Connection[Any]) -> list[str]:
+    """Build the secondary indexes perfkit defines that are missing (dropped by hand); returns their names.
+
+    Refused while a seed or a run uses the data: a seed drops them on purpose while it loads, and a run's plans would
+    change under it.
+    """
+    _autocommit(conn)
+    if not status(conn).missing_indexes:
+        return []
+    data_lock.take_exclusive(conn, "migrate again", SchemaError)
+    try:
+        defs = {i.name: i for i in secondary_indexes()}
+        missing = list(status(conn).missing_indexes)
+        for name in missing:
+            conn.execute(defs[name].ddl.encode())  # DDL shipped with perfkit
+        return missing
+    finally:
+        data_lock.release_exclusive(conn)
+
+
 def downgrade(conn: psycopg.Connection[Any], *, force: bool = False) -> list[str]:
     """Undo every applied migration, newest first; returns the ids undone."""
     _autocommit(conn)
@@ -287,6 +307,7 @@ __all__ = [
     "migrate",
     "migrations",
     "reset",
+    "restore_indexes",
     "secondary_indexes",
     "status",
 ]

@@ -224,7 +224,9 @@ def _seed(
         if check_disk(main, target, estimate_bytes(counts(scale, prof))) is None:
             notes.append("disk space not checked: the server's data directory is not on this machine")
         world = make_world(scale, seed, prof)
+        before = read_shape(main, schema.TABLES)
         schema.reset(main, force=force)
+        notes += _lost(before, read_shape(main, schema.TABLES))
         _check_types(main)
         _record_start(main, scale, seed, prof)
         plan = deferred(main)
@@ -261,6 +263,18 @@ def _seed(
     return SeedInfo(
         scale, seed, prof.name, rows, fp, seconds, prof.digest, GENERATOR_VERSION, False, phases, tuple(notes)
     )
+
+
+def _lost(before: dict[str, str], after: dict[str, str]) -> list[str]:
+    """What the reset removed or put back that perfkit's schema does not define (an index of the user's, say)."""
+    dropped = sorted(before.keys() - after.keys())
+    reverted = sorted(k for k in before.keys() & after.keys() if before[k] != after[k])
+    out = []
+    if dropped:
+        out.append(f"the seed rebuilt perfkit's schema and dropped what it does not define: {', '.join(dropped)}")
+    if reverted:
+        out.append(f"the seed rebuilt perfkit's schema and put back its own definition of {', '.join(reverted)}")
+    return out
 
 
 def _lock(conn: psycopg.Connection[Any]) -> None:

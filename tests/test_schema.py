@@ -8,6 +8,7 @@ import psycopg
 import pytest
 from click.testing import CliRunner
 
+from perfkit import _data_lock as data_lock
 from perfkit import schema
 from perfkit.cli import cli
 from perfkit.db import Target, connect
@@ -131,6 +132,17 @@ def test_cli_db_commands(empty_db: Target) -> None:
     assert out.exit_code == 0 and "schema recreated" in out.output
     out = runner.invoke(cli, ["db", "status", "--dsn", empty_db.conninfo])
     assert "pending: -" in out.output and "seed: none" in out.output
+    # an index dropped by hand: status lists it, migrate builds it again (it said "schema up to date")
+    with connect(empty_db) as conn:
+        conn.execute("DROP INDEX idx_posts_created_id")
+    out = runner.invoke(cli, ["db", "status", "--dsn", empty_db.conninfo])
+    assert "missing indexes: idx_posts_created_id" in out.output
+    out = runner.invoke(cli, ["db", "migrate", "--dsn", empty_db.conninfo])
+    assert out.exit_code == 0 and out.output == "rebuilt missing index(es): idx_posts_created_id\n", out.output
+    with connect(empty_db) as conn:
+        assert schema.status(conn).missing_indexes == ()
+    out = runner.invoke(cli, ["db", "migrate", "--dsn", empty_db.conninfo])
+    assert out.output == "schema up to date\n"
 
 
 def test_status_ignores_extension_relations_and_flags_invalid_indexes(conn: psycopg.Connection[Any]) -> None:
@@ -196,3 +208,15 @@ def test_a_failed_reset_leaves_the_schema_as_it_was(
     with pytest.raises(SchemaError, match="boom"):
         schema.reset(conn)
     assert schema.status(conn).pending == () and conn.execute("SELECT name FROM tags").fetchall() == [("kept",)]
+
+
+def test_missing_indexes_are_not_rebuilt_under_a_seed(conn: psycopg.Connection[Any], empty_db: Target) -> None:
+    """A seed drops the indexes while it loads: `db migrate` must not build them under it."""
+    schema.migrate(conn)
+    conn.execute("DROP INDEX idx_posts_status")
+    with connect(empty_db, application_name="perfkit seed") as seeding:
+        data_lock.take_exclusive(seeding, "seed again", SchemaError)
+        with pytest.raises(SchemaError, match=r"another seed of this database is running \(perfkit seed"):
+            schema.restore_indexes(conn)
+    assert schema.status(conn).missing_indexes == ("idx_posts_status",)
+    assert schema.restore_indexes(conn) == ["idx_posts_status"]

@@ -48,6 +48,15 @@ def test_a_seed_whose_schema_changed_is_not_reused(empty_db: Target, ddl: str, p
     assert not again.reused and again.fingerprint == first.fingerprint and reasons == [why]
     with connect(empty_db) as conn:
         assert schema_changes(conn) == []  # the reseed restored the schema
+    # and said what of the user's it removed or reverted (an index of theirs was dropped without a word)
+    said = [n for n in again.notes if n.startswith("the seed rebuilt")]
+    kind, _, change = phrase.rpartition(" ")
+    if change == "added":
+        assert said == [f"the seed rebuilt perfkit's schema and dropped what it does not define: {kind}"]
+    elif change == "changed":
+        assert said == [f"the seed rebuilt perfkit's schema and put back its own definition of {kind}"]
+    else:
+        assert said == []  # what perfkit defines and the user dropped is simply back
 
 
 def test_a_statistics_reset_is_one_phrase() -> None:

@@ -35,10 +35,14 @@ def db() -> None:
 @data_dir_option
 @force_option
 def db_migrate(dsn: str | None, data_dir: Path | None, force: bool) -> None:
-    """Apply pending schema migrations."""
+    """Apply pending schema migrations and build perfkit's indexes that were dropped."""
     with connect(resolve_target(dsn, data_dir)) as conn:
         applied = schema.migrate(conn, force=force)
-    console.print(f"applied: {', '.join(applied)}" if applied else "schema up to date")
+        restored = schema.restore_indexes(conn)
+    if restored:
+        console.print(f"rebuilt missing index(es): {', '.join(restored)}")
+    if applied or not restored:
+        console.print(f"applied: {', '.join(applied)}" if applied else "schema up to date")
 
 
 @db.command("reset")
