@@ -104,7 +104,7 @@ def test_usage_errors_never_print_a_password() -> None:
 def test_an_unwritable_output_folder_is_refused_before_any_work(empty_db: Any) -> None:
     """Found before seeding and benchmarking (it surfaced as a traceback after them, and the results were lost)."""
     res = perfkit("run", "--dsn", empty_db.conninfo, "--scale", "0.01", "--scenario", "pagination", "--out", "/proc/x")
-    assert_one_line_error(res, 1)
+    assert_one_line_error(res, 2)  # a bad --out is a usage error
     assert "cannot write results to /proc/x" in res.stderr
     assert res.stdout == ""  # not even the empty line of a progress display started for nothing
     with psycopg.connect(empty_db.conninfo) as conn:
@@ -129,6 +129,22 @@ def test_an_unknown_profile_is_refused_before_the_server_starts(tmp_path: Any) -
     folder = tmp_path / "never-started"
     for command in ("seed", "run"):
         res = perfkit(command, "--profile", "nope", "--data-dir", str(folder))
-        assert_one_line_error(res, 1)
+        assert_one_line_error(res, 2)
         assert "unknown profile 'nope'" in res.stderr
     assert not folder.exists()  # no initdb, no server
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["advise", "  "], "the SQL statement is empty"),  # as explain "" (it was 1 here, 2 there)
+        (["report", "nope.json"], "nope.json"),
+        (["notebook", "--results", "nope.json"], "nope.json"),
+        (["seed", "--profile", "nope"], "unknown profile 'nope'"),
+        (["compare", "nope.json", "nope2.json"], "nope"),
+    ],
+)
+def test_the_same_kind_of_mistake_exits_2_in_every_command(args: list[str], message: str) -> None:
+    res = perfkit(*args, "--dsn", "host=127.0.0.1 port=1 dbname=x") if args[0] in ("advise", "seed") else perfkit(*args)
+    assert_one_line_error(res, 2)
+    assert message in res.stderr

@@ -321,7 +321,7 @@ def test_cli_report(results_files: ResultsFiles, tmp_path: Path) -> None:
     bad.write_text('{"schema_version": ')
     for args in (["report", str(tmp_path / "nope.json")], ["report", str(bad)]):
         res = runner.invoke(cli, args)
-        assert res.exit_code == 1
+        assert res.exit_code == 2  # a missing or unreadable input file is a usage error, as in compare
         assert "Traceback" not in res.output
         assert len(res.output.strip().splitlines()) == 1
     assert runner.invoke(cli, ["report"]).exit_code == 2
@@ -347,7 +347,7 @@ def test_cli_notebook_launches_jupyter(results_files: ResultsFiles, monkeypatch:
     assert argv[:2] == ("/opt/jup/bin/jupyter", "lab") and argv[2].endswith("notebooks")
     assert env["PERFKIT_RESULTS"] == str(results_files.current)
     res = CliRunner().invoke(cli, ["notebook", "--results", "/nonexistent/results.json"])
-    assert res.exit_code == 1 and "not found" in res.output
+    assert res.exit_code == 2 and "not found" in res.output
 
 
 def test_without_jupyterlab_the_printed_commands_work(

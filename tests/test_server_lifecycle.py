@@ -58,12 +58,20 @@ def test_a_command_stops_the_server_it_started(private_server: EmbeddedServer) -
 def test_an_error_comes_before_the_note_on_the_stopped_server(private_server: EmbeddedServer) -> None:
     """The error is the first line on stderr (the server a failed command started is still stopped, and said so)."""
     srv = private_server
-    result = CliRunner().invoke(cli, ["explain", "SELECT 1", "--set", "work_mem=64XB", "--data-dir", str(srv.base_dir)])
-    assert result.exit_code == 2, result.output
-    lines = result.stderr.splitlines()
-    assert lines[-2].startswith("Error: Invalid value for '--set': cannot set work_mem=64XB"), lines
-    assert lines[-1] == f"stopped the embedded server (its data stays in {srv.base_dir})"
-    assert not srv.status().running
+    for args, code, error in [
+        (["--set", "work_mem=64XB"], 2, "error: Invalid value for '--set': cannot set work_mem=64XB"),  # a usage error
+        (["--statement-timeout", "1", "--", "SELECT pg_sleep(1)"], 1, "error: "),  # the statement failed
+    ]:
+        sql = [] if "--" in args else ["SELECT 1"]
+        result = subprocess.run(
+            [sys.executable, "-m", "perfkit", "explain", *sql, "--data-dir", str(srv.base_dir), *args],
+            capture_output=True, text=True, check=False,
+        )  # fmt: skip
+        assert result.returncode == code, result.stderr
+        lines = result.stderr.splitlines()
+        assert len(lines) == 2 and lines[0].startswith(error), lines
+        assert lines[1] == f"stopped the embedded server (its data stays in {srv.base_dir})"
+        assert not srv.status().running
 
 
 def test_a_kept_server_outlives_commands(private_server: EmbeddedServer) -> None:

@@ -11,7 +11,7 @@ import psycopg
 from psycopg import conninfo as pg_conninfo
 from rich.markup import escape
 
-from perfkit.cli._common import PerfkitGroup, err_console
+from perfkit.cli._common import STOPPED_AFTER_USAGE_ERROR, PerfkitGroup, err_console, say_stopped
 from perfkit.cli.advise import advise_cmd
 from perfkit.cli.compare import baseline, compare_cmd, export_cmd
 from perfkit.cli.db import db, seed
@@ -70,6 +70,13 @@ def main(argv: list[str] | None = None) -> None:
     # psycopg logs "error ignored in rollback" when Ctrl-C lands mid-statement: with no handler Python prints it
     # before perfkit's own one-line "interrupted"; perfkit reports the errors that matter itself
     logging.getLogger("psycopg").addHandler(logging.NullHandler())
+    try:
+        _main(args)
+    finally:  # after the error line (and never lost to sys.exit)
+        say_stopped(STOPPED_AFTER_USAGE_ERROR)
+
+
+def _main(args: list[str]) -> None:
     try:
         rc = cli.main(args=args, prog_name="perfkit", standalone_mode=False)
     except click.exceptions.NoArgsIsHelpError as exc:  # `perfkit`, `perfkit db`: the help, not an error about it

@@ -17,7 +17,7 @@ from rich.console import Console
 from rich.markup import escape
 
 from perfkit._pgerror import with_hint
-from perfkit.errors import PerfkitError
+from perfkit.errors import ConfigError, PerfkitError, ResultsError
 from perfkit.seed import MAX_SEED, MIN_SCALE
 from perfkit.server import EmbeddedServer, command_scope
 
@@ -27,16 +27,27 @@ console = Console(highlight=False, width=_WIDTH)
 err_console = Console(stderr=True, highlight=False)
 
 
+#: Exit status of a usage error: bad arguments or input (click's own usage errors exit 2 too).
+USAGE_EXIT = 2
+
+
 def fail(message: str, code: int = 1) -> NoReturn:
     """Print a one-line error and exit (the message is plain text: brackets in it are not markup)."""
     err_console.print(f"[bold red]error:[/] {escape(message)}", markup=True, soft_wrap=True)
     sys.exit(code)
 
 
-def _say_stopped(server: EmbeddedServer) -> None:
-    err_console.print(
-        f"[dim]stopped the embedded server (its data stays in {escape(str(server.base_dir))})[/]", soft_wrap=True
-    )
+#: Servers stopped by a command that ended in a usage error: `main` says so after the error line.
+STOPPED_AFTER_USAGE_ERROR: list[EmbeddedServer] = []
+
+
+def say_stopped(servers: list[EmbeddedServer]) -> None:
+    """Tell (on stderr) that a command stopped the embedded servers it had started."""
+    for server in servers:
+        err_console.print(
+            f"[dim]stopped the embedded server (its data stays in {escape(str(server.base_dir))})[/]", soft_wrap=True
+        )
+    servers.clear()
 
 
 class Terminated(KeyboardInterrupt):
@@ -71,13 +82,17 @@ class PerfkitGroup(click.Group):
 
     def invoke(self, ctx: click.Context) -> Any:
         stopped: list[EmbeddedServer] = []
+        STOPPED_AFTER_USAGE_ERROR.clear()  # what an earlier in-process call (click's test runner) left unsaid
         try:
             # an embedded server this command starts is stopped when it ends
             with _terminate_as_interrupt(), command_scope(stopped.append):
                 return super().invoke(ctx)
-        except click.ClickException as exc:  # shown here, not by click's main: before the note on the server
-            exc.show()
-            sys.exit(exc.exit_code)
+        except click.ClickException:  # a usage error, shown by `main` on one line: the note follows it there
+            STOPPED_AFTER_USAGE_ERROR.extend(stopped)
+            stopped.clear()
+            raise
+        except (ConfigError, ResultsError) as exc:  # bad arguments, profile, settings or input file: a usage error
+            fail(str(exc), USAGE_EXIT)
         except PerfkitError as exc:
             fail(str(exc))
         except psycopg.Error as exc:  # the server failed under us (disk full, crash, shutdown): one line, no traceback
@@ -93,8 +108,7 @@ class PerfkitGroup(click.Group):
             err_console.print("interrupted")
             sys.exit(130)
         finally:  # after the command's output or its error, so that an error stays the first line on stderr
-            for server in stopped:
-                _say_stopped(server)
+            say_stopped(stopped)
 
 
 data_dir_option = click.option(

@@ -44,6 +44,8 @@ def advise_cmd(
     data_dir: Path | None,
 ) -> None:
     """Propose B-tree indexes for a SELECT, estimate each, build the best (rolled back) and measure it."""
+    if not sql.strip():  # a usage error (2), as in explain, before any server is started
+        raise click.UsageError("the SQL statement is empty")
     with connect(resolve_target(dsn, data_dir)) as conn:
         result = advise(
             conn, sql, use_hypopg=False if no_hypopg else None, build_best=not no_build, budget_s=budget,

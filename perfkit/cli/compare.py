@@ -14,13 +14,11 @@ from rich.text import Text
 
 from perfkit import results as _results
 from perfkit.baseline import DEFAULT_ROOT, latest_results, list_baselines, resolve_baseline, save_baseline
-from perfkit.cli._common import console, err_console, fail
+from perfkit.cli._common import USAGE_EXIT, console, err_console, fail
 from perfkit.compare import compare_files
 from perfkit.compare_render import comparison_table, to_json, to_markdown
 from perfkit.errors import CompareError, ConfigError, ResultsError
 from perfkit.export import FORMATS, export
-
-USAGE_EXIT = 2  # bad input (spec, files, environments): distinct from 1, "a regression was found"
 
 baselines_option = click.option(
     "--baselines",
