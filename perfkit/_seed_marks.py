@@ -3,7 +3,9 @@
 A write leaves its traces even when rolled back: dead row versions, visibility-map bits cleared, pages added. A reused
 seed must be the data its fingerprint describes, physically too, or every timing and buffer count taken on it drifts.
 PostgreSQL's cumulative statistics count every inserted, updated and deleted row, committed or not; TRUNCATE, VACUUM
-FULL and CLUSTER give the table a new file node.
+FULL and CLUSTER give the table a new file node. A session still connected reports its counts up to 10 s late, so the
+visibility map is read too (where pg_visibility can be used): the seed's COPY FREEZE leaves every page all-visible, and
+a write clears its page's bit until a VACUUM.
 """
 
 from __future__ import annotations
@@ -46,6 +48,38 @@ def read_marks(conn: psycopg.Connection[Any], tables: Iterable[str]) -> dict[str
         (list(tables),),
     ).fetchall()
     return {str(r[0]): Mark(int(r[1]), int(r[2]), int(r[3]), int(r[4])) for r in rows}
+
+
+_VISIBILITY = """
+SELECT c.relname, pg_relation_size(c.oid) / current_setting('block_size')::int, v.all_visible
+FROM pg_class c CROSS JOIN LATERAL pg_visibility_map_summary(c.oid) v
+WHERE c.relnamespace = current_schema()::regnamespace AND c.relkind = 'r' AND c.relname = ANY(%s)
+"""
+
+
+def written_pages(conn: psycopg.Connection[Any], tables: Iterable[str]) -> dict[str, tuple[int, int]] | None:
+    """(pages not all-visible, pages) of each of `tables` that has such pages, from the visibility map; None when
+    pg_visibility cannot be used here (not installed, or the role may not create or call it).
+
+    The extension is created for the query and rolled back, so the database is left as it was.
+    """
+    try:
+        with conn.transaction(force_rollback=True):
+            conn.execute("CREATE EXTENSION IF NOT EXISTS pg_visibility")
+            rows = conn.execute(_VISIBILITY, (list(tables),)).fetchall()
+    except psycopg.Error:
+        return None
+    return {str(r[0]): (int(r[1]) - int(r[2]), int(r[1])) for r in rows if int(r[2]) < int(r[1])}
+
+
+def page_changes(written: dict[str, tuple[int, int]], tables: Sequence[str]) -> list[str]:
+    """One phrase per table with pages written since the seed, in `tables` order."""
+    return [
+        f"{t}: {written[t][0]:,} of {written[t][1]:,} pages written since the seed (visibility map), committed or"
+        " rolled back"
+        for t in tables
+        if t in written
+    ]
 
 
 def marks_to_json(marks: dict[str, Mark]) -> dict[str, list[int]]:
@@ -99,15 +133,25 @@ def changes(before: dict[str, Mark], now: dict[str, Mark], tables: Sequence[str]
     return found
 
 
+@dataclass
+class OwnWrites:
+    """Rows perfkit wrote and undid on one connection, per table, as told by the code that wrote them."""
+
+    rows: dict[str, Mark]
+
+    def add(self, table: str, *, inserted: int = 0, updated: int = 0, deleted: int = 0) -> None:
+        old = self.rows.get(table, Mark(0, 0, 0, 0))
+        self.rows[table] = Mark(0, old.inserted + inserted, old.updated + updated, old.deleted + deleted)
+
+
 @contextmanager
-def own_writes(conn: psycopg.Connection[Any], tables: Sequence[str]) -> Iterator[None]:
-    """Writes that perfkit makes on `conn` to seeded `tables` inside the block and undoes (rolls back, then VACUUM
-    ANALYZE) are added to the seed's marks, so they do not count as changes to the seed; other changes still do."""
-    flush_stats(conn)
-    before = read_marks(conn, tables)
-    yield
-    flush_stats(conn)
-    after = read_marks(conn, tables)
+def own_writes(conn: psycopg.Connection[Any], tables: Sequence[str]) -> Iterator[OwnWrites]:
+    """Rows that perfkit writes to seeded `tables` inside the block and undoes (rolls back, then VACUUM), as the block
+    tells them to the yielded OwnWrites, are added to the seed's marks, so they do not count as changes to the seed.
+    Only what the block tells is excused: another session's write in the meantime still counts."""
+    own = OwnWrites({})
+    yield own
+    flush_stats(conn)  # this session's counts, the ones excused, are visible before the next command reads them
     if conn.execute("SELECT to_regclass('perfkit_seed') IS NOT NULL").fetchone() != (True,):
         return
     row = conn.execute("SELECT marks FROM perfkit_seed").fetchone()
@@ -115,16 +159,26 @@ def own_writes(conn: psycopg.Connection[Any], tables: Sequence[str]) -> Iterator
     if stored is None:
         return
     for table in tables:
-        old, b, a = stored.get(table), before.get(table), after.get(table)
-        if old is None or b is None or a is None or a.filenode != b.filenode:
-            continue
-        stored[table] = replace(
-            old,
-            inserted=old.inserted + a.inserted - b.inserted,
-            updated=old.updated + a.updated - b.updated,
-            deleted=old.deleted + a.deleted - b.deleted,
-        )
+        old, done = stored.get(table), own.rows.get(table)
+        if old is not None and done is not None:
+            stored[table] = replace(
+                old,
+                inserted=old.inserted + done.inserted,
+                updated=old.updated + done.updated,
+                deleted=old.deleted + done.deleted,
+            )
     conn.execute("UPDATE perfkit_seed SET marks = %s", (Jsonb(marks_to_json(stored)),))
 
 
-__all__ = ["Mark", "changes", "flush_stats", "marks_from_json", "marks_to_json", "own_writes", "read_marks"]
+__all__ = [
+    "Mark",
+    "OwnWrites",
+    "changes",
+    "flush_stats",
+    "marks_from_json",
+    "marks_to_json",
+    "own_writes",
+    "page_changes",
+    "read_marks",
+    "written_pages",
+]

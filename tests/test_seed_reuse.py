@@ -11,15 +11,18 @@ import psycopg
 import pytest
 from click.testing import CliRunner
 
+import perfkit.seed
 from perfkit._data_lock import DATA
 from perfkit._profile import load_profile, parse_profile
-from perfkit._seed_marks import Mark, changes, flush_stats, own_writes
+from perfkit._seed_marks import Mark, changes, flush_stats, marks_from_json, own_writes
 from perfkit._tables import _after
 from perfkit.cli import cli
 from perfkit.db import Target, connect
 from perfkit.errors import ConfigError, SeedError
 from perfkit.seed import current_seed, ensure_seeded, reuse_check, seed, seed_changes
 from tests.fix_seed import SMALL_SCALE
+
+ADD_POSTS = "INSERT INTO posts (author_id, title, content) SELECT id, 't', 'c' FROM users"
 
 
 def _write(target: Target, statement: str, *, commit: bool = False) -> None:
@@ -139,17 +142,60 @@ def test_delays_past_the_end_of_the_range_do_not_pile_up_on_its_last_microsecond
 def test_perfkits_own_undone_writes_keep_the_seed_reusable_and_others_still_count(empty_db: Target) -> None:
     seed(empty_db, scale=SMALL_SCALE, seed=42)
     with connect(empty_db) as conn:
-        with own_writes(conn, ("posts",)), conn.transaction(force_rollback=True):  # as the index scenario's batches
-            conn.execute("INSERT INTO posts (author_id, title, content) SELECT id, 't', 'c' FROM users")
+        with own_writes(conn, ("posts",)) as own:  # as the index scenario's batches: rolled back, told, vacuumed
+            with conn.transaction(force_rollback=True):
+                n = conn.execute(
+                    "INSERT INTO posts (author_id, title, content) SELECT id, 't', 'c' FROM users"
+                ).rowcount
+            own.add("posts", inserted=n)
+            conn.execute("VACUUM (INDEX_CLEANUP ON, ANALYZE) posts")
         assert seed_changes(conn) == []
     _write(empty_db, "DELETE FROM posts WHERE status = 'archived'")
     with connect(empty_db) as conn:
-        with own_writes(conn, ("posts",)), conn.transaction(force_rollback=True):
-            conn.execute("UPDATE posts SET view_count = 0 WHERE status = 'published'")
+        with own_writes(conn, ("posts",)) as own:
+            with conn.transaction(force_rollback=True):
+                n = conn.execute("UPDATE posts SET view_count = 0 WHERE status = 'published'").rowcount
+            own.add("posts", updated=n)
         changed = seed_changes(conn)
     # the user's delete (and its cascade), not perfkit's update
     assert [c.split(": ")[0] for c in changed] == ["posts", "post_tags", "comments"]
     assert all(c.endswith(" row deletions, committed or rolled back") for c in changed), changed
+
+
+def test_a_write_by_another_session_while_perfkit_writes_its_own_still_counts(empty_db: Target) -> None:
+    """Only the rows perfkit says it wrote are excused: the whole window's counts used to be, so a user's update made
+    while the index scenario ran its write batches was folded into the seed's marks and never seen."""
+    seed(empty_db, scale=SMALL_SCALE, seed=42)
+    with connect(empty_db) as conn:
+        with own_writes(conn, ("posts",)) as own:
+            with conn.transaction(force_rollback=True):
+                n = conn.execute(
+                    "INSERT INTO posts (author_id, title, content) SELECT id, 't', 'c' FROM users"
+                ).rowcount
+            own.add("posts", inserted=n)
+            _write(empty_db, "UPDATE posts SET view_count = view_count + 1000 WHERE status = 'published'", commit=True)
+            conn.execute("VACUUM (INDEX_CLEANUP ON, ANALYZE) posts")  # as the scenario: the map is all-visible again
+        changed = seed_changes(conn)
+    assert len(changed) == 1 and changed[0].startswith("posts: ") and " row updates, committed" in changed[0], changed
+
+
+def test_a_write_whose_counts_have_not_arrived_shows_in_the_visibility_map(
+    empty_db: Target, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A session still connected reports its row counts up to 10 s late (a user's psql, right after its UPDATE): the
+    seed was reused, and a run's results carried the fingerprint of data it no longer was."""
+    seed(empty_db, scale=SMALL_SCALE, seed=42)
+    with connect(empty_db) as conn:
+        stored = marks_from_json(conn.execute("SELECT marks FROM perfkit_seed").fetchone()[0])  # type: ignore[index]
+    monkeypatch.setattr(perfkit.seed, "read_marks", lambda _conn, _tables: stored)  # the counts not yet reported
+    with connect(empty_db) as user:
+        user.execute("UPDATE users SET name = 'HACKED' WHERE id = (SELECT id FROM users ORDER BY id LIMIT 1)")
+        info, why = reuse_check(empty_db, SMALL_SCALE, 42, load_profile("default"))
+    assert info is None
+    assert why.startswith("the data changed since the seed (users: ")
+    assert why.endswith("pages written since the seed (visibility map), committed or rolled back)"), why
+    with connect(empty_db) as conn:  # the map was read with pg_visibility, created for it and rolled back
+        assert conn.execute("SELECT count(*) FROM pg_extension WHERE extname = 'pg_visibility'").fetchone() == (0,)
 
 
 def test_write_marks_are_described_as_row_writes_committed_or_rolled_back() -> None:

@@ -10,6 +10,7 @@ import psycopg
 from psycopg import sql
 
 from perfkit import indexing
+from perfkit._seed_marks import OwnWrites
 from perfkit.errors import IndexBuildError
 from perfkit.indexing import IndexDef
 from perfkit.results import Scalar
@@ -55,20 +56,24 @@ def concurrent_builds(conn: Conn, wanted: Iterable[tuple[IndexDef, tuple[str, ..
     return out
 
 
-def _insert_ms(conn: Conn, rows: int, runs: int) -> float:
+def _insert_ms(conn: Conn, rows: int, runs: int, own: OwnWrites) -> float:
     """Best (minimum) time of inserting `rows` posts (each run in a savepoint rolled back), after one untimed run."""
     samples: list[float] = []
     for i in range(runs + 1):
         with conn.transaction(force_rollback=True):
             t0 = time.perf_counter()
-            conn.execute(INSERT_BATCH, {"rows": rows})
+            inserted = conn.execute(INSERT_BATCH, {"rows": rows}).rowcount
             if i:
                 samples.append((time.perf_counter() - t0) * 1000)
+        own.add("posts", inserted=inserted)
     return min(samples)
 
 
-def write_overhead(conn: Conn, sets: Sequence[tuple[str, IndexSet]], rows: int, runs: int) -> list[dict[str, Scalar]]:
-    """Insert the same batch of posts with only each posts index set present (and with none); all rolled back.
+def write_overhead(
+    conn: Conn, sets: Sequence[tuple[str, IndexSet]], rows: int, runs: int, own: OwnWrites
+) -> list[dict[str, Scalar]]:
+    """Insert the same batch of posts with only each posts index set present (and with none); all rolled back, and
+    each row inserted told to `own` (so that the seed's write marks excuse exactly these rows).
 
     `sets` are (used by, set) pairs; sets with the same definitions are measured once.
     """
@@ -85,7 +90,7 @@ def write_overhead(conn: Conn, sets: Sequence[tuple[str, IndexSet]], rows: int, 
             indexing.strip_table(conn, "posts")
             for ix in iset.indexes:
                 indexing.create(conn, ix)
-            ms = _insert_ms(conn, rows, runs)
+            ms = _insert_ms(conn, rows, runs, own)
         if not key:
             base_ms = ms
         label = "none" if not key else ", ".join(_short(ix) for ix in iset.indexes)
