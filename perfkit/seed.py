@@ -152,8 +152,14 @@ SELECT current_setting('max_connections')::int - current_setting('superuser_rese
 """
 
 
+def connections_for(jobs: int) -> int:
+    """Connections a seed with `jobs` opens at its busiest: `jobs` of its own (keys, indexes, ANALYZE) and, during the
+    load, one per worker process (a table each, so at most one per table)."""
+    return jobs + (min(jobs, len(_LOAD_ORDER)) if jobs > 1 else 0)
+
+
 def _open(target: Target, jobs: int, stack: ExitStack) -> list[psycopg.Connection[Any]]:
-    """`jobs` connections (the first one checks that the server has room for the others)."""
+    """`jobs` connections (the first one checks that the server has room for them and for the load's workers)."""
     conns = []
     for i in range(jobs):
         conn = stack.enter_context(connect(target, statement_timeout_ms=0, application_name="perfkit seed"))
@@ -162,10 +168,12 @@ def _open(target: Target, jobs: int, stack: ExitStack) -> list[psycopg.Connectio
         if i == 0 and jobs > 1:
             row = conn.execute(_FREE_SLOTS).fetchone()
             free, most = (int(row[0]), int(row[1])) if row else (jobs, jobs)
-            if jobs - 1 > free:
+            room = free + 1  # this connection's slot is taken already
+            if connections_for(jobs) > room:
+                fits = max((j for j in range(1, jobs) if connections_for(j) <= room), default=1)
                 raise ConfigError(
-                    f"--jobs {jobs} needs {jobs} connections, but the server has room for {free + 1} more"
-                    f" (max_connections {most}): use --jobs {max(1, free + 1)} or fewer"
+                    f"--jobs {jobs} needs {connections_for(jobs)} connections (its own and one per loading worker),"
+                    f" but the server has room for {room} more (max_connections {most}): use --jobs {fits} or fewer"
                 )
     return conns
 
@@ -396,6 +404,7 @@ __all__ = [
     "SeedInfo",
     "check_args",
     "check_counts",
+    "connections_for",
     "current_seed",
     "ensure_seeded",
     "reuse_check",

@@ -28,7 +28,16 @@ from perfkit.cli import cli
 from perfkit.db import Target, connect
 from perfkit.errors import ConfigError, SchemaError, SeedError
 from perfkit.realism import TIME_ORDER, realism_report
-from perfkit.seed import SeedInfo, _check_types, current_seed, ensure_seeded, seed, seed_state
+from perfkit.seed import (
+    _FREE_SLOTS,
+    SeedInfo,
+    _check_types,
+    connections_for,
+    current_seed,
+    ensure_seeded,
+    seed,
+    seed_state,
+)
 from tests.fix_seed import SMALL_SCALE
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -425,10 +434,17 @@ def test_more_jobs_than_the_server_has_connections_for_is_refused(empty_db: Targ
     saying how many the server has room for, before the existing data is touched."""
     with connect(empty_db) as conn:
         most = int(conn.execute("SHOW max_connections").fetchone()[0])  # type: ignore[index]
-    with pytest.raises(ConfigError, match=rf"--jobs {most + 5} needs {most + 5} connections, but the server has room"):
+    with pytest.raises(ConfigError, match=rf"--jobs {most + 5} needs {most + 13} connections \(its own and one per"):
         seed(empty_db, scale=SMALL_SCALE, jobs=most + 5)
     with connect(empty_db) as conn:
         assert seed_state(conn) is None
+        free = int(conn.execute(_FREE_SLOTS).fetchone()[0])  # type: ignore[index]
+    # room for the seed's own connections but not for its workers as well: it began, then failed after the old data
+    # was dropped ('FATAL: sorry, too many clients already' from a worker)
+    jobs = free - 4
+    with pytest.raises(ConfigError, match=rf"--jobs {jobs} needs {jobs + 8} connections .* use --jobs {free - 7} or"):
+        seed(empty_db, scale=SMALL_SCALE, jobs=jobs)
+    assert connections_for(1) == 1 and connections_for(2) == 4 and connections_for(20) == 28
 
 
 def test_seed_that_would_not_fit_the_disk_is_refused(empty_db: Target) -> None:
