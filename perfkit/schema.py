@@ -266,7 +266,7 @@ GROUP BY 1, 2, 3, 4, 5 ORDER BY 1
 
 def lock_holders(conn: psycopg.Connection[Any]) -> list[str]:
     """Other sessions holding locks on perfkit's tables (a reset would wait for them), described one per entry."""
-    rows = conn.execute(_HOLDERS, (list(TABLES),)).fetchall()
+    rows = conn.execute(_HOLDERS, ([*TABLES, *OWN_TABLES],)).fetchall()  # the reset drops perfkit's own tables too
     return [
         f"pid {pid} ({app}, {state} for {age}, holding {tables}; last query: {query})"
         for pid, app, state, age, query, tables in rows

@@ -173,17 +173,20 @@ def test_every_down_migration_runs_on_an_empty_schema(conn: psycopg.Connection[A
     assert _tables(conn) == set()
 
 
-def test_reset_refuses_to_wait_for_another_sessions_lock(conn: psycopg.Connection[Any], empty_db: Target) -> None:
+@pytest.mark.parametrize("table", ["comments", "perfkit_seed"])  # perfkit_seed: waited 30 s, then failed
+def test_reset_refuses_to_wait_for_another_sessions_lock(
+    conn: psycopg.Connection[Any], empty_db: Target, table: str
+) -> None:
     """A session idle in a transaction that read a table blocks DROP TABLE forever: the reset says who holds the
     lock instead of hanging, and leaves the schema as it was (it used to undo migrations one by one, then wait)."""
     schema.migrate(conn)
     conn.execute("INSERT INTO tags (name) VALUES ('kept')")
     with connect(empty_db, application_name="someone's psql") as other:
         other.execute("BEGIN")
-        other.execute("SELECT count(*) FROM comments")
+        other.execute(f"SELECT count(*) FROM {table}")
         pid = other.info.backend_pid
         with pytest.raises(
-            SchemaError, match=rf"pid {pid} \(someone's psql, idle in transaction for .*holding comments"
+            SchemaError, match=rf"pid {pid} \(someone's psql, idle in transaction for .*holding {table}"
         ):
             schema.reset(conn)
         other.execute("ROLLBACK")
