@@ -22,7 +22,7 @@ DAY_US = 24 * HOUR_US
 #: Rows per generated batch. Part of the data's identity: changing it changes every value (bump GENERATOR_VERSION).
 BATCH = 50_000
 #: Version of the generators' output: a stored seed with another version is not reused.
-GENERATOR_VERSION = 5
+GENERATOR_VERSION = 6
 _EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
 _M64 = np.uint64(0xFFFFFFFFFFFFFFFF)
 _VERSION_MASK = np.uint64(0xFFFFFFFFFFFF0FFF)
@@ -263,6 +263,27 @@ def top1_floor(n: int) -> float:
     return _top1_after_signup(np.ones(max(n, 1)))
 
 
+#: The most skewed log power `skew_weights` tries: nearly all weight on the top rank.
+_MOST_SKEWED = -6.0
+
+
+def _rank_of(n: int, perm: tuple[int, int]) -> np.ndarray[Any, np.dtype[np.int64]]:
+    """Row j holds rank r where j = (r * a + c) % n, as in `skewed`."""
+    a, c = perm
+    rank_of = np.empty(n, dtype=np.int64)
+    rank_of[(np.arange(n, dtype=np.int64) * a + c) % n] = np.arange(n, dtype=np.int64)
+    return rank_of
+
+
+def top1_ceiling(n: int, seed: int) -> float:
+    """The most of the posts the top 1% of `n` users can write with the authors' ranks of `seed`: a user gets no
+    rows dated before they signed up, and the heaviest ranks sit at scattered places in sign-up order."""
+    if n <= 1:
+        return 1.0
+    perm = Streams(seed).permutation("authors", n)
+    return _top1_after_signup(_signup_weights(_rank_of(n, perm), math.exp(_MOST_SKEWED)))
+
+
 def skew_weights(n: int, k: float, perm: tuple[int, int]) -> np.ndarray[Any, np.dtype[np.float64]]:
     """Cumulative weights (length n + 1, in row order) for `pick_before`, so that the top 1% of users end up with
     0.01**(1/k) of the rows, as `skewed` gives without sign-up dates.
@@ -274,11 +295,9 @@ def skew_weights(n: int, k: float, perm: tuple[int, int]) -> np.ndarray[Any, np.
     """
     if n <= 1:
         return np.array([0.0, 1.0])[: n + 1]
-    a, c = perm
-    rank_of = np.empty(n, dtype=np.int64)  # row j holds rank r where j = (r * a + c) % n, as in `skewed`
-    rank_of[(np.arange(n, dtype=np.int64) * a + c) % n] = np.arange(n, dtype=np.int64)
+    rank_of = _rank_of(n, perm)
     target = 0.01 ** (1.0 / k)
-    lo, hi = -6.0, 0.0  # log of the power: larger powers spread the weight more evenly, 1 (log 0) is even
+    lo, hi = _MOST_SKEWED, 0.0  # log of the power: larger powers spread the weight more evenly, 1 (log 0) is even
     for _ in range(24):  # the log power to within 4e-7
         mid = (lo + hi) / 2
         if _top1_after_signup(_signup_weights(rank_of, math.exp(mid))) > target:
@@ -304,24 +323,75 @@ def distinct_picks(
     rng: np.random.Generator, cdf: np.ndarray[Any, Any], wanted: np.ndarray[Any, Any], width: int
 ) -> np.ndarray[Any, np.dtype[np.int64]]:
     """Per row, `wanted` distinct indices drawn with the popularity `cdf` (duplicates redrawn), sorted, -1 padded
-    to `width` columns. `wanted` must not exceed len(cdf)."""
+    to `width` columns. `wanted` must not exceed len(cdf).
+
+    Duplicates are redrawn a few times; those left (a popularity so concentrated that the top index comes back on
+    nearly every draw) are drawn from the popularity without the row's other picks, which is what a redraw would
+    give, so every row gets its `wanted` distinct picks.
+    """
     n = len(cdf)
     empty = n  # sorts after every real index
     picks = np.searchsorted(cdf, rng.random((len(wanted), width)), side="right").clip(0, n - 1)
     picks = np.where(np.arange(width) < wanted[:, None], picks, empty)
-    for _ in range(200):
+    for _ in range(_REDRAWS):
         picks.sort(axis=1)
-        dup = np.zeros(picks.shape, dtype=bool)
-        dup[:, 1:] = (picks[:, 1:] == picks[:, :-1]) & (picks[:, 1:] != empty)
+        dup = _duplicates(picks, empty)
         count = int(dup.sum())
         if not count:
             break
         picks[dup] = np.searchsorted(cdf, rng.random(count), side="right").clip(0, n - 1)
-    else:  # pathological popularity: fall back to dropping the duplicates left
-        picks[dup] = empty
+    else:
         picks.sort(axis=1)
+        rows = np.flatnonzero(_duplicates(picks, empty).any(axis=1))
+        picks[rows] = _fill_without_repeats(rng, cdf, picks[rows], empty)
     out: np.ndarray[Any, np.dtype[np.int64]] = np.where(picks == empty, -1, picks).astype(np.int64)
     return out
+
+
+#: Rounds of redrawing duplicate picks before the rest are drawn without the row's other picks.
+_REDRAWS = 200
+
+
+def _duplicates(picks: np.ndarray[Any, Any], empty: int) -> np.ndarray[Any, np.dtype[np.bool_]]:
+    """Slots of sorted rows that repeat the slot before them."""
+    dup = np.zeros(picks.shape, dtype=bool)
+    dup[:, 1:] = (picks[:, 1:] == picks[:, :-1]) & (picks[:, 1:] != empty)
+    return dup
+
+
+def _fill_without_repeats(
+    rng: np.random.Generator, cdf: np.ndarray[Any, Any], picks: np.ndarray[Any, Any], empty: int
+) -> np.ndarray[Any, Any]:
+    """Sorted rows with repeats: each repeat replaced, one slot at a time, by a draw from the popularity without
+    the picks the row holds (inverse CDF over the mass left, stepping past each pick below the draw)."""
+    n = len(cdf)
+    weight = np.diff(cdf, prepend=0.0)
+    for _ in range(picks.shape[1]):
+        dup = _duplicates(picks, empty)
+        todo = dup.any(axis=1)
+        if not todo.any():
+            break
+        taken = np.where(dup, empty, picks)[todo]
+        taken.sort(axis=1)  # each row's distinct picks, ascending, then the empties
+        mass = np.where(taken < n, weight[np.minimum(taken, n - 1)], 0.0)
+        left = cdf[-1] - mass.sum(axis=1)
+        target = rng.random(len(taken)) * left
+        for j in range(taken.shape[1]):  # past each pick at or below the draw, the draw moves up by its weight
+            below = (taken[:, j] < n) & (taken[:, j] <= np.searchsorted(cdf, target, side="right"))
+            target = target + np.where(below, mass[:, j], 0.0)
+        drawn = np.searchsorted(cdf, target, side="right").clip(0, n - 1)
+        # no mass left that a double can tell (the rest of the weights underflowed), or rounding at the very top:
+        # the most popular index not taken
+        clash = (left <= 0) | (taken == drawn[:, None]).any(axis=1)
+        if clash.any():
+            free = ~(np.arange(n)[None, :] == taken[clash][:, :, None]).any(axis=1)
+            drawn[clash] = free.argmax(axis=1)
+        first_dup = dup[todo].argmax(axis=1)
+        rows = picks[todo]
+        rows[np.arange(len(rows)), first_dup] = drawn
+        rows.sort(axis=1)
+        picks[todo] = rows
+    return picks
 
 
 def null_mask(rng: np.random.Generator, size: int, rate: float) -> np.ndarray[Any, np.dtype[np.bool_]] | None:

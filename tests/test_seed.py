@@ -20,7 +20,7 @@ from click.testing import CliRunner
 from perfkit import freshness, schema
 from perfkit._binary import PG_EPOCH_US, Pool, Rows, decode, uuid_bytes, uuid_text
 from perfkit._disk import check_disk, estimate_bytes
-from perfkit._gen import build_pools, counts, distinct_picks, top1_floor
+from perfkit._gen import build_pools, counts, distinct_picks, top1_ceiling, top1_floor
 from perfkit._load import copy_rows, deferred, verify
 from perfkit._profile import load_profile
 from perfkit._tables import GENERATORS, make_world
@@ -85,6 +85,21 @@ def test_adding_skew_concentrates_posts(seeded: tuple[Target, SeedInfo], empty_d
                                    "uniform", "--reuse", "--report"])  # fmt: skip
     assert out.exit_code == 0, out.output
     assert f"(profile k = 1: 1%; sign-up order alone gives at least {top1_floor(flat.users):.1%})" in out.output
+
+
+def test_a_skew_past_what_sign_up_order_allows_is_reported_as_such(empty_db: Target, tmp_path: Path) -> None:
+    """k = 100 asks the top 1% for 95% of the posts; with 100 users the top user signed up too late for that, and the
+    report printed '29.3% (profile k = 100: 95%)' as if the profile had been followed."""
+    profile = tmp_path / "k100.toml"
+    profile.write_text("[skew]\nposts_per_author = 100\n")
+    out = CliRunner().invoke(cli, ["seed", "--dsn", empty_db.conninfo, "--scale", str(SMALL_SCALE), "--profile",
+                                   str(profile), "--report"])  # fmt: skip
+    assert out.exit_code == 0, out.output
+    with connect(empty_db) as conn:
+        got = realism_report(conn).posts_per_author
+    ceiling = top1_ceiling(got.users, 42)
+    assert abs(got.top1_share - ceiling) < 0.03  # as far as it can go
+    assert f"(profile k = 100: 95%; with 100 users sign-up order allows at most {ceiling:.1%})" in out.output
 
 
 def test_timestamps_distinct_emails_unique_json_objects(seeded: tuple[Target, SeedInfo]) -> None:
@@ -393,6 +408,16 @@ def test_tags_per_post_follow_the_profile(seeded: tuple[Target, SeedInfo]) -> No
     with connect(target) as conn:
         got = realism_report(conn).tags_per_post
     assert np.allclose(got, prof.tags_per_post, atol=0.035), got
+    # a popularity so concentrated that redraws keep returning the top tag (tag_popularity = 10): the duplicates left
+    # were dropped, and 4 or 5 tags per post became 0% where the profile asked for 15% and 10%
+    for exponent in (10.0, 100.0):
+        weights = 1.0 / np.arange(1, 501, dtype=np.float64) ** exponent
+        cdf = np.cumsum(weights / weights.sum())
+        picks = distinct_picks(np.random.default_rng(7), cdf, wanted, 6)
+        real = picks >= 0
+        assert (real.sum(axis=1) == wanted).all()
+        assert all(len(set(row[row >= 0])) == n for row, n in zip(picks, wanted, strict=True))
+    assert (picks[wanted >= 2][:, :2] == [0, 1]).all()  # the two most popular, as their weights say
 
 
 def test_generators_keep_other_columns_when_a_column_changes() -> None:
@@ -516,3 +541,14 @@ def test_the_realism_report_has_no_null_rate_for_an_empty_table(empty_db: Target
     assert "notifications.read_at n/a (no rows) (profile 40%)" in " ".join(out.output.split())
     with connect(empty_db) as conn:
         assert realism_report(conn).null_rates["notifications.read_at"] is None
+    assert "notification types: comment n/a (no rows) (profile 45%), like n/a (no rows)" in " ".join(out.output.split())
+
+
+def test_the_realism_report_shows_what_the_profile_asks_for_and_the_data_lacks(empty_db: Target) -> None:
+    """At scale 0.001 (10 users, one tag) there is no admin and no post with 2 to 5 tags: those lines were left out,
+    so the mismatch never showed."""
+    out = CliRunner().invoke(cli, ["seed", "--dsn", empty_db.conninfo, "--scale", "0.001", "--report"])
+    assert out.exit_code == 0, out.output
+    text = " ".join(out.output.split())
+    assert "admin 0.0% (profile 1%)" in text
+    assert "2 0.0% (profile 25%), 3 0.0% (profile 20%), 4 0.0% (profile 15%), 5 0.0% (profile 10%)" in text

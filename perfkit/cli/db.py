@@ -12,7 +12,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TaskID, TextC
 from rich.table import Table
 
 from perfkit import schema
-from perfkit._gen import top1_floor
+from perfkit._gen import top1_ceiling, top1_floor
 from perfkit._profile import Profile, load_profile
 from perfkit.cli._common import console, data_dir_option, dsn_option, positive_scale, seed_number
 from perfkit.db import connect, resolve_target
@@ -163,7 +163,7 @@ def seed(
         with connect(target) as conn:
             rep = realism_report(conn)
             seed_realism(conn, rep)  # kept with the seed: the next run's results carry it without measuring again
-            _print_report(rep, load_profile(profile))
+            _print_report(rep, load_profile(profile), info.seed)
 
 
 def _say_why(reason: str) -> None:
@@ -186,16 +186,19 @@ def _print_info(info: SeedInfo) -> None:
 
 
 def _asked(got: Mapping[str, float | None], asked: Mapping[str, float]) -> str:
-    """Each share beside the profile's; n/a for a table without rows."""
+    """Each share beside the profile's; n/a for a table without rows; 0.0% for what the profile asks for and the
+    data lacks (a category left out would never show as a mismatch)."""
+    empty = all(v is None for v in got.values())  # no rows at all: nothing is 0%
+    shares = {**got, **{k: None if empty else 0.0 for k in asked if k not in got}}
 
     def one(k: str, v: float | None) -> str:
         share = "n/a (no rows)" if v is None else f"{v:.1%}"
         return f"{k} {share} (profile {asked[k]:.0%})" if k in asked else f"{k} {share}"
 
-    return ", ".join(one(k, v) for k, v in got.items())
+    return ", ".join(one(k, v) for k, v in shares.items())
 
 
-def _print_report(rep: RealismReport, prof: Profile) -> None:
+def _print_report(rep: RealismReport, prof: Profile, seed: int) -> None:
     """The realism report, each figure beside what the profile asked for."""
     table = Table(title="rows and sizes")
     for col in ("table", "rows", "table MB", "index MB"):
@@ -206,21 +209,19 @@ def _print_report(rep: RealismReport, prof: Profile) -> None:
     console.print(table)
     ppa = rep.posts_per_author
     k = prof.skew["posts_per_author"]
-    asked, floor = 0.01 ** (1 / k), top1_floor(ppa.users)
-    expected = f"{asked:.0%}" if asked >= floor else f"{asked:.0%}; sign-up order alone gives at least {floor:.1%}"
+    asked, floor, ceiling = 0.01 ** (1 / k), top1_floor(ppa.users), top1_ceiling(ppa.users, seed)
+    expected = f"{asked:.0%}"
+    if asked < floor:
+        expected += f"; sign-up order alone gives at least {floor:.1%}"
+    elif asked > ceiling:
+        expected += f"; with {ppa.users:,} users sign-up order allows at most {ceiling:.1%}"
     console.print(
         f"posts per author: top 1% of {ppa.users:,} users write {ppa.top1_share:.1%} (profile k = {k:g}: {expected});"
         f" max {ppa.max_posts:,}, median {ppa.median_posts:g} (over all users); {ppa.authors:,} users have posts"
     )
     console.print(f"tags: top 1% of tags carry {rep.tag_top1_share:.1%} of post_tags")
-    asked_tags = dict(enumerate(prof.tags_per_post))
-    console.print(
-        "tags per post: "
-        + ", ".join(
-            f"{i} {share:.1%}" + (f" (profile {asked_tags[i]:.0%})" if i in asked_tags else "")
-            for i, share in enumerate(rep.tags_per_post)
-        )
-    )
+    asked_tags = {str(i): share for i, share in enumerate(prof.tags_per_post)}
+    console.print("tags per post: " + _asked({str(i): v for i, v in enumerate(rep.tags_per_post)}, asked_tags))
     console.print("status mix: " + _asked(rep.status_mix, prof.status_mix))
     console.print("role mix: " + _asked(rep.role_mix, prof.role_mix))
     console.print("notification types: " + _asked(rep.type_mix, prof.type_mix))
