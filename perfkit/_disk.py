@@ -23,13 +23,28 @@ BYTES_PER_ROW = {
     "comments": 230,
     "notifications": 260,
 }
+#: Binary COPY bytes per row of the default profile (en_US) in its first batch at scale 1: the rows BYTES_PER_ROW was
+#: measured on. A profile whose rows are longer (Cyrillic text takes two bytes a letter, fewer NULLs) adds the
+#: difference (tests/test_seed.py checks these against the generators).
+REFERENCE_COPY_BYTES = {
+    "users": 184,
+    "user_profiles": 267,
+    "posts": 843,
+    "tags": 84,
+    "post_tags": 74,
+    "user_settings": 213,
+    "comments": 159,
+    "notifications": 171,
+}
 #: Headroom for WAL, temporary sort files of index builds and the statistics.
 MARGIN = 1.25
 
 
-def estimate_bytes(rows: dict[str, int]) -> int:
-    """Disk bytes a seed with these row counts takes (tables, indexes and headroom)."""
-    return int(MARGIN * sum(BYTES_PER_ROW[t] * n for t, n in rows.items()))
+def estimate_bytes(rows: dict[str, int], copy_bytes: dict[str, float] | None = None) -> int:
+    """Disk bytes a seed with these row counts takes (tables, indexes and headroom); `copy_bytes`, the binary COPY
+    bytes per row of this profile's rows where known, adds what its rows are longer than the default profile's."""
+    longer = {t: max(0.0, b - REFERENCE_COPY_BYTES[t]) for t, b in (copy_bytes or {}).items()}
+    return int(MARGIN * sum((BYTES_PER_ROW[t] + longer.get(t, 0.0)) * n for t, n in rows.items()))
 
 
 def _gb(n: float) -> str:

@@ -32,7 +32,7 @@ from perfkit._seed_marks import (
     written_pages,
 )
 from perfkit._seed_shape import read_shape, shape_changes
-from perfkit._tables import ADDRESS_OIDS, GENERATORS, WIRE_TYPES, make_world
+from perfkit._tables import ADDRESS_OIDS, GENERATORS, WIRE_TYPES, World, make_world
 from perfkit._workers import load_tables, session
 from perfkit.db import Target, connect
 from perfkit.errors import ConfigError, SeedError
@@ -200,6 +200,17 @@ def _check_types(conn: psycopg.Connection[Any]) -> None:
                 raise SeedError(f"{table}.{column} is {have}, the generator writes {write} (run `perfkit db reset`)")
 
 
+def copy_bytes(world: World) -> dict[str, float]:
+    """Binary COPY bytes per row of each table's first batch, as this profile and locale make them (for the disk
+    estimate; a batch takes well under a second to make)."""
+    out = {}
+    for table, gen in GENERATORS.items():
+        if world.n[gen.driver]:
+            batch = gen.make(world, 0)
+            out[table] = len(batch.data) / max(batch.rows, 1)
+    return out
+
+
 def combine(loaded: dict[str, Loaded]) -> str:
     """The data fingerprint: md5 over each table's row count and digest, in schema order."""
     parts = [f"{t}:{loaded[t].rows}:{loaded[t].digest}" for t in schema.TABLES]
@@ -237,9 +248,16 @@ def _seed(
         conns = _open(target, jobs, stack)
         main = conns[0]
         _lock(main)
-        if check_disk(main, target, estimate_bytes(counts(scale, prof))) is None:
-            notes.append("disk space not checked: the server's data directory is not on this machine")
+        n = counts(scale, prof)
+        checked = check_disk(main, target, estimate_bytes(n))  # first the default profile's row sizes: cheap
+        if checked is None:
+            notes.append(
+                "disk space not checked: the server's data directory is not on this machine, or this role may not"
+                " read where it is"
+            )
         world = make_world(scale, seed, prof)
+        if checked is not None:  # then this profile's (a locale's longer text, fewer NULLs)
+            check_disk(main, target, estimate_bytes(n, copy_bytes(world)))
         before = read_shape(main, schema.TABLES)
         schema.reset(main, force=force)
         notes += _lost(before, read_shape(main, schema.TABLES))
@@ -405,6 +423,7 @@ __all__ = [
     "check_args",
     "check_counts",
     "connections_for",
+    "copy_bytes",
     "current_seed",
     "ensure_seeded",
     "reuse_check",

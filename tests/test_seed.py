@@ -17,9 +17,10 @@ import psycopg
 import pytest
 from click.testing import CliRunner
 
+from perfkit import _disk as disk
 from perfkit import freshness, schema
 from perfkit._binary import PG_EPOCH_US, Pool, Rows, decode, uuid_bytes, uuid_text
-from perfkit._disk import check_disk, estimate_bytes
+from perfkit._disk import REFERENCE_COPY_BYTES, check_disk, estimate_bytes
 from perfkit._gen import build_pools, counts, distinct_picks, top1_ceiling, top1_floor
 from perfkit._load import copy_rows, deferred, verify
 from perfkit._profile import load_profile
@@ -33,6 +34,7 @@ from perfkit.seed import (
     SeedInfo,
     _check_types,
     connections_for,
+    copy_bytes,
     current_seed,
     ensure_seeded,
     seed,
@@ -484,6 +486,28 @@ def test_seed_that_would_not_fit_the_disk_is_refused(empty_db: Target) -> None:
     with connect(empty_db) as conn:
         assert seed_state(conn) is None  # refused before anything was created or loaded
     assert estimate_bytes(counts(10, load_profile("default"))) > 2 * 10**9
+
+
+def test_the_disk_estimate_follows_the_profiles_row_sizes(
+    empty_db: Target, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A ru_RU profile's rows are longer (two bytes a Cyrillic letter): its seed passed the check made with the default
+    profile's sizes, then filled the disk after the old data was dropped."""
+    default = copy_bytes(make_world(1, 42, load_profile("default")))
+    for table, size in REFERENCE_COPY_BYTES.items():  # the reference is what the generators make today
+        assert abs(default[table] - size) < 0.03 * size, (table, default[table], size)
+    path = tmp_path / "ru.toml"
+    path.write_text('locale = "ru_RU"\n')
+    russian = load_profile(str(path))
+    n = counts(SMALL_SCALE, russian)
+    longer = estimate_bytes(n, copy_bytes(make_world(SMALL_SCALE, 42, russian)))
+    assert longer > 1.3 * estimate_bytes(n)
+    # room for the default profile's estimate, not for the Russian one: refused before anything is touched
+    monkeypatch.setattr(disk, "_free", lambda _path: (estimate_bytes(n) + longer) // 2)
+    with pytest.raises(SeedError, match=r"^not enough disk space: this seed needs about"):
+        seed(empty_db, scale=SMALL_SCALE, profile=str(path))
+    with connect(empty_db) as conn:
+        assert seed_state(conn) is None
 
 
 def test_c23_generators_match_the_catalog_types(conn: psycopg.Connection[Any]) -> None:
