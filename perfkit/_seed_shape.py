@@ -1,4 +1,4 @@
-"""The seeded tables' shape as the catalog has it (columns, constraints, indexes, triggers), to tell what changed."""
+"""The seeded tables' shape as the catalog has it (columns, constraints, indexes, triggers, enum labels)."""
 
 from __future__ import annotations
 
@@ -27,12 +27,20 @@ UNION ALL
 SELECT 'trigger', c.relname || '.' || t.tgname, pg_get_triggerdef(t.oid)
 FROM pg_trigger t JOIN pg_class c ON c.oid = t.tgrelid
 WHERE c.relname = ANY(%(tables)s) AND c.relnamespace = current_schema()::regnamespace AND NOT t.tgisinternal
+UNION ALL
+SELECT 'type', t.typname, string_agg(quote_literal(e.enumlabel), ', ' ORDER BY e.enumsortorder)
+FROM pg_type t JOIN pg_enum e ON e.enumtypid = t.oid
+WHERE t.typnamespace = current_schema()::regnamespace
+  AND t.oid IN (SELECT a.atttypid FROM pg_attribute a JOIN pg_class c ON c.oid = a.attrelid
+                WHERE c.relname = ANY(%(tables)s) AND c.relnamespace = current_schema()::regnamespace)
+GROUP BY t.typname
 ORDER BY 1, 2
 """
 
 
 def read_shape(conn: psycopg.Connection[Any], tables: Sequence[str]) -> dict[str, str]:
-    """'kind name' -> definition for every column, constraint, index and user trigger of `tables`."""
+    """'kind name' -> definition for every column, constraint, index and user trigger of `tables`, and the labels of
+    the enum types their columns use (a renamed label changes every row that holds it, and no row count sees it)."""
     rows = conn.execute(_SHAPE, {"tables": list(tables)}).fetchall()
     return {f"{kind} {name}": str(definition) for kind, name, definition in rows}
 

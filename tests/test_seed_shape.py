@@ -22,6 +22,7 @@ CHANGES = [
     ("CREATE INDEX my_extra ON posts (view_count)", "index my_extra added"),
     ("ALTER TABLE users ADD COLUMN junk int", "column users.junk added"),
     ("ALTER TABLE posts ALTER COLUMN view_count SET DEFAULT 7", "column posts.view_count changed"),
+    ("ALTER TYPE post_status RENAME VALUE 'archived' TO 'gone'", "type post_status changed"),  # no row was written
     (
         "CREATE FUNCTION noop() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN RETURN NEW; END $$;"
         " CREATE TRIGGER t_noop BEFORE UPDATE ON tags FOR EACH ROW EXECUTE FUNCTION noop()",
