@@ -75,6 +75,8 @@ def find_profile(profile: str | Path) -> Path:
     text = str(profile)
     if isinstance(profile, Path) or text.endswith(".toml") or "/" in text:
         path = Path(text).expanduser()
+        if path.is_dir():
+            raise ConfigError(f"profile {path} is a folder: give a .toml file")
         if not path.is_file():
             raise ConfigError(f"profile file not found: {path}")
         return path
@@ -260,7 +262,7 @@ def load_profile(profile: str | Path = _DEFAULT_NAME) -> Profile:
     """Find, read and validate a profile given by name or path."""
     path = find_profile(profile)
     try:
-        doc = tomllib.loads(path.read_text(encoding="utf-8"))
+        doc = tomllib.loads(path.read_text(encoding="utf-8-sig"))  # an editor's byte-order mark is not TOML
     except (OSError, UnicodeDecodeError) as exc:
         raise ConfigError(f"cannot read profile {path}: {exc}") from None
     except tomllib.TOMLDecodeError as exc:

@@ -113,6 +113,12 @@ def check_counts(scale: float, prof: Profile) -> dict[str, int]:
     return n
 
 
+def seeding_now(conn: psycopg.Connection[Any]) -> str | None:
+    """Who is seeding this database right now (application and pid), or None: the data lock's holders."""
+    found = data_lock.holders(conn, data_lock.DATA)
+    return ", ".join(f"{app}, pid {pid}" for pid, app in found) if found else None
+
+
 _SELECT = (
     "SELECT scale, seed, profile, profile_hash, generator_version, state, rows, fingerprint, seconds FROM perfkit_seed"
 )
@@ -239,7 +245,14 @@ def seed(
 
 
 def _seed(
-    target: Target, scale: float, seed: int, prof: Profile, jobs: int, progress: Progress | None, force: bool
+    target: Target,
+    scale: float,
+    seed: int,
+    prof: Profile,
+    jobs: int,
+    progress: Progress | None,
+    force: bool,
+    about_to_load: Callable[[], None] | None = None,
 ) -> SeedInfo:
     started = time.perf_counter()
     phases: dict[str, float] = {}
@@ -258,6 +271,8 @@ def _seed(
         world = make_world(scale, seed, prof)
         if checked is not None:  # then this profile's (a locale's longer text, fewer NULLs)
             check_disk(main, target, estimate_bytes(n, copy_bytes(world)))
+        if about_to_load is not None:  # every check passed: the old data goes now
+            about_to_load()
         before = read_shape(main, schema.TABLES)
         schema.reset(main, force=force)
         notes += _lost(before, read_shape(main, schema.TABLES))
@@ -403,16 +418,15 @@ def ensure_seeded(
     why: Callable[[str], None] | None = None,
 ) -> SeedInfo:
     """Reuse a complete, untouched seed of the same scale, seed and profile (content included); otherwise seed
-    afresh, first telling `why` the reason."""
+    afresh, telling `why` the reason once every check has passed and the old data is about to go."""
     check_args(scale, seed, jobs)
     prof = load_profile(profile)
     check_counts(scale, prof)
     existing, reason = reuse_check(target, scale, seed, prof)
     if existing is not None:
         return replace(existing, reused=True)
-    if why is not None:
-        why(reason)
-    return _seed(target, scale, seed, prof, jobs, progress, force)
+    say = None if why is None else lambda: why(reason)  # once the seed is sure to load, not before a refusal
+    return _seed(target, scale, seed, prof, jobs, progress, force, say)
 
 
 __all__ = [
@@ -431,4 +445,5 @@ __all__ = [
     "seed",
     "seed_changes",
     "seed_state",
+    "seeding_now",
 ]

@@ -38,7 +38,7 @@ def test_unknown_option() -> None:
     assert_one_line_error(perfkit("run", "--no-such-option"), 2)
 
 
-@pytest.mark.parametrize("scale", ["0", "-1", "abc", "nan", "inf", "1e-6"])
+@pytest.mark.parametrize("scale", ["0", "-1", "abc", "nan", "inf", "1e-6", "1_0"])  # 1_0 seeded scale 10
 def test_bad_scale(scale: str) -> None:
     res = perfkit("run", "--scale", scale, "--dsn", "host=127.0.0.1 port=1 dbname=x")
     assert_one_line_error(res, 2)

@@ -9,11 +9,13 @@ from typing import Any
 
 import psycopg
 import pytest
+from click.testing import CliRunner
 
 import perfkit.runner
 import perfkit.seed
 from perfkit import schema
 from perfkit._data_lock import DATA, RUN
+from perfkit.cli import cli
 from perfkit.db import Target, connect
 from perfkit.errors import SchemaError, SeedError
 from perfkit.runner import run
@@ -107,3 +109,9 @@ def test_a_live_holder_is_refused_at_once_and_a_seed_in_progress_is_not_called_i
             perfkit.seed.ensure_seeded(empty_db, scale=SMALL_SCALE)
         with connect(empty_db) as conn, pytest.raises(SchemaError, match="another seed of this database is running"):
             schema.reset(conn)
+        # db status says so too (it said 'incomplete (interrupted or in progress); the next seed redoes it')
+        status = CliRunner().invoke(cli, ["db", "status", "--dsn", empty_db.conninfo])
+        pid = other.info.backend_pid
+        assert f"seed: in progress (perfkit seed, pid {pid}); another seed or run is refused" in status.output
+    status = CliRunner().invoke(cli, ["db", "status", "--dsn", empty_db.conninfo])
+    assert "seed: incomplete (interrupted); the next seed or run redoes it" in status.output

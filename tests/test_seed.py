@@ -241,6 +241,11 @@ def test_bad_arguments_and_profiles(tmp_path: Path, empty_db: Target) -> None:
         "[posts]\ntags_per_post = []\n": "must list 1 to 6 probabilities",
         "[dates]\nstart = 'yesterday'\n": "must be a TOML date",
     }
+    with pytest.raises(ConfigError, match=r"^profile \S+ is a folder: give a \.toml file$"):
+        load_profile(str(tmp_path))  # was "profile file not found"
+    bom = tmp_path / "bom.toml"
+    bom.write_bytes(b"\xef\xbb\xbf" + b"locale = 'de_DE'\n")  # as some editors save UTF-8
+    assert load_profile(str(bom)).locale == "de_DE"
     for text, message in cases.items():
         path = tmp_path / "bad.toml"
         path.write_text(text)

@@ -100,6 +100,10 @@ def test_bad_input_is_refused_before_the_old_seed_is_touched(empty_db: Target, t
         assert out.exit_code == 2, out.output
     out = runner.invoke(cli, ["run", "--dsn", empty_db.conninfo, "--seed", "99999999999999999999"])
     assert out.exit_code == 2 and "--seed" in out.output
+    # refused once the server is asked (too many --jobs for its connections): no "...: seeding again" before it
+    out = runner.invoke(cli, ["seed", "--dsn", empty_db.conninfo, "--scale", "0.02", "--jobs", "1000"])
+    assert out.exit_code == 2 and out.output.startswith("error: --jobs 1000 needs"), out.output
+    assert "seeding again" not in out.output
     with connect(empty_db) as conn:
         assert current_seed(conn) is not None
 

@@ -133,6 +133,8 @@ class PositiveFloat(click.ParamType):  # type: ignore[type-arg]
 
     def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> float:
         try:
+            if isinstance(value, str) and "_" in value:  # Python reads 1_0 as 10: a typo, not a scale
+                raise ValueError(value)
             f = float(value)
         except (TypeError, ValueError):
             self.fail(f"{value!r} is not a number", param, ctx)

@@ -61,11 +61,12 @@ def db_reset(dsn: str | None, data_dir: Path | None, force: bool) -> None:
 @data_dir_option
 def db_status(dsn: str | None, data_dir: Path | None) -> None:
     """Show applied and pending migrations and the seed state."""
-    from perfkit.seed import NO_SHAPE, current_seed, schema_changes, seed_changes, seed_state
+    from perfkit.seed import NO_SHAPE, current_seed, schema_changes, seed_changes, seed_state, seeding_now
 
     with connect(resolve_target(dsn, data_dir)) as conn:
         st = schema.status(conn)
         state = seed_state(conn) if st.initialised else None
+        running = seeding_now(conn) if state == "loading" else None
         info = current_seed(conn) if state == "complete" else None
         changed = seed_changes(conn) if info is not None and not st.pending else []
         reshaped = schema_changes(conn) if info is not None and not st.pending else []
@@ -95,8 +96,10 @@ def db_status(dsn: str | None, data_dir: Path | None) -> None:
         if reshaped is None or reshaped:
             what = NO_SHAPE if reshaped is None else "; ".join(reshaped)
             console.print(f"schema changed since the seed (the next run or seed seeds again): {what}")
+    elif running:
+        console.print(f"seed: in progress ({running}); another seed or run is refused until it ends")
     elif state == "loading":
-        console.print("seed: incomplete (interrupted or in progress); the next seed redoes it")
+        console.print("seed: incomplete (interrupted); the next seed or run redoes it")
     else:
         console.print("seed: none")
 
