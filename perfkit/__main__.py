@@ -1,5 +1,5 @@
 """python -m perfkit: the command line."""
 
-from perfkit.cli import main
+from perfkit._entry import main
 
 main()

@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import subprocess
 import sys
+import types
 from typing import Any
 
 import psycopg
 import pytest
 from click.testing import CliRunner
 
+from perfkit import _entry
 from perfkit.cli._common import PerfkitGroup
 
 
@@ -148,3 +150,19 @@ def test_the_same_kind_of_mistake_exits_2_in_every_command(args: list[str], mess
     res = perfkit(*args, "--dsn", "host=127.0.0.1 port=1 dbname=x") if args[0] in ("advise", "seed") else perfkit(*args)
     assert_one_line_error(res, 2)
     assert message in res.stderr
+
+
+def test_ctrl_c_while_the_command_line_is_imported_is_one_line(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Ctrl-C in the first half second (imports of Faker, pandas, psycopg) printed a traceback from deep inside one."""
+
+    class Importing(types.ModuleType):
+        def __getattr__(self, name: str) -> Any:
+            raise KeyboardInterrupt
+
+    monkeypatch.setitem(sys.modules, "perfkit.cli", Importing("perfkit.cli"))
+    with pytest.raises(SystemExit) as exited:
+        _entry.main()
+    assert exited.value.code == 130
+    assert capsys.readouterr().err == "interrupted\n"
