@@ -87,7 +87,10 @@ def user_profiles(w: World, b: int) -> Batch:
     ra = r(t, "avatar_url", b)
     avatar: list[Piece] = [b"https://avatars.example.com/", _digits(ra.integers(10**9, 10**10, size)), b".png"]
     rd = r(t, "date_of_birth", b)
-    born = np.datetime64("1950-01-01", "D").astype(np.int64) + rd.integers(0, 56 * 365, size)
+    # 18 to 74 years old at sign-up, whatever the profile's date range (fixed 1950-2005 births came after sign-ups
+    # in a range set in the past)
+    signed_up = w.created("users", idx) // DAY_US
+    born = signed_up - 18 * 365 - rd.integers(0, 56 * 365, size)
     rad = r(t, "address", b)
     address = _address(p, rad, size)
     created = _after(r(t, "created_at", b), w.created("users", idx), HOUR_US, w.end_us)

@@ -581,3 +581,17 @@ def test_the_realism_report_shows_what_the_profile_asks_for_and_the_data_lacks(e
     text = " ".join(out.output.split())
     assert "admin 0.0% (profile 1%)" in text
     assert "2 0.0% (profile 25%), 3 0.0% (profile 20%), 4 0.0% (profile 15%), 5 0.0% (profile 10%)" in text
+
+
+def test_members_are_born_years_before_they_sign_up(empty_db: Target, tmp_path: Path) -> None:
+    """Birth dates were fixed in 1950-2005: a profile dated in the past had members born after they signed up."""
+    path = tmp_path / "old.toml"
+    path.write_text("[dates]\nstart = 1900-01-01\nend = 1903-01-01\n")
+    seed(empty_db, scale=SMALL_SCALE, profile=str(path))
+    with connect(empty_db) as conn:
+        row = conn.execute(
+            "SELECT count(*), min(u.created_at::date - p.date_of_birth), max(u.created_at::date - p.date_of_birth)"
+            " FROM user_profiles p JOIN users u ON u.id = p.user_id WHERE p.date_of_birth IS NOT NULL"
+        ).fetchone()
+    assert row is not None and row[0] > 50
+    assert row[1] >= 18 * 365 and row[2] <= 74 * 365, row  # days old at sign-up
