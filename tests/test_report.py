@@ -142,6 +142,7 @@ def test_comparison_frame_verdicts_and_counters() -> None:
     assert get[("join", "n=10")].verdict == "not significant"
     assert get[("json", "n=10")].verdict == "new"
     assert get[("batched", "n=10")].counters_changed == "round_trips 3 → 2; statements 3 → 2"
+
     removed = report.comparison_frame(current_results(), baseline_results())
     assert set(removed.loc[removed["variant"] == "json", "verdict"]) == {"removed"}
     assert report.comparable(baseline_results(), current_results()) == []
@@ -149,6 +150,18 @@ def test_comparison_frame_verdicts_and_counters() -> None:
     assert report.comparable(other, current_results()) == ["scale"]
     older = RunResults(environment(timing_protocol="1 (back to back)"), ())  # timings not like for like either
     assert report.comparable(older, current_results()) == ["timing protocol"]
+
+
+def test_cache_moves_and_measured_memory_are_not_changed_counters() -> None:
+    """'peak_kib 3,000.59 → 2,990.85' and 'shared_hit_blocks 29 → 0; shared_read_blocks 0 → 29' were listed as changed
+    counters between two runs of the same code: one is a measurement, the other a colder cache."""
+    from tests._runs import bench as make
+
+    base = make(counters={"rows": 20, "peak_kib": 3000.59, "shared_hit_blocks": 29, "shared_read_blocks": 0})
+    same = make(counters={"rows": 20, "peak_kib": 2990.85, "shared_hit_blocks": 0, "shared_read_blocks": 29})
+    assert report.diff.counters_changed(base, same) == ""
+    more = make(counters={"rows": 20, "peak_kib": 2990.85, "shared_hit_blocks": 10, "shared_read_blocks": 29})
+    assert report.diff.counters_changed(base, more) == "shared blocks (hit + read) 29 → 39"
 
 
 def test_summary_sentences() -> None:
