@@ -109,7 +109,7 @@ def to_pytest_benchmark(results: RunResults) -> dict[str, Any]:
         "release": m.get("release", ""),
         "system": m.get("system", ""),
         "cpu": {},
-        "perfkit": {"server_version": env.server_version, **{k: str(v) for k, v in env.comparable_key().items()}},
+        "perfkit": env.comparable_key(),  # JSON values as they are (server settings an object, not its repr)
     }
     commit_info = {
         "id": env.git_commit or "unversioned",

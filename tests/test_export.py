@@ -48,6 +48,8 @@ def test_document_shape_in_seconds() -> None:
     doc = to_pytest_benchmark(sample_run(8.0, 1))  # type: ignore[arg-type]
     assert set(doc) == {"machine_info", "commit_info", "benchmarks", "datetime", "version"}
     assert doc["commit_info"]["id"] == "abc123"
+    env = doc["machine_info"]["perfkit"]  # JSON as recorded: the settings were their Python repr, a string
+    assert isinstance(env["server_settings"], dict) and isinstance(env["scale"], float | int | None)
     names = [b["name"] for b in doc["benchmarks"]]
     assert names == ["users_latest_posts[n_plus_one-n=20]", "users_latest_posts[join-n=20]"]  # no samples: left out
     join = doc["benchmarks"][1]
