@@ -166,3 +166,27 @@ def test_ctrl_c_while_the_command_line_is_imported_is_one_line(
         _entry.main()
     assert exited.value.code == 130
     assert capsys.readouterr().err == "interrupted\n"
+
+
+def test_run_end_to_end_logs_the_seed_before_the_scenarios(empty_db: Any, tmp_path: Any) -> None:
+    """`perfkit run` as CI runs it (output to a file): the seed's bars used to come out after every scenario's line,
+    at the end of the log, as the progress display was stopped only when the run ended."""
+    out = tmp_path / "out"
+    res = perfkit(
+        "run",
+        "--dsn",
+        empty_db.conninfo,
+        "--scale",
+        "0.01",
+        "--scenario",
+        "pagination",
+        "--no-report",
+        "--out",
+        str(out),
+    )
+    assert res.returncode == 0, res.stderr
+    lines = res.stdout.splitlines()
+    bars = [i for i, line in enumerate(lines) if line.startswith("seed comments")]
+    scenario = [i for i, line in enumerate(lines) if line.startswith("• pagination")]
+    assert bars and scenario and bars[0] < scenario[0], res.stdout
+    assert (out / "results.json").is_file() and f"results: {out / 'results.json'}" in res.stdout

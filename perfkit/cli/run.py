@@ -92,10 +92,15 @@ def run_cmd(
             tasks[table] = progress.add_task(f"seed {table}", total=total)
         progress.update(tasks[table], completed=done, total=total)
 
+    def say(message: str) -> None:
+        if tasks and progress.live.is_started:  # the seed is over: its bars end here, not after every scenario
+            progress.stop()
+        console.print(f"• {message}")
+
     try:
-        outcome = run(config, say=lambda msg: console.print(f"• {msg}"), seed_progress=seed_progress)
+        outcome = run(config, say=say, seed_progress=seed_progress)
     finally:
-        if tasks:
+        if tasks and progress.live.is_started:
             progress.stop()
     for summary in summary_tables(outcome.results):
         table = Table(title=summary.title, title_justify="left")
@@ -107,6 +112,6 @@ def run_cmd(
         for row in summary.rows:
             table.add_row(*row)
         console.print(table)
-    console.print(f"results: {outcome.results_path}")
+    console.print(f"results: {outcome.results_path}", soft_wrap=True)  # a path is never cut across lines
     if outcome.report_path is not None:
-        console.print(f"report:  {outcome.report_path}")
+        console.print(f"report:  {outcome.report_path}", soft_wrap=True)
