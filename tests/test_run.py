@@ -10,6 +10,7 @@ import psycopg
 import pytest
 from psycopg import sql
 
+from perfkit import report
 from perfkit.db import Target, connect
 from perfkit.results import load
 from perfkit.runner import RunOutcome, run
@@ -169,6 +170,10 @@ def test_report_written(small_run: RunOutcome) -> None:
     html = small_run.report_path.read_text()
     assert "<html" in html.lower()
     assert "data:image" in html
+    # the notebooks show report.figures(): the same figures as the report (the rows-and-bytes ones were missing)
+    figures = report.figures(small_run.results)
+    assert html.count('<img alt="') == len(figures)
+    assert any(name.endswith("/transfer") for name in figures)
 
 
 def test_second_run_reuses_seed_and_leaves_schema(small_run: RunOutcome, run_db: Target, tmp_path: Path) -> None:

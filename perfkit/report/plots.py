@@ -292,6 +292,8 @@ def figures(results: RunResults) -> dict[str, Figure]:
             out[f"loading/{workload}/time"] = loading_figure(results, workload)
             if frame.loc[frame["workload"] == workload, "round_trips"].notna().any():
                 out[f"loading/{workload}/modelled"] = loading_modelled_figure(results, workload)
+            if frame.loc[frame["workload"] == workload, "bytes"].notna().any():
+                out[f"loading/{workload}/transfer"] = loading_transfer_figure(results, workload)
     if has_scenario(results, PAGINATION):
         for query in dict.fromkeys(pagination_frame(results)["query"]):
             out[f"pagination/{query}/depth"] = pagination_figure(results, query)
