@@ -205,6 +205,7 @@ def test_figures_have_titles_labels_and_log_scales() -> None:
     assert set(figs) == {
         "loading/users_latest_posts/time",
         "loading/users_latest_posts/modelled",
+        "loading/users_latest_posts/transfer",
         "pagination/posts_feed/depth",
         "indexes/speedup",
         "indexes/size_vs_speedup",
@@ -232,6 +233,7 @@ def test_figures_skip_missing_scenarios() -> None:
     assert set(report.figures(loading_only_results())) == {
         "loading/users_latest_posts/time",
         "loading/users_latest_posts/modelled",
+        "loading/users_latest_posts/transfer",
     }
     assert report.figures(RunResults(environment(), ())) == {}
 
