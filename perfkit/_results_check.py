@@ -63,7 +63,7 @@ SCALAR = _kind(
 
 
 def _whole(v: Any) -> str | None:
-    """A count: a JSON integer (a whole number written as 3.0 is read as 3 by `counter_value`)."""
+    """A count: a whole number (written as 3.0 by another tool, `check_counters` reads it as 3)."""
     problem = _number(v)
     return problem if problem is not None or float(v).is_integer() else "a whole number (a count)"
 
