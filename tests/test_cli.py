@@ -117,8 +117,11 @@ def test_files_that_cannot_be_written_are_one_line_errors(small_run: Any) -> Non
     results = str(small_run.results_path)
     for args in (["report", results, "-o", "/proc/x/report.html"], ["export", results, "-o", "/proc/x/out.json"]):
         res = perfkit(*args)
-        assert_one_line_error(res, 1)
+        assert_one_line_error(res, 2)  # a path that cannot be written is a usage error, as a bad --out of run is
         assert args[-1] in res.stderr, res.stderr  # the file asked for, not a temporary name
+    res = perfkit("report", results, "-o", f"{results}/report.html")  # under a file: it said 'File exists'
+    assert_one_line_error(res, 2)
+    assert f"Not a directory: {results}" in res.stderr
 
 
 def test_no_command_prints_the_help() -> None:

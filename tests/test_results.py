@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import json
+import os
+import stat
+import threading
 from dataclasses import asdict, replace
 from pathlib import Path
 from typing import Any
@@ -11,6 +14,7 @@ import pytest
 
 from perfkit import _results_upgrade
 from perfkit import results as R
+from perfkit._atomic import write_text
 from perfkit.errors import ResultsError
 from perfkit.stats import summarize
 
@@ -89,6 +93,34 @@ def test_write_is_atomic(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Non
     assert err.value.filename == str(path)  # the target, not the temporary file
     assert path.read_text() == before  # the old file is intact
     assert [p.name for p in tmp_path.iterdir()] == ["results.json"]  # no temp file left behind
+
+
+def test_write_goes_through_links_pipes_and_devices(tmp_path: Path) -> None:
+    """The rename replaced whatever the path named: `report -o /dev/full` left a plain file where the device was,
+    a symbolic link became a file, and a reader waiting on a named pipe got nothing."""
+    real = tmp_path / "real.json"
+    link = tmp_path / "link.json"
+    link.symlink_to(real)
+    write_text(link, "through the link")
+    assert link.is_symlink() and real.read_text() == "through the link"
+    pipe = tmp_path / "pipe"
+    os.mkfifo(pipe)
+    got: list[str] = []
+    reader = threading.Thread(target=lambda: got.append(pipe.read_text()))
+    reader.start()
+    write_text(pipe, "to whoever reads")
+    reader.join(10)
+    assert got == ["to whoever reads"] and stat.S_ISFIFO(pipe.stat().st_mode)
+    full = Path("/dev/full")  # as root (CI), a device of the test's own: a broken writer then replaces only that
+    if os.geteuid() == 0:
+        full = tmp_path / "full"
+        os.mknod(full, stat.S_IFCHR | 0o666, os.makedev(1, 7))
+    with pytest.raises(OSError, match="No space left on device"):  # a device: written to, and its error is the error
+        write_text(full, "x")
+    assert stat.S_ISCHR(full.stat().st_mode)
+    with pytest.raises(NotADirectoryError) as err:  # it said 'File exists: /etc/passwd/x.html'
+        write_text(real / "x.json", "x")
+    assert err.value.filename == str(real)
 
 
 @pytest.mark.parametrize(

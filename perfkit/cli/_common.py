@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import errno
 import os
 import signal
 import sys
@@ -29,6 +30,12 @@ err_console = Console(stderr=True, highlight=False)
 
 #: Exit status of a usage error: bad arguments or input (click's own usage errors exit 2 too).
 USAGE_EXIT = 2
+#: File errors that come from the path given (no such folder, not a folder, no permission): usage errors. A full
+#: disk or an I/O error is not.
+_BAD_PATH = frozenset(
+    {errno.ENOENT, errno.ENOTDIR, errno.EISDIR, errno.EACCES, errno.EPERM, errno.EROFS, errno.EEXIST, errno.ELOOP}
+    | {errno.ENAMETOOLONG}
+)
 
 
 def fail(message: str, code: int = 1) -> NoReturn:
@@ -99,7 +106,7 @@ class PerfkitGroup(click.Group):
             fail(f"the database server reported an error: {with_hint(exc)} ({type(exc).__name__})")
         except OSError as exc:  # a file perfkit was told to read or write: unwritable folder, disk full, no such path
             where = f": {exc.filename}" if exc.filename else ""
-            fail(f"{exc.strerror or exc}{where}")
+            fail(f"{exc.strerror or exc}{where}", USAGE_EXIT if exc.errno in _BAD_PATH else 1)
         except Terminated as exc:
             signum = int(exc.args[0]) if exc.args else signal.SIGTERM
             err_console.print("hung up" if signum == getattr(signal, "SIGHUP", None) else "terminated")
