@@ -10,7 +10,8 @@ a write clears its page's bit until a VACUUM.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator, Sequence
+import time
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from typing import Any
@@ -37,6 +38,35 @@ def flush_stats(conn: psycopg.Connection[Any]) -> None:
     asynchronously, within about half a second)."""
     if conn.info.server_version >= 150000:
         conn.execute("SELECT pg_stat_force_next_flush()")  # flushed before the server reports ready for the next query
+
+
+#: How late an idle session may report its row counts: PostgreSQL flushes them at most once a second, else when the
+#: session has been idle for 10 s (PGSTAT_IDLE_INTERVAL); a second of margin.
+REPORT_DELAY_S = 11.0
+
+_RECENTLY_IDLE = """
+SELECT pid, coalesce(nullif(application_name, ''), 'a session without an application name'),
+       extract(epoch FROM now() - state_change)::float8
+FROM pg_stat_activity
+WHERE datname = current_database() AND backend_type = 'client backend' AND pid <> pg_backend_pid()
+  AND state = 'idle' AND state_change > now() - make_interval(secs => %s)
+  AND coalesce(application_name, '') NOT LIKE 'perfkit%%'
+ORDER BY 3
+"""
+
+
+def await_counts(conn: psycopg.Connection[Any], tell: Callable[[str], None] | None = None) -> float:
+    """Wait until the sessions that went idle less than REPORT_DELAY_S ago (a psql session right after its UPDATE)
+    have reported their row counts; returns the seconds waited. perfkit's own sessions report theirs at once."""
+    rows = conn.execute(_RECENTLY_IDLE, (REPORT_DELAY_S,)).fetchall()
+    if not rows:
+        return 0.0
+    wait = max(0.0, REPORT_DELAY_S - float(rows[0][2]))
+    if tell is not None:
+        who = ", ".join(f"{app} (pid {pid})" for pid, app, _ in rows)
+        tell(f"waiting {wait:.0f} s for the row counts of {who}: PostgreSQL reports them up to 10 s late")
+    time.sleep(wait)
+    return wait
 
 
 def read_marks(conn: psycopg.Connection[Any], tables: Iterable[str]) -> dict[str, Mark]:
@@ -171,8 +201,10 @@ def own_writes(conn: psycopg.Connection[Any], tables: Sequence[str]) -> Iterator
 
 
 __all__ = [
+    "REPORT_DELAY_S",
     "Mark",
     "OwnWrites",
+    "await_counts",
     "changes",
     "flush_stats",
     "marks_from_json",

@@ -131,6 +131,7 @@ def _run(
         progress=seed_progress,
         force=config.force,
         why=lambda reason: tell(f"{reason}: seeding"),
+        tell=tell,
     )
     if info.reused:
         tell(f"reusing the seeded data ({info.total_rows:,} rows, fingerprint {info.fingerprint[:12]})")

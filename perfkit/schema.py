@@ -171,7 +171,10 @@ def _run(conn: psycopg.Connection[Any], mig: Migration, direction: str) -> None:
                 conn.execute(sql.SQL("DELETE FROM {} WHERE version = %s").format(marker), (mig.version,))
     except psycopg.Error as exc:
         first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-        raise SchemaError(f"migration {mig.id} ({direction}) failed: {first}") from None
+        detail = " ".join((exc.diag.message_detail or "").split())  # which view of the user's depends on a table
+        why = f" ({detail})" if detail and isinstance(exc, psycopg.errors.DependentObjectsStillExist) else ""
+        hint = "; drop those objects, or move them out of perfkit's database" if why else ""
+        raise SchemaError(f"migration {mig.id} ({direction}) failed: {first}{why}{hint}") from None
 
 
 def _ensure_marker(conn: psycopg.Connection[Any]) -> None:

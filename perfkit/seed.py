@@ -23,6 +23,7 @@ from perfkit._gen import GENERATOR_VERSION, counts
 from perfkit._load import Loaded, Progress, check_json, copy_types, deferred, rebuild, run_parallel
 from perfkit._profile import Profile, load_profile
 from perfkit._seed_marks import (
+    await_counts,
     changes,
     flush_stats,
     marks_from_json,
@@ -271,10 +272,10 @@ def _seed(
         world = make_world(scale, seed, prof)
         if checked is not None:  # then this profile's (a locale's longer text, fewer NULLs)
             check_disk(main, target, estimate_bytes(n, copy_bytes(world)))
-        if about_to_load is not None:  # every check passed: the old data goes now
-            about_to_load()
         before = read_shape(main, schema.TABLES)
-        schema.reset(main, force=force)
+        schema.reset(main, force=force)  # refused (locks, objects of the user's that depend on the tables) or done
+        if about_to_load is not None:  # the old data is gone: the load starts
+            about_to_load()
         notes += _lost(before, read_shape(main, schema.TABLES))
         _check_types(main)
         _record_start(main, scale, seed, prof)
@@ -331,7 +332,7 @@ def _lock(conn: psycopg.Connection[Any]) -> None:
     data_lock.take_exclusive(conn, "seed again", SeedError)
 
 
-def seed_changes(conn: psycopg.Connection[Any]) -> list[str]:
+def seed_changes(conn: psycopg.Connection[Any], tell: Callable[[str], None] | None = None) -> list[str]:
     """What wrote to the seeded tables since the seed completed, one phrase per table ([] when untouched).
 
     A seed recorded without write marks (by an older perfkit) cannot be checked and is reported as such.
@@ -340,6 +341,7 @@ def seed_changes(conn: psycopg.Connection[Any]) -> list[str]:
     before = marks_from_json(row[0]) if row else None
     if before is None:
         return ["the seed has no write marks (made by an older perfkit), so it cannot be checked"]
+    await_counts(conn, tell)  # a session that just wrote may not have reported it yet (`tell` hears of the wait)
     found = changes(before, read_marks(conn, schema.TABLES), schema.TABLES)
     if found:
         return found
@@ -372,7 +374,9 @@ def _record_start(conn: psycopg.Connection[Any], scale: float, seed_: int, prof:
 NO_SEED_YET = "no seed yet"
 
 
-def reuse_check(target: Target, scale: float, seed: int, prof: Profile) -> tuple[SeedInfo | None, str]:
+def reuse_check(
+    target: Target, scale: float, seed: int, prof: Profile, tell: Callable[[str], None] | None = None
+) -> tuple[SeedInfo | None, str]:
     """The complete seed to reuse for these arguments, or None and why it cannot be reused."""
     with connect(target) as conn:
         status = schema.status(conn)
@@ -400,7 +404,7 @@ def reuse_check(target: Target, scale: float, seed: int, prof: Profile) -> tuple
             return None, NO_SHAPE
         if reshaped:
             return None, f"the schema changed since the seed ({'; '.join(reshaped)})"
-        changed = seed_changes(conn)
+        changed = seed_changes(conn, tell)
         if changed:
             return None, f"the data changed since the seed ({'; '.join(changed)})"
     return existing, ""
@@ -416,13 +420,15 @@ def ensure_seeded(
     progress: Progress | None = None,
     force: bool = False,
     why: Callable[[str], None] | None = None,
+    tell: Callable[[str], None] | None = None,
 ) -> SeedInfo:
     """Reuse a complete, untouched seed of the same scale, seed and profile (content included); otherwise seed
-    afresh, telling `why` the reason once every check has passed and the old data is about to go."""
+    afresh, telling `why` the reason once every check has passed and the old data is about to go. `tell` hears of a
+    wait for another session's row counts."""
     check_args(scale, seed, jobs)
     prof = load_profile(profile)
     check_counts(scale, prof)
-    existing, reason = reuse_check(target, scale, seed, prof)
+    existing, reason = reuse_check(target, scale, seed, prof, tell)
     if existing is not None:
         return replace(existing, reused=True)
     say = None if why is None else lambda: why(reason)  # once the seed is sure to load, not before a refusal

@@ -68,7 +68,7 @@ def db_status(dsn: str | None, data_dir: Path | None) -> None:
         state = seed_state(conn) if st.initialised else None
         running = seeding_now(conn) if state == "loading" else None
         info = current_seed(conn) if state == "complete" else None
-        changed = seed_changes(conn) if info is not None and not st.pending else []
+        changed = seed_changes(conn, console.print) if info is not None and not st.pending else []
         reshaped = schema_changes(conn) if info is not None and not st.pending else []
     console.print(f"initialised: {'yes' if st.initialised else 'no'}")
     console.print(f"applied: {', '.join(st.applied) or '-'}")
@@ -158,7 +158,7 @@ def seed(
     args: dict[str, Any] = {"scale": scale, "seed": seed_value, "profile": profile, "jobs": jobs, "force": force}
     with _bars() as progress:
         if reuse:
-            info = ensure_seeded(target, **args, progress=progress, why=_say_why)
+            info = ensure_seeded(target, **args, progress=progress, why=_say_why, tell=console.print)
         else:
             info = run_seed(target, **args, progress=progress)
     _print_info(info)
