@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import importlib
-from importlib.metadata import PackageNotFoundError, version
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
@@ -26,10 +25,7 @@ if TYPE_CHECKING:
     from perfkit.server import EmbeddedServer
     from perfkit.stats import Stats, summarize
 
-try:
-    __version__ = version("perfkit")
-except PackageNotFoundError:  # running from a source tree without installation
-    __version__ = "0.0.0+unknown"
+__version__: str  # read from the installed metadata on first use (importlib.metadata costs an import at start-up)
 
 # The public API, imported on first use (PEP 562) so that `perfkit --help` does not pay for pandas and matplotlib.
 _EXPORTS: dict[str, str] = {
@@ -136,7 +132,19 @@ __all__ = [
 ]
 
 
+def _version() -> str:
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("perfkit")
+    except PackageNotFoundError:  # running from a source tree without installation
+        return "0.0.0+unknown"
+
+
 def __getattr__(name: str) -> Any:
+    if name == "__version__":
+        globals()[name] = value = _version()
+        return value
     module = _EXPORTS.get(name)
     if module is None:
         raise AttributeError(f"module 'perfkit' has no attribute {name!r}")

@@ -49,10 +49,10 @@ def estimate_bytes(rows: dict[str, int], copy_bytes: dict[str, float] | None = N
 
 def _gb(n: float) -> str:
     """Bytes as GB, or TB/PB when large (a scale of 1e9 asks for ~350 PB)."""
-    for unit, size in (("PB", 1e15), ("TB", 1e12)):
+    for unit, size in (("PB", 1e15), ("TB", 1e12), ("GB", 1e9)):
         if n >= size:
             return f"{n / size:,.1f} {unit}"
-    return f"{n / 1e9:,.1f} GB"
+    return f"{n / 1e6:,.0f} MB"  # below 1 GB: '519 MB, 470 MB free', not '0.5 GB, 0.5 GB'
 
 
 def data_directory(conn: psycopg.Connection[Any], target: Target) -> Path | None:

@@ -65,7 +65,9 @@ SCALAR = _kind(
 def _whole(v: Any) -> str | None:
     """A count: a whole number (written as 3.0 by another tool, `check_counters` reads it as 3)."""
     problem = _number(v)
-    return problem if problem is not None or float(v).is_integer() else "a whole number (a count)"
+    if problem is None and not (float(v).is_integer() and v >= 0):
+        problem = "a whole number >= 0 (a count)"
+    return problem
 
 
 WHOLE: Check = _whole

@@ -1,4 +1,4 @@
-"""The seeded tables' shape as the catalog has it (columns, constraints, indexes, triggers, enum labels)."""
+"""The seeded tables' shape as the catalog has it (columns, constraints, indexes, triggers, types)."""
 
 from __future__ import annotations
 
@@ -34,13 +34,21 @@ WHERE t.typnamespace = current_schema()::regnamespace
   AND t.oid IN (SELECT a.atttypid FROM pg_attribute a JOIN pg_class c ON c.oid = a.attrelid
                 WHERE c.relname = ANY(%(tables)s) AND c.relnamespace = current_schema()::regnamespace)
 GROUP BY t.typname
+UNION ALL
+SELECT 'type', t.typname, string_agg(a.attname || ' ' || format_type(a.atttypid, a.atttypmod), ', ' ORDER BY a.attnum)
+FROM pg_type t JOIN pg_attribute a ON a.attrelid = t.typrelid AND a.attnum > 0 AND NOT a.attisdropped
+WHERE t.typtype = 'c' AND t.typnamespace = current_schema()::regnamespace
+  AND t.oid IN (SELECT a2.atttypid FROM pg_attribute a2 JOIN pg_class c ON c.oid = a2.attrelid
+                WHERE c.relname = ANY(%(tables)s) AND c.relnamespace = current_schema()::regnamespace)
+GROUP BY t.typname
 ORDER BY 1, 2
 """
 
 
 def read_shape(conn: psycopg.Connection[Any], tables: Sequence[str]) -> dict[str, str]:
     """'kind name' -> definition for every column, constraint, index and user trigger of `tables`, and the labels of
-    the enum types their columns use (a renamed label changes every row that holds it, and no row count sees it)."""
+    the enum types and the attributes of the composite types their columns use (a renamed label or attribute changes
+    every row that holds it, and no row count sees it)."""
     rows = conn.execute(_SHAPE, {"tables": list(tables)}).fetchall()
     return {f"{kind} {name}": str(definition) for kind, name, definition in rows}
 

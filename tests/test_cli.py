@@ -193,3 +193,12 @@ def test_run_end_to_end_logs_the_seed_before_the_scenarios(empty_db: Any, tmp_pa
     scenario = [i for i, line in enumerate(lines) if line.startswith("• pagination")]
     assert bars and scenario and bars[0] < scenario[0], res.stdout
     assert (out / "results.json").is_file() and f"results: {out / 'results.json'}" in res.stdout
+
+
+def test_a_closed_standard_output_is_one_line() -> None:
+    """`perfkit compare A B >&-` ended in a traceback ('NoneType' object has no attribute 'isatty')."""
+    res = subprocess.run(
+        ["sh", "-c", f"exec {sys.executable} -m perfkit --help >&-"], capture_output=True, text=True, check=False
+    )
+    assert res.returncode == 2
+    assert res.stderr == "error: standard output is closed: perfkit has nowhere to write (redirect it to a file)\n"

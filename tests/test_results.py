@@ -274,11 +274,15 @@ def _mutated(change: Any) -> dict[str, Any]:
         ),
         (  # a count is whole: 3.5 statements loaded, and `statements:+0` gated against it
             lambda d: d["benchmarks"][0]["counters"].update(statements=3.5),
-            "field benchmarks[0].counters.statements must be a whole number (a count), not a number (3.5)",
+            "field benchmarks[0].counters.statements must be a whole number >= 0 (a count), not a number (3.5)",
+        ),
+        (  # compare read 3 -> -1 statements as an improvement
+            lambda d: d["benchmarks"][0]["counters"].update(statements=-1),
+            "field benchmarks[0].counters.statements must be a whole number >= 0 (a count), not a number (-1)",
         ),
         (
             lambda d: d["benchmarks"][0]["counters"].update(children_posts=0.5),
-            "field benchmarks[0].counters.children_posts must be a whole number (a count), not a number (0.5)",
+            "field benchmarks[0].counters.children_posts must be a whole number >= 0 (a count), not a number (0.5)",
         ),
         (
             lambda d: d["environment"].update(scale=float("inf")),

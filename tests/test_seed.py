@@ -491,6 +491,7 @@ def test_seed_that_would_not_fit_the_disk_is_refused(empty_db: Target) -> None:
     with connect(empty_db) as conn:
         assert seed_state(conn) is None  # refused before anything was created or loaded
     assert estimate_bytes(counts(10, load_profile("default"))) > 2 * 10**9
+    assert (disk._gb(519e6), disk._gb(2.5e9)) == ("519 MB", "2.5 GB")  # '0.5 GB needed, 0.5 GB free' told nothing
 
 
 def test_the_disk_estimate_follows_the_profiles_row_sizes(

@@ -23,6 +23,7 @@ CHANGES = [
     ("ALTER TABLE users ADD COLUMN junk int", "column users.junk added"),
     ("ALTER TABLE posts ALTER COLUMN view_count SET DEFAULT 7", "column posts.view_count changed"),
     ("ALTER TYPE post_status RENAME VALUE 'archived' TO 'gone'", "type post_status changed"),  # no row was written
+    ("ALTER TYPE address RENAME ATTRIBUTE city TO town", "type address changed"),
     (
         "CREATE FUNCTION noop() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN RETURN NEW; END $$;"
         " CREATE TRIGGER t_noop BEFORE UPDATE ON tags FOR EACH ROW EXECUTE FUNCTION noop()",
