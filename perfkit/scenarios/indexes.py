@@ -273,7 +273,7 @@ def run(conn: Conn, config: IndexConfig | None = None) -> IndexRun:
             # run would plan with that: ANALYZE restores it, so a rerun plans the same.
             conn.execute("VACUUM (INDEX_CLEANUP ON, ANALYZE) posts")
         hygiene.append(
-            {"table": "posts", "check": "after write batches", "state": "dead rows", "action": "VACUUM ANALYZE"}
+            {"table": "posts", "check": "after write batches", "state": "dead rows", "action": "VACUUM (INDEX_CLEANUP ON, ANALYZE)"}
         )
     after = indexing.schema_indexes(conn)
     if after != before:
