@@ -272,9 +272,8 @@ def run(conn: Conn, config: IndexConfig | None = None) -> IndexRun:
             # pg_class.reltuples extrapolated from the dead tail (78 for 1,000 live rows at scale 0.01), and the next
             # run would plan with that: ANALYZE restores it, so a rerun plans the same.
             conn.execute("VACUUM (INDEX_CLEANUP ON, ANALYZE) posts")
-        hygiene.append(
-            {"table": "posts", "check": "after write batches", "state": "dead rows", "action": "VACUUM (INDEX_CLEANUP ON, ANALYZE)"}
-        )
+        action = "VACUUM (INDEX_CLEANUP ON, ANALYZE)"
+        hygiene.append({"table": "posts", "check": "after write batches", "state": "dead rows", "action": action})
     after = indexing.schema_indexes(conn)
     if after != before:
         raise SchemaError("the index scenario changed the schema's indexes; this is a perfkit bug")
